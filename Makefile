@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make dev` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+# sam build for the python3.12 runtime needs a python3.12 on PATH (pyenv has one here).
+PY312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test bench validate build clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+dev: $(BIN)/.installed
+	$(BIN)/lapor dev
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench.py
+
+# aws-sam-cli pins many packages exactly: it gets a virtual environment of its own.
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli cfn-lint
+	touch $@
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam validate --lint --region ap-southeast-3
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+build: $(SAM_VENV)/.installed
+	@test -n "$(PY312)" || (echo "sam build needs python3.12 on PATH (pyenv install 3.12)"; exit 1)
+	PATH="$(dir $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf .aws-sam .lapor bench-results.json

@@ -1,0 +1,184 @@
+"""``lapor dev``: HTTP requests in, API Gateway HTTP API (payload 2.0) events to the real handlers, responses out."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import sys
+import traceback
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from werkzeug.wrappers import Request, Response
+
+from lapor_cli.template import FunctionSpec, HttpRoute, Template
+
+TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
+              "application/problem+json", "application/javascript")
+
+
+class LambdaContext:
+    """The parts of the Lambda context object that handlers and Powertools read."""
+
+    def __init__(self, function_name: str, timeout_seconds: float = 10.0) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:ap-southeast-3:000000000000:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def build_event(request: Request, route: HttpRoute, path_parameters: dict[str, str]) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway would send for ``request`` on ``route``."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        if key == "cookie":
+            continue
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    remote = request.remote_addr or "127.0.0.1"
+    headers.setdefault("x-forwarded-for", remote)
+    headers.setdefault("x-forwarded-proto", request.scheme)
+    headers.setdefault("x-forwarded-port", str(request.host.rsplit(":", 1)[-1]) if ":" in request.host else "80")
+    raw_body = request.get_data()
+    content_type = headers.get("content-type", "")
+    is_text = not raw_body or content_type.startswith(TEXT_TYPES)
+    if is_text:
+        try:
+            body: str | None = raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False
+    if not is_text:
+        body = base64.b64encode(raw_body).decode("ascii")
+    query: dict[str, str] = {k: ",".join(v) for k, v in request.args.lists()}
+    cookies = [c.strip() for c in request.headers.get("cookie", "").split(";") if c.strip()]
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "http": {"method": request.method, "path": request.path, "protocol": request.environ.get(
+                "SERVER_PROTOCOL", "HTTP/1.1"), "sourceIp": remote, "userAgent": request.headers.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if raw_body:
+        event["body"] = body
+    return event
+
+
+def build_response(result: Any) -> Response:
+    """A Lambda result, read as API Gateway reads a payload 2.0 response."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return Response(json.dumps(result), status=200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    response = Response(data, status=int(result["statusCode"]))
+    response.headers.clear()
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    response.headers.setdefault("Content-Type", "application/json")
+    return response
+
+
+class DevApp:
+    """A WSGI app that dispatches to the template's functions, one invocation at a time, as one Lambda would."""
+
+    def __init__(self, template: Template, table_names: dict[str, str], on_change: Callable[[], None]) -> None:
+        self.template = template
+        self.routes = template.http_routes
+        self.table_names = table_names
+        self.on_change = on_change
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._lock = threading.Lock()
+
+    def environment(self, function: FunctionSpec) -> dict[str, str]:
+        return {k: self.template.resolve(v, self.table_names) for k, v in function.environment.items()}
+
+    def handler(self, function: FunctionSpec) -> Callable[..., Any]:
+        if function.logical_id not in self._handlers:
+            code_dir = str((self.template.root / function.code_uri).resolve())
+            if code_dir not in sys.path:
+                sys.path.insert(0, code_dir)
+            module_name, _, attribute = function.handler.rpartition(".")
+            self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
+        return self._handlers[function.logical_id]
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        for route in self.routes:
+            params = route.match(request.method, request.path)
+            if params is not None:
+                break
+        else:
+            # What API Gateway answers for a route it does not have.
+            return Response('{"message":"Not Found"}', status=404, content_type="application/json")(
+                environ, start_response)
+        event = build_event(request, route, params)
+        with self._lock:
+            os.environ.update(self.environment(route.function))
+            handler = self.handler(route.function)
+            try:
+                result = handler(event, LambdaContext(route.function.logical_id))
+            except Exception:  # the function crashed: API Gateway answers 500 without details
+                traceback.print_exc()
+                result = {"statusCode": 500, "body": '{"message":"Internal Server Error"}'}
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.on_change()
+        return build_response(result)(environ, start_response)
+
+
+def serve(app: DevApp, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+    url = f"http://{host}:{server.server_port}"
+    on_ready(url)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def project_root() -> Path:
+    """The folder holding template.yaml: the current one or one of its parents."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "template.yaml").exists():
+            return folder
+    raise SystemExit("lapor: no template.yaml here or in a parent folder; run it from the Lapor checkout")

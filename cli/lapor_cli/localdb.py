@@ -1,0 +1,112 @@
+"""The embedded DynamoDB of the local stack: a moto server whose tables come from ``template.yaml``.
+
+moto keeps its data in memory, so the tables are written to ``.lapor/dynamodb/`` (at most once a second while
+requests change them, and on shutdown) and read back on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from lapor_cli.template import Template, create_table_request
+
+LOCAL_REGION = "ap-southeast-3"  # Jakarta
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "lapor-local", "AWS_SECRET_ACCESS_KEY": "lapor-local"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LocalDynamo:
+    def __init__(self, template: Template, data_dir: Path | None) -> None:
+        self.template = template
+        self.data_dir = data_dir
+        self.table_names = {logical_id: logical_id for logical_id in template.tables}
+        self._server: Any = None
+        self.endpoint = ""
+        self._dirty = threading.Event()
+        self._stopping = threading.Event()
+        self._saver: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        port = free_port()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        os.environ.update(LOCAL_CREDENTIALS | {"AWS_DEFAULT_REGION": LOCAL_REGION,
+                                               "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint})
+        self.fresh = self._create_tables()
+        if self.data_dir is not None:
+            self._saver = threading.Thread(target=self._save_when_dirty, name="lapor-dynamodb-saver", daemon=True)
+            self._saver.start()
+
+    def client(self) -> Any:
+        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=LOCAL_REGION,
+                            aws_access_key_id="lapor-local", aws_secret_access_key="lapor-local")
+
+    def _snapshot_path(self, table: str) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "dynamodb" / f"{table}.json"
+
+    def _create_tables(self) -> bool:
+        """Create every table; restore saved items. True when nothing was saved before (a fresh stack)."""
+        client, fresh = self.client(), True
+        for logical_id, props in self.template.tables.items():
+            name = self.table_names[logical_id]
+            client.create_table(**create_table_request(name, props))
+            if self.data_dir is not None and self._snapshot_path(name).exists():
+                fresh = False
+                items = json.loads(self._snapshot_path(name).read_text(encoding="utf-8"))["items"]
+                for i in range(0, len(items), 25):
+                    batch = [{"PutRequest": {"Item": item}} for item in items[i : i + 25]]
+                    while batch:
+                        left = client.batch_write_item(RequestItems={name: batch}).get("UnprocessedItems", {})
+                        batch = left.get(name, [])
+        return fresh
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    def _save_when_dirty(self) -> None:
+        while not self._stopping.is_set():
+            if self._dirty.wait(timeout=0.5):
+                self._dirty.clear()
+                self.save()
+                self._stopping.wait(1.0)
+
+    def save(self) -> None:
+        if self.data_dir is None:
+            return
+        client = self.client()
+        for name in self.table_names.values():
+            items: list[dict[str, Any]] = []
+            for page in client.get_paginator("scan").paginate(TableName=name):
+                items.extend(page["Items"])
+            path = self._snapshot_path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"table": name, "items": items}), encoding="utf-8")
+            tmp.replace(path)  # atomic: a crash never leaves half a file
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._saver is not None:
+            self._saver.join(timeout=5)
+        if self._server is not None:
+            self.save()
+            self._server.stop()
+            self._server = None

@@ -1,0 +1,83 @@
+"""``lapor``: the command line of the local stack and of operators."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from lapor_cli.devserver import DevApp, project_root, serve
+    from lapor_cli.localdb import LocalDynamo
+    from lapor_cli.template import load_template
+
+    root = project_root()
+    template = load_template(root / "template.yaml")
+    data_dir = None if args.ephemeral else (Path(args.data_dir) if args.data_dir else root / ".lapor")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_DEV", "false")
+    database = LocalDynamo(template, data_dir)
+    database.start()
+    app = DevApp(template, database.table_names, database.mark_dirty)
+    os.environ.update(app.environment(next(iter(template.functions.values()))))
+    if database.fresh:
+        _seed_local()
+        database.mark_dirty()
+    # SIGTERM (a test fixture, a process manager) stops as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+
+    def ready(url: str) -> None:
+        where = f"data in {data_dir}" if data_dir else "data in memory only"
+        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, {where}); Ctrl-C stops", flush=True)
+
+    try:
+        serve(app, args.host, args.port, ready)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        database.stop()
+        print("Lapor dev stopped", flush=True)
+    return 0
+
+
+def _seed_local() -> dict[str, int]:
+    from lapor import runtime
+    from lapor_cli.seed import seed
+
+    runtime.reset()
+    return seed(runtime.store())
+
+
+def _seed(args: argparse.Namespace) -> int:
+    counts = _seed_local()
+    print(f"seeded {counts['agencies']} agencies and {counts['routes']} routes into {os.environ.get('LAPOR_TABLE_NAME', 'lapor-reports')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="serve the API locally on an embedded DynamoDB")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000, help="0 picks a free port (printed in the ready line)")
+    dev.add_argument("--data-dir", help="where local data is kept (default: .lapor/ beside template.yaml)")
+    dev.add_argument("--ephemeral", action="store_true", help="keep no data between runs")
+    dev.set_defaults(func=_dev)
+
+    seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
+                                            "(AWS credentials and region from the environment)")
+    seed.set_defaults(func=_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

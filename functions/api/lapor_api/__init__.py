@@ -1,0 +1,1 @@
+"""ApiFunction: the citizen HTTP API (Powertools event handler, one Router per resource)."""

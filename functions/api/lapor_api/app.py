@@ -1,0 +1,84 @@
+"""ApiFunction handler: size check, then the Powertools resolver with one Router per resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from lapor.errors import LaporError
+from lapor.observability import logger, tracer
+from lapor.settings import get_settings
+from lapor_api import reference, reports
+
+API_VERSION = "0.1.0"
+# Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
+JSON_BODY_ROUTES = frozenset({"POST /reports"})
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(reports.router)
+app.include_router(reference.router)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=LaporError(message, code=code, details=details).body())
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    schema = app.get_openapi_json_schema(
+        title="Lapor", version=API_VERSION,
+        description="Public complaints, aspirations and information requests, routed to the agency that must answer.",
+    )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "invalid_json", "the body is not valid JSON")
+    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+    return error_response(422, "validation_error", "the request does not match the schema", details)
+
+
+@app.exception_handler(LaporError)
+def lapor_error(exc: LaporError) -> Response:
+    return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body())
+
+
+@app.not_found
+def not_found(exc: Exception) -> Response:
+    return error_response(404, "route_not_found", "no such route")
+
+
+@app.exception_handler(Exception)
+def unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "something went wrong on our side; nothing was stored")
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    return len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
+    limit = get_settings().max_body_bytes
+    if _body_size(event) > limit:
+        return _plain_error(413, "payload_too_large", f"the body is over {limit} bytes")
+    content_type = (event.get("headers") or {}).get("content-type", "application/json")
+    if event.get("routeKey") in JSON_BODY_ROUTES and not content_type.startswith("application/json"):
+        return _plain_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    return app.resolve(event, context)
+
+
+def _plain_error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(LaporError(message, code=code).body())}

@@ -1,0 +1,85 @@
+"""``/reports``: file a report, read it back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from lapor import runtime
+from lapor.domain import ids
+from lapor.errors import NotFound
+from lapor.intake import submit_report
+from lapor.models import ErrorResponse, ReportCreated, ReportIn, ReportView
+from lapor.observability import logger
+from lapor.settings import get_settings
+from lapor.views import report_view
+
+router = APIGatewayHttpRouter()
+ERRORS = {
+    400: {"description": "Body is not JSON", "content": {"application/json": {"model": ErrorResponse}}},
+    404: {"description": "No such report", "content": {"application/json": {"model": ErrorResponse}}},
+    413: {"description": "Body over 64 KiB", "content": {"application/json": {"model": ErrorResponse}}},
+    422: {"description": "Invalid report", "content": {"application/json": {"model": ErrorResponse}}},
+}
+
+
+def _submit(report: ReportIn) -> dict:
+    created = submit_report(
+        report, channel="web", store=runtime.store(), config=runtime.config_cache().get(),
+        default_deadline_days=get_settings().deadline_working_days,
+    )
+    with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1, namespace="Lapor") as metric:
+        metric.add_dimension(name="kind", value=report.kind)
+        metric.add_dimension(name="channel", value="web")
+    logger.info("report submitted", extra={"tracking_id": created["tracking_id"], "agency_id": created["agency"]["id"]})
+    return created
+
+
+@router.post(
+    "/reports", summary="File a report", tags=["reports"],
+    responses={201: {"description": "Filed", "content": {"application/json": {"model": ReportCreated}}},
+               **{k: v for k, v in ERRORS.items() if k != 404},
+               409: {"description": "Same Idempotency-Key still in progress",
+                     "content": {"application/json": {"model": ErrorResponse}}}},
+)
+def create_report(
+    report: ReportIn,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="idempotency-key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+               description="Replays with the same key and body return the first report; never a second one."),
+    ] = None,
+) -> Response[ReportCreated]:
+    if idempotency_key is None:
+        created = _submit(report)
+    else:
+        from lapor.idempotency import run_once
+
+        created = run_once(idempotency_key, report.model_dump(mode="json"), lambda: _submit(report),
+                           router.lambda_context)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],
+            responses={200: {"description": "The report"}, 404: ERRORS[404], 422: ERRORS[422]})
+def get_report(
+    tracking_id: Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])],
+    access_code: Annotated[
+        str | None,
+        Header(alias="x-access-code", max_length=64,
+               description="The code given at filing: adds the timeline and confidential content."),
+    ] = None,
+) -> ReportView:
+    canonical = ids.normalize_tracking_id(tracking_id)
+    record = runtime.store().get_report(canonical) if canonical else None
+    if record is None:
+        raise NotFound("no report with this tracking id")
+    full = access_code is not None and ids.access_code_matches(canonical, access_code, record["access_code_hash"])
+    if access_code is not None and not full:
+        # A wrong code says no more than an unknown report would.
+        raise NotFound("no report with this tracking id and access code", code="not_found")
+    return ReportView.model_validate(report_view(record, full=full))

@@ -1,0 +1,1 @@
+"""Lapor: the shared library of every Lapor function (deployed as a Lambda layer)."""

@@ -1,0 +1,49 @@
+"""Routing configuration (agencies, routes, calendar overrides), read from the table and kept per warm container.
+
+Intake must cost about one write, so the configuration is not read per request: it is cached for
+``LAPOR_CONFIG_CACHE_SECONDS`` (admin changes show within that time).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from lapor.dal import ReportStore
+from lapor.domain.calendar import WorkingCalendar
+from lapor.domain.routing import Agency, Route
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    agencies: dict[str, Agency]
+    routes: dict[tuple[str, str], Route]
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+
+def load_routing_config(store: ReportStore) -> RoutingConfig:
+    overrides = store.list_calendar_overrides()
+    return RoutingConfig(
+        agencies={a.id: a for a in store.list_agencies()},
+        routes={(r.region_code, r.category): r for r in store.list_routes()},
+        calendar=WorkingCalendar(
+            extra_non_working=[date.fromisoformat(o["date"]) for o in overrides if not o["working"]],
+            extra_working=[date.fromisoformat(o["date"]) for o in overrides if o["working"]],
+        ),
+    )
+
+
+class ConfigCache:
+    def __init__(self, store: ReportStore, ttl_seconds: float) -> None:
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        self._value: RoutingConfig | None = None
+        self._loaded_at = 0.0
+
+    def get(self) -> RoutingConfig:
+        now = time.monotonic()
+        if self._value is None or now - self._loaded_at >= self.ttl_seconds:
+            self._value = load_routing_config(self.store)
+            self._loaded_at = now
+        return self._value

@@ -1,0 +1,181 @@
+"""The one data-access module: it alone knows the table's keys, indexes and item shapes (docs/data-model.md).
+
+Items (table ``reports``, keys ``PK``/``SK``):
+- report           ``REPORT#<tracking_id>`` / ``META``: the report, its timeline (an append-only list, so a
+                   change and its event are one conditional write) and, unless anonymous, ``reporter``.
+- agency           ``CONFIG#AGENCY`` / ``<agency_id>``
+- route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
+- calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
+Indexes (sparse, projecting everything but ``reporter``):
+- ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
+                awaits the agency, so the sweep reads open reports by deadline, never the whole table.
+- ``ByAgency``: ``agency_pk`` = ``AGENCY#<agency_id>``, ``agency_sk`` = ``<status>#<submitted_at>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from lapor.domain.routing import Agency, Route
+
+REPORTER_ATTRIBUTE = "reporter"
+# What a report view may read. ``reporter`` is deliberately absent: views never load identity.
+VIEW_ATTRIBUTES = (
+    "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
+    "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
+    "access_code_hash", "channel", "timeline",
+)
+OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
+
+
+class TrackingIdTaken(Exception):
+    """The random tracking id is already used; the caller draws another."""
+
+
+def report_key(tracking_id: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}}
+
+
+def due_shard(tracking_id: str, shards: int) -> int:
+    return int.from_bytes(hashlib.sha256(tracking_id.encode()).digest()[:4], "big") % shards
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+class ReportStore:
+    def __init__(self, table_name: str, *, due_index_shards: int, client: Any = None) -> None:
+        self.table_name = table_name
+        self.due_index_shards = due_index_shards
+        self._client = client
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _item(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {k: self._serializer.serialize(v) for k, v in _to_dynamo(values).items()}
+
+    def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
+        return _from_dynamo({k: self._deserializer.deserialize(v) for k, v in item.items()})
+
+    # -- reports -------------------------------------------------------------------------------------------
+
+    def index_keys(self, report: dict[str, Any]) -> dict[str, str]:
+        keys = {
+            "agency_pk": f"AGENCY#{report['agency_id']}",
+            "agency_sk": f"{report['status']}#{report['submitted_at']}",
+        }
+        if report["status"] in OPEN_STATUSES:
+            shard = due_shard(report["tracking_id"], self.due_index_shards)
+            keys |= {"due_pk": f"DUE#{shard}", "due_sk": f"{report['due_at_utc']}#{report['tracking_id']}"}
+        return keys
+
+    def create_report(self, report: dict[str, Any]) -> None:
+        """Store a new report in one conditional write; never overwrites an existing tracking id."""
+        item = report_key(report["tracking_id"]) | self._item(report | self.index_keys(report))
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)"
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise TrackingIdTaken(report["tracking_id"]) from exc
+
+    def get_report(self, tracking_id: str) -> dict[str, Any] | None:
+        """The report as views may see it: without the reporter's identity."""
+        names = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key=report_key(tracking_id),
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+        )
+        item = response.get("Item")
+        return self._plain(item) if item else None
+
+    # -- routing configuration -----------------------------------------------------------------------------
+
+    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            for item in page.get("Items", []):
+                yield self._plain(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @staticmethod
+    def _fields(item: dict[str, Any], cls: type) -> dict[str, Any]:
+        return {k: item.get(k) for k in cls.__dataclass_fields__}
+
+    def list_agencies(self) -> list[Agency]:
+        return [Agency(**self._fields(i, Agency)) for i in self._query_partition("CONFIG#AGENCY")]
+
+    def list_routes(self) -> list[Route]:
+        return [Route(**self._fields(i, Route)) for i in self._query_partition("CONFIG#ROUTE")]
+
+    def list_calendar_overrides(self) -> list[dict[str, Any]]:
+        """``[{date, working, reason}]``: single dates an operator declared working or non-working."""
+        return [{k: i.get(k) for k in ("date", "working", "reason")} for i in self._query_partition("CONFIG#CALENDAR")]
+
+    def _batch_put(self, items: Iterable[dict[str, Any]]) -> int:
+        pending = [{"PutRequest": {"Item": item}} for item in items]
+        count = len(pending)
+        while pending:
+            batch, pending = pending[:25], pending[25:]
+            unprocessed = self.client.batch_write_item(RequestItems={self.table_name: batch})
+            pending = unprocessed.get("UnprocessedItems", {}).get(self.table_name, []) + pending
+        return count
+
+    def put_agencies(self, agencies: Iterable[Agency]) -> int:
+        return self._batch_put(
+            {"PK": {"S": "CONFIG#AGENCY"}, "SK": {"S": a.id}} | self._item(asdict(a)) for a in agencies
+        )
+
+    def put_routes(self, routes: Iterable[Route]) -> int:
+        return self._batch_put(
+            {"PK": {"S": "CONFIG#ROUTE"}, "SK": {"S": f"{r.region_code}#{r.category}"}} | self._item(asdict(r))
+            for r in routes
+        )
+
+    def put_calendar_override(self, day: date, *, working: bool, reason: str) -> None:
+        item = {"date": day.isoformat(), "working": working, "reason": reason}
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={"PK": {"S": "CONFIG#CALENDAR"}, "SK": {"S": day.isoformat()}} | self._item(item),
+        )

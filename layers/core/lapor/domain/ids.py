@@ -1,0 +1,52 @@
+"""Tracking ids and access codes.
+
+Tracking ids are short enough to type into an SMS (``LPR-`` + 8 Crockford base32 characters, 40 random bits)
+and are not sequential, so they cannot be guessed by counting. Access codes carry 60 random bits; only their
+SHA-256 (salted with the tracking id) is stored, and they are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TRACKING_PREFIX = "LPR-"
+TRACKING_ID_PATTERN = r"^LPR-[0-9A-HJKMNP-TV-Z]{8}$"
+_TRACKING_RE = re.compile(TRACKING_ID_PATTERN)
+# Crockford decoding is forgiving: I and L read as 1, O as 0; hyphens and case do not matter.
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def _random_base32(length: int) -> str:
+    return "".join(secrets.choice(CROCKFORD) for _ in range(length))
+
+
+def new_tracking_id() -> str:
+    return TRACKING_PREFIX + _random_base32(8)
+
+
+def normalize_tracking_id(raw: str) -> str | None:
+    """The canonical form of what a person typed (``lpr-7k3m9q2x``, ``LPR 7K3M 9Q2X``), or None."""
+    compact = re.sub(r"[\s-]", "", raw.upper())
+    if not compact.startswith("LPR"):
+        return None
+    candidate = TRACKING_PREFIX + compact[3:].translate(_CONFUSABLE)
+    return candidate if _TRACKING_RE.match(candidate) else None
+
+
+def new_access_code() -> str:
+    """Twelve Crockford characters in three groups, e.g. ``7K3M-9Q2X-ABCD``."""
+    raw = _random_base32(12)
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def hash_access_code(tracking_id: str, access_code: str) -> str:
+    canonical = re.sub(r"[\s-]", "", access_code.upper()).translate(_CONFUSABLE)
+    return hashlib.sha256(f"{tracking_id}:{canonical}".encode()).hexdigest()
+
+
+def access_code_matches(tracking_id: str, access_code: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_access_code(tracking_id, access_code), stored_hash)

@@ -1,0 +1,90 @@
+"""Filing a report: validate against reference data, route, set the deadline, store it in one write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+from lapor.config import RoutingConfig
+from lapor.dal import ReportStore, TrackingIdTaken
+from lapor.domain import ids, reference
+from lapor.domain.routing import resolve_route
+from lapor.errors import Unprocessable
+from lapor.models import ReportIn
+
+# A 40-bit random id collides rarely; the conditional write catches it and we draw again.
+_TRACKING_ID_ATTEMPTS = 5
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _event(event_type: str, at: datetime, actor_role: str, channel: str, **extra: Any) -> dict[str, Any]:
+    return {"id": str(ULID()), "type": event_type, "at": iso_utc(at), "actor_role": actor_role,
+            "channel": channel, **extra}
+
+
+def submit_report(
+    report: ReportIn,
+    *,
+    channel: str,
+    store: ReportStore,
+    config: RoutingConfig,
+    default_deadline_days: int,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Store a new report and return the reply of ``POST /reports`` (with the access code, shown once)."""
+    region = reference.region(report.region_code)
+    category = reference.categories().get(report.category)
+    unknown = [(field, value) for field, value, found in (("region_code", report.region_code, region),
+                                                          ("category", report.category, category)) if found is None]
+    if unknown:
+        code = "unknown_region" if unknown[0][0] == "region_code" else "unknown_category"
+        raise Unprocessable("unknown " + " and ".join(f"{f} {v!r}" for f, v in unknown), code=code,
+                            details=[{"loc": ["body", f], "input": v, "type": f"unknown_{f.removesuffix('_code')}"}
+                                     for f, v in unknown])
+    reporter = report.reporter.model_dump(exclude_none=True) if report.reporter else {}
+    if report.privacy == "anonymous" and reporter:
+        # Anonymity is enforced at storage: an anonymous report stores no identity at all.
+        raise Unprocessable("an anonymous report cannot carry reporter details", code="identity_not_allowed",
+                            details=[{"loc": ["body", "reporter"]}])
+
+    route = resolve_route(config.routes, region.code, category.id)
+    agency = config.agencies[route.agency_id]
+    days = route.deadline_working_days or category.deadline_working_days or default_deadline_days
+    submitted_at = (now or datetime.now(UTC)).replace(microsecond=0)
+    due_at = config.calendar.due_at(submitted_at, region.zone, days)
+
+    record: dict[str, Any] = {
+        "kind": report.kind, "category": category.id, "region_code": region.code, "title": report.title,
+        "description": report.description, "privacy": report.privacy,
+        "location": report.location.model_dump() if report.location else None,
+        "status": "routed", "agency_id": agency.id, "agency_name": agency.name, "escalation_level": 0,
+        "submitted_at": iso_utc(submitted_at), "due_at": due_at.isoformat(), "due_at_utc": iso_utc(due_at),
+        "deadline_working_days": days, "channel": channel, "version": 1,
+        "timeline": [
+            _event("submitted", submitted_at, "reporter", channel),
+            _event("routed", submitted_at, "system", "system", agency_id=agency.id,
+                   message=f"Diteruskan ke {agency.name}"),
+        ],
+    }
+    if reporter:
+        record["reporter"] = reporter
+    for _ in range(_TRACKING_ID_ATTEMPTS):
+        tracking_id, access_code = ids.new_tracking_id(), ids.new_access_code()
+        try:
+            store.create_report(record | {"tracking_id": tracking_id,
+                                          "access_code_hash": ids.hash_access_code(tracking_id, access_code)})
+            break
+        except TrackingIdTaken:
+            continue
+    else:
+        raise RuntimeError("could not draw an unused tracking id")
+    return {
+        "tracking_id": tracking_id, "access_code": access_code, "status": record["status"],
+        "agency": {"id": agency.id, "name": agency.name},
+        "submitted_at": submitted_at.astimezone(region.zone).isoformat(), "due_at": record["due_at"],
+    }

@@ -1,0 +1,138 @@
+"""The HTTP contract's bodies (design §4) as pydantic models; they also make the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from lapor.domain.reference import REGION_CODE_PATTERN
+
+Kind = Literal["complaint", "aspiration", "information_request"]
+Privacy = Literal["public", "confidential", "anonymous"]
+Status = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated", "rejected"]
+Channel = Literal["web", "sms", "open311", "operator", "system"]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ReporterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    phone: Annotated[Text, Field(min_length=5, max_length=32)] | None = None
+    email: Annotated[Text, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(value, "ID")
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("not a phone number") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("not a valid phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ReportIn(BaseModel):
+    """A new report, as a citizen files it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Kind
+    category: Annotated[Text, Field(min_length=1, max_length=64)]
+    region_code: Annotated[Text, Field(pattern=REGION_CODE_PATTERN, examples=["64.72"])]
+    title: Annotated[Text, Field(min_length=5, max_length=150)]
+    description: Annotated[Text, Field(min_length=10, max_length=5000)]
+    privacy: Privacy
+    location: Location | None = None
+    reporter: ReporterIn | None = None
+
+
+class AgencyRef(BaseModel):
+    id: str
+    name: str
+
+
+class ReportCreated(BaseModel):
+    tracking_id: str
+    access_code: str = Field(description="Shown once; keep it to read the full report and give feedback.")
+    status: Status
+    agency: AgencyRef
+    submitted_at: datetime
+    due_at: datetime
+
+
+class TimelineEvent(BaseModel):
+    id: str
+    type: str
+    at: datetime
+    actor_role: str
+    channel: Channel | None = None
+    agency_id: str | None = None
+    message: str | None = None
+
+
+class ReportView(BaseModel):
+    tracking_id: str
+    kind: Kind
+    category: str
+    region_code: str
+    title: str | None = Field(description="Null when the report is confidential and the caller is not entitled.")
+    description: str | None
+    privacy: Privacy
+    status: Status
+    agency: AgencyRef
+    escalation_level: int
+    submitted_at: datetime
+    due_at: datetime
+    overdue: bool
+    version: int
+    location: Location | None = None
+    timeline: list[TimelineEvent] | None = None
+
+
+class CategoryOut(BaseModel):
+    id: str
+    name_id: str
+    name_en: str
+    description_id: str
+    description_en: str
+    keywords: list[str]
+    deadline_working_days: int
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    type: str
+    timezone: str = Field(examples=["Asia/Makassar"])
+    timezone_abbreviation: str = Field(examples=["WITA"])
+
+
+class RegionList(BaseModel):
+    items: list[RegionOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict] | dict | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

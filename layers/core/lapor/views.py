@@ -1,0 +1,45 @@
+"""What each audience may see of a report (design §2, privacy)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lapor.dal import OPEN_STATUSES
+from lapor.domain import reference
+
+
+def _local(iso: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).isoformat()
+
+
+def is_overdue(record: dict[str, Any], now: datetime) -> bool:
+    due = datetime.fromisoformat(record["due_at_utc"].replace("Z", "+00:00"))
+    return record["status"] in OPEN_STATUSES and now > due
+
+
+def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None) -> dict[str, Any]:
+    """The public view, or with ``full`` the reporter's own view with the timeline.
+
+    Confidential content (title, description, location) shows only in the full view. Identity never shows:
+    the store does not even load it for views.
+    """
+    region = reference.region(record["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    content_visible = full or record["privacy"] == "public"
+    view: dict[str, Any] = {
+        "tracking_id": record["tracking_id"], "kind": record["kind"], "category": record["category"],
+        "region_code": record["region_code"],
+        "title": record["title"] if content_visible else None,
+        "description": record["description"] if content_visible else None,
+        "privacy": record["privacy"], "status": record["status"],
+        "agency": {"id": record["agency_id"], "name": record["agency_name"]},
+        "escalation_level": record["escalation_level"],
+        "submitted_at": _local(record["submitted_at"], zone), "due_at": record["due_at"],
+        "overdue": is_overdue(record, now or datetime.now(UTC)), "version": record["version"],
+        "location": record.get("location") if content_visible else None,
+    }
+    if full:
+        view["timeline"] = [event | {"at": _local(event["at"], zone)} for event in record.get("timeline", [])]
+    return view

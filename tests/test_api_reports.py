@@ -1,0 +1,171 @@
+"""POST /reports and GET /reports/{id}: the handler in process against moto."""
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from conftest import VALID_REPORT, report_items, table_items
+
+
+def file(call_api, **changes):
+    body = {**VALID_REPORT, **changes}
+    return call_api("POST", "/reports", json_body={k: v for k, v in body.items() if v is not None})
+
+
+def test_filing_routes_to_the_agency_and_returns_the_deadline(call_api, aws):
+    reply = file(call_api)
+    assert reply.status == 201
+    body = reply.body
+    assert re.fullmatch(r"LPR-[0-9A-HJKMNP-TV-Z]{8}", body["tracking_id"])
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){2}", body["access_code"])
+    assert body["status"] == "routed"
+    assert body["agency"] == {"id": "64-72-pupr", "name": "Dinas Pekerjaan Umum dan Penataan Ruang Kota Samarinda"}
+    submitted = datetime.fromisoformat(body["submitted_at"])
+    assert submitted.utcoffset().total_seconds() == 8 * 3600  # WITA
+    assert abs((datetime.now(UTC) - submitted).total_seconds()) < 60
+    assert body["due_at"].endswith("T23:59:59+08:00")
+    [item] = report_items(aws)
+    assert item["tracking_id"]["S"] == body["tracking_id"]
+    assert body["access_code"] not in json.dumps(item)  # only the hash is stored
+    assert item["due_pk"]["S"].startswith("DUE#") and item["agency_pk"]["S"] == "AGENCY#64-72-pupr"
+
+
+def test_a_kecamatan_report_inherits_its_citys_route_and_health_goes_to_dinkes(call_api):
+    assert file(call_api, region_code="64.72.01").body["agency"]["id"] == "64-72-pupr"
+    assert file(call_api, category="health").body["agency"]["id"] == "64-72-dinkes"
+    assert file(call_api, region_code="31.71", category="health").body["agency"]["id"] == "nasional"
+    # Jakarta is WIB.
+    assert file(call_api, region_code="31.71").body["due_at"].endswith("+07:00")
+
+
+def test_public_view_hides_identity_and_timeline_full_view_shows_timeline(call_api):
+    created = file(call_api).body
+    public = call_api("GET", f"/reports/{created['tracking_id']}")
+    assert public.status == 200
+    assert public.body["title"] == VALID_REPORT["title"] and public.body["timeline"] is None
+    assert public.body["overdue"] is False and public.body["version"] == 1
+    assert public.body["due_at"] == created["due_at"] and public.body["escalation_level"] == 0
+    full = call_api("GET", f"/reports/{created['tracking_id'].lower()}",
+                    headers={"X-Access-Code": created["access_code"]})
+    assert full.status == 200
+    assert [e["type"] for e in full.body["timeline"]] == ["submitted", "routed"]
+    assert full.body["timeline"][1]["agency_id"] == "64-72-pupr"
+    for view in (public, full):
+        text = json.dumps(view.body)
+        assert "Siti" not in text and "812" not in text and "example.id" not in text
+
+
+def test_confidential_content_is_shown_only_with_the_access_code(call_api):
+    created = file(call_api, privacy="confidential").body
+    public = call_api("GET", f"/reports/{created['tracking_id']}").body
+    assert public["title"] is None and public["description"] is None and public["location"] is None
+    full = call_api("GET", f"/reports/{created['tracking_id']}", headers={"X-Access-Code": created["access_code"]})
+    assert full.body["description"] == VALID_REPORT["description"]
+
+
+def test_an_anonymous_report_stores_no_identity(call_api, aws):
+    assert file(call_api, privacy="anonymous").status == 422
+    assert report_items(aws) == []
+    created = file(call_api, privacy="anonymous", reporter=None)
+    assert created.status == 201
+    [item] = report_items(aws)
+    assert "reporter" not in item
+
+
+def test_identity_is_stored_once_normalised_and_never_in_views_or_indexes(call_api, aws):
+    file(call_api)
+    [item] = report_items(aws)
+    assert item["reporter"]["M"]["phone"]["S"] == "+6281234567890"
+    for index in ("ByDue", "ByAgency"):
+        [projected] = aws.scan(TableName="ReportsTable", IndexName=index)["Items"]
+        assert "reporter" not in projected and "description" not in projected
+
+
+def test_unknown_report_and_wrong_access_code_are_404(call_api):
+    created = file(call_api).body
+    assert call_api("GET", "/reports/LPR-00000000").body["error"]["code"] == "not_found"
+    assert call_api("GET", "/reports/not-an-id").status == 404
+    wrong = call_api("GET", f"/reports/{created['tracking_id']}", headers={"X-Access-Code": "AAAA-BBBB-CCCC"})
+    assert wrong.status == 404 and "timeline" not in json.dumps(wrong.body)
+
+
+@pytest.mark.parametrize(("changes", "status", "code", "field"), [
+    ({"kind": "rant"}, 422, "validation_error", "kind"),
+    ({"privacy": "secret"}, 422, "validation_error", "privacy"),
+    ({"region_code": "64-72"}, 422, "validation_error", "region_code"),
+    ({"title": "abc"}, 422, "validation_error", "title"),
+    ({"description": "x" * 5001}, 422, "validation_error", "description"),
+    ({"location": {"lat": 91, "lon": 0}}, 422, "validation_error", "lat"),
+    ({"reporter": {"phone": "12"}}, 422, "validation_error", "phone"),
+    ({"reporter": {"email": "not-an-email"}}, 422, "validation_error", "email"),
+    ({"surprise": True}, 422, "validation_error", "surprise"),
+    ({"region_code": "64.99"}, 422, "unknown_region", "region_code"),
+    ({"category": "potholes"}, 422, "unknown_category", "category"),
+])
+def test_bad_input_is_a_4xx_naming_the_field_and_stores_nothing(call_api, aws, changes, status, code, field):
+    reply = file(call_api, **changes)
+    assert reply.status == status
+    assert reply.body["error"]["code"] == code
+    assert field in json.dumps(reply.body["error"]["details"])
+    assert report_items(aws) == []
+
+
+def test_both_unknown_region_and_category_are_reported_at_once(call_api):
+    reply = file(call_api, region_code="64.99", category="potholes")
+    assert [d["loc"][-1] for d in reply.body["error"]["details"]] == ["region_code", "category"]
+
+
+def test_invalid_json_is_400_and_a_non_json_body_415(call_api, aws):
+    bad = call_api("POST", "/reports", body='{"kind": ', headers={"Content-Type": "application/json"})
+    assert (bad.status, bad.body["error"]["code"]) == (400, "invalid_json")
+    form = call_api("POST", "/reports", body="kind=complaint",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert (form.status, form.body["error"]["code"]) == (415, "unsupported_media_type")
+    assert report_items(aws) == []
+
+
+def test_a_body_over_64_kib_is_413_before_parsing(call_api, aws):
+    big = {**VALID_REPORT, "description": "x" * (64 * 1024)}
+    reply = call_api("POST", "/reports", json_body=big)
+    assert (reply.status, reply.body["error"]["code"]) == (413, "payload_too_large")
+    assert report_items(aws) == []
+
+
+def test_text_is_stored_and_returned_as_data(call_api):
+    script = "<script>alert('x')</script> {{7*7}} ${jndi:ldap://x} 🚧"
+    created = file(call_api, title=script, description=script + " di jalan raya").body
+    view = call_api("GET", f"/reports/{created['tracking_id']}").body
+    assert view["title"] == script
+
+
+def test_same_idempotency_key_and_body_files_once(call_api, aws):
+    headers = {"Idempotency-Key": "mobile-7f3a"}
+    first = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    # Whitespace differs, the parsed body does not: still the same request.
+    padded = {**VALID_REPORT, "title": f"  {VALID_REPORT['title']}  "}
+    replay = call_api("POST", "/reports", json_body=padded, headers=headers)
+    assert first.status == replay.status == 201
+    assert first.body == replay.body
+    assert len(report_items(aws)) == 1
+    other = call_api("POST", "/reports", json_body={**VALID_REPORT, "category": "health"}, headers=headers)
+    assert (other.status, other.body["error"]["code"]) == (422, "idempotency_key_reused")
+    assert len(report_items(aws)) == 1
+
+
+def test_a_failed_idempotent_request_leaves_nothing_behind_and_can_be_retried(call_api, aws):
+    headers = {"Idempotency-Key": "retry-1"}
+    bad = call_api("POST", "/reports", json_body={**VALID_REPORT, "region_code": "64.99"}, headers=headers)
+    assert bad.status == 422
+    assert table_items(aws, "IdempotencyTable") == [] and report_items(aws) == []
+    # The key was released: the corrected request under the same key files the report.
+    good = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    assert good.status == 201
+    assert len(report_items(aws)) == 1
+
+
+def test_invalid_idempotency_keys_are_refused(call_api, aws):
+    reply = call_api("POST", "/reports", json_body=VALID_REPORT, headers={"Idempotency-Key": "x" * 300})
+    assert reply.status == 422 and "idempotency-key" in json.dumps(reply.body).lower()
+    assert report_items(aws) == []
