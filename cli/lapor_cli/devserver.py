@@ -51,7 +51,8 @@ def build_event(request: Request, route: HttpRoute, path_parameters: dict[str, s
     remote = request.remote_addr or "127.0.0.1"
     headers.setdefault("x-forwarded-for", remote)
     headers.setdefault("x-forwarded-proto", request.scheme)
-    headers.setdefault("x-forwarded-port", str(request.host.rsplit(":", 1)[-1]) if ":" in request.host else "80")
+    default_port = "443" if request.scheme == "https" else "80"
+    headers.setdefault("x-forwarded-port", request.host.rsplit(":", 1)[-1] if ":" in request.host else default_port)
     raw_body = request.get_data()
     content_type = headers.get("content-type", "")
     is_text = not raw_body or content_type.startswith(TEXT_TYPES)

@@ -1,0 +1,92 @@
+"""GET /categories, /regions and /openapi.json, and the template's routes matching the app's."""
+
+from conftest import ROOT
+
+
+def test_categories_list_every_category_with_both_names_and_its_deadline(call_api):
+    reply = call_api("GET", "/categories")
+    assert reply.status == 200
+    items = {c["id"]: c for c in reply.body["items"]}
+    assert len(items) == 11
+    assert items["health"]["name_id"] == "Kesehatan" and items["health"]["name_en"] == "Health"
+    assert all(c["deadline_working_days"] == 30 for c in items.values())
+
+
+def test_regions_cascade_from_provinces_to_kecamatan(call_api):
+    provinces = call_api("GET", "/regions").body["items"]
+    assert len(provinces) == 38
+    kaltim = call_api("GET", "/regions", query="parent=64").body["items"]
+    assert len(kaltim) == 10
+    samarinda = next(r for r in kaltim if r["code"] == "64.72")
+    assert samarinda == {"code": "64.72", "name": "Kota Samarinda", "type": "kota",
+                         "timezone": "Asia/Makassar", "timezone_abbreviation": "WITA"}
+    kecamatan = call_api("GET", "/regions", query="parent=64.72").body["items"]
+    assert {"64.72.01", "64.72.02"} <= {r["code"] for r in kecamatan}
+    assert call_api("GET", "/regions", query="parent=91").body["items"][0]["timezone"] == "Asia/Jayapura"
+
+
+def test_there_are_514_kabupaten_and_kota():
+    from lapor.domain.reference import child_regions
+
+    assert sum(len(child_regions(p.code)) for p in child_regions(None)) == 514
+
+
+def test_unknown_or_malformed_parents_are_clear_errors(call_api):
+    unknown = call_api("GET", "/regions", query="parent=99")
+    assert (unknown.status, unknown.body["error"]["code"]) == (404, "unknown_region")
+    malformed = call_api("GET", "/regions", query="parent=abc")
+    assert (malformed.status, malformed.body["error"]["code"]) == (422, "validation_error")
+
+
+def test_openapi_document_describes_every_public_route(call_api):
+    reply = call_api("GET", "/openapi.json")
+    assert reply.status == 200
+    document = reply.body
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/reports", "/reports/{tracking_id}", "/categories", "/regions"}
+    post = document["paths"]["/reports"]["post"]
+    assert {"201", "400", "413", "422"} <= set(post["responses"])
+    assert any(p["name"] == "idempotency-key" for p in post["parameters"])
+    assert "ReportIn" in document["components"]["schemas"]
+
+
+def test_template_routes_and_app_routes_are_the_same_set():
+    """template.yaml is the one source of routes: the app must serve exactly those."""
+    from lapor_api.app import app
+    from lapor_cli.template import load_template
+
+    template_routes = {(r.method, r.path) for r in load_template(ROOT / "template.yaml").http_routes}
+    app_routes = set()
+    for route in app._static_routes + app._dynamic_routes:
+        for method in route.method.split("|"):
+            app_routes.add((method, route.path.replace("<", "{").replace(">", "}")))
+    assert app_routes == template_routes
+
+
+def test_unknown_routes_in_the_app_answer_in_the_error_shape(aws):
+    from lapor_api.app import lambda_handler
+    from lapor_cli.devserver import LambdaContext
+
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": "/nope", "rawQueryString": "",
+             "headers": {}, "requestContext": {"http": {"method": "GET", "path": "/nope"}, "stage": "$default",
+                                               "requestId": "r"}, "isBase64Encoded": False}
+    result = lambda_handler(event, LambdaContext("ApiFunction"))
+    assert result["statusCode"] == 404 and '"route_not_found"' in result["body"]
+
+
+def test_every_sample_event_runs_through_the_handler(aws):
+    """events/ holds a sample for each route; each is answered (not crashed) by the real handler."""
+    import json
+
+    from lapor_api.app import lambda_handler
+    from lapor_cli.devserver import LambdaContext
+    from lapor_cli.template import load_template
+
+    expected = {"post-report": 201, "post-report-invalid": 422, "get-report": 404,
+                "get-report-with-access-code": 404, "get-categories": 200, "get-regions": 200, "get-openapi": 200}
+    samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "api").glob("*.json")}
+    assert set(samples) == set(expected)
+    covered = {event["routeKey"] for event in samples.values()}
+    assert covered == {r.route_key for r in load_template(ROOT / "template.yaml").http_routes}
+    for name, event in samples.items():
+        assert lambda_handler(event, LambdaContext("ApiFunction"))["statusCode"] == expected[name], name
