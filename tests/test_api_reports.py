@@ -123,7 +123,13 @@ def test_invalid_json_is_400_and_a_non_json_body_415(call_api, aws):
     form = call_api("POST", "/reports", body="kind=complaint",
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert (form.status, form.body["error"]["code"]) == (415, "unsupported_media_type")
+    text = call_api("POST", "/reports", body=json.dumps(VALID_REPORT), headers={"Content-Type": "text/plain"})
+    assert text.status == 415
     assert report_items(aws) == []
+    # Media types are case-insensitive.
+    upper = call_api("POST", "/reports", body=json.dumps(VALID_REPORT),
+                     headers={"Content-Type": "Application/JSON; charset=UTF-8"})
+    assert upper.status == 201
 
 
 def test_a_body_over_64_kib_is_413_before_parsing(call_api, aws):
@@ -149,6 +155,10 @@ def test_same_idempotency_key_and_body_files_once(call_api, aws):
     assert first.status == replay.status == 201
     assert first.body == replay.body
     assert len(report_items(aws)) == 1
+    # The stored reply keeps the access code sealed, and the key only as a hash.
+    stored = json.dumps(table_items(aws, "IdempotencyTable"))
+    assert first.body["tracking_id"] in stored
+    assert first.body["access_code"] not in stored and "mobile-7f3a" not in stored
     other = call_api("POST", "/reports", json_body={**VALID_REPORT, "category": "health"}, headers=headers)
     assert (other.status, other.body["error"]["code"]) == (422, "idempotency_key_reused")
     assert len(report_items(aws)) == 1

@@ -129,7 +129,9 @@ class DevApp:
         self._lock = threading.Lock()
 
     def environment(self, function: FunctionSpec) -> dict[str, str]:
-        return {k: self.template.resolve(v, self.table_names) for k, v in function.environment.items()}
+        """The function's variables from the template, plus those Lambda itself sets."""
+        variables = {k: self.template.resolve(v, self.table_names) for k, v in function.environment.items()}
+        return variables | {"AWS_LAMBDA_FUNCTION_NAME": function.logical_id, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
 
     def handler(self, function: FunctionSpec) -> Callable[..., Any]:
         if function.logical_id not in self._handlers:

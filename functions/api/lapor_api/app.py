@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 
 from lapor.errors import LaporError
@@ -45,6 +48,11 @@ def invalid_request(exc: RequestValidationError) -> Response:
     return error_response(422, "validation_error", "the request does not match the schema", details)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(exc: RequestUnsupportedContentType) -> Response:
+    return error_response(415, "unsupported_media_type", "this content type is not accepted here")
+
+
 @app.exception_handler(LaporError)
 def lapor_error(exc: LaporError) -> Response:
     return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=exc.body())
@@ -73,7 +81,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     limit = get_settings().max_body_bytes
     if _body_size(event) > limit:
         return _plain_error(413, "payload_too_large", f"the body is over {limit} bytes")
-    content_type = (event.get("headers") or {}).get("content-type", "application/json")
+    headers = event.get("headers") or {}
+    if "content-type" in headers:
+        # Media types are case-insensitive (RFC 9110); Powertools compares them as written.
+        media_type, separator, parameters = headers["content-type"].partition(";")
+        headers["content-type"] = media_type.strip().lower() + separator + parameters
+    content_type = headers.get("content-type", "application/json")
     if event.get("routeKey") in JSON_BODY_ROUTES and not content_type.startswith("application/json"):
         return _plain_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
     return app.resolve(event, context)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ulid import ULID
-
 from lapor.config import RoutingConfig
 from lapor.dal import ReportStore, TrackingIdTaken
 from lapor.domain import ids, reference
@@ -23,6 +21,8 @@ def iso_utc(moment: datetime) -> str:
 
 
 def _event(event_type: str, at: datetime, actor_role: str, channel: str, **extra: Any) -> dict[str, Any]:
+    from ulid import ULID  # python-ulid reads package metadata at import: only requests that write pay for it
+
     return {"id": str(ULID()), "type": event_type, "at": iso_utc(at), "actor_role": actor_role,
             "channel": channel, **extra}
 

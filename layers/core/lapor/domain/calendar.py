@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import holidays
 
 END_OF_DAY = time(23, 59, 59)
 
 
 @lru_cache(maxsize=1)
-def _indonesian_holidays() -> holidays.HolidayBase:
-    # Years are added on demand as dates are looked up.
+def _indonesian_holidays() -> Any:
+    # Imported on first use (not at cold start); years are added on demand as dates are looked up.
+    import holidays
+
     return holidays.country_holidays("ID", categories=(holidays.PUBLIC, holidays.GOVERNMENT))
 
 

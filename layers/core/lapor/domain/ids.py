@@ -21,7 +21,9 @@ _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
 def _random_base32(length: int) -> str:
-    return "".join(secrets.choice(CROCKFORD) for _ in range(length))
+    """``length`` Crockford characters, 5 uniformly random bits each."""
+    bits = int.from_bytes(secrets.token_bytes((length * 5 + 7) // 8), "big")
+    return "".join(CROCKFORD[(bits >> (5 * i)) & 31] for i in range(length))
 
 
 def new_tracking_id() -> str:

@@ -1,0 +1,450 @@
+"""``make bench``: the design's §6 targets, measured side by side in one run (ratios, not absolute times).
+
+Each figure is a function returning a ``Measurement``; FIGURES lists (name, function, target). The script prints
+one table (figure, measured, target, result) and writes ``bench-results.json`` at the repo root: one number per
+figure, plus a ``details`` object with the raw timings and, for a figure over target, where the time goes.
+The machine is noisy, so the sides of a ratio are measured in alternating rounds (A B, B A, ...) and the median
+of the per-round ratios is reported.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import cProfile
+import json
+import logging
+import os
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+API_CODE = ROOT / "functions" / "api"
+REGION = "ap-southeast-3"
+
+# The environment both sides of every figure run in: fake credentials, no real AWS, X-Ray disabled.
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
+    "AWS_CONFIG_FILE": str(ROOT / ".bench-no-aws-config"),  # never read ~/.aws: does not exist on purpose
+    "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / ".bench-no-aws-credentials"),
+    "LAPOR_TABLE_NAME": "ReportsTable", "LAPOR_IDEMPOTENCY_TABLE_NAME": "IdempotencyTable",
+    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "lapor-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "Lapor",
+}
+# What the Lambda runtime sets and libraries test for. Without LAMBDA_TASK_ROOT the X-Ray SDK (imported by
+# Powertools' Tracer even when tracing is disabled) builds a centralized sampler with two botocore X-Ray clients,
+# a cost a real Lambda never pays; cold starts are measured with these set, and once without as a detail.
+LAMBDA_ENV = {
+    "LAMBDA_TASK_ROOT": str(API_CODE), "AWS_LAMBDA_FUNCTION_NAME": "ApiFunction",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+}
+
+REPORT = {
+    "kind": "complaint",
+    "category": "infrastructure",
+    "region_code": "64.72",
+    "title": "Jalan berlubang di Jl. Pahlawan",
+    "description": "Lubang besar di depan pasar, sudah dua minggu, membahayakan pengendara motor.",
+    "privacy": "public",
+    "location": {"lat": -0.5022, "lon": 117.1536},
+    "reporter": {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti@example.id"},
+}
+
+
+@dataclass
+class Measurement:
+    value: float
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # printed under the table
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+
+def interleaved(rounds: int, sides: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Run every side once per round, in the given order on even rounds and reversed on odd ones.
+
+    The first two sides make the headline ratio: they always run next to each other, and each goes first
+    in half of the rounds.
+    """
+    names = list(sides)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(rounds):
+        for name in reversed(names) if i % 2 else names:
+            times[name].append(sides[name]())
+    return times
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}..{max(values):.2f}"
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Send what the handler prints (Logger lines, EMF metrics) to /dev/null; it is still formatted and written.
+
+    Powertools' Logger keeps the ``sys.stdout`` it saw at import, so stdout logging handlers are re-pointed too.
+    """
+    real = sys.stdout
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        moved = []
+        for name in [None, *logging.root.manager.loggerDict]:
+            for handler in getattr(logging.getLogger(name), "handlers", []):
+                if isinstance(handler, logging.StreamHandler) and handler.stream in (real, sys.__stdout__):
+                    moved.append((handler, handler.setStream(null)))
+        sys.stdout = null
+        try:
+            yield
+        finally:
+            sys.stdout = real
+            for handler, stream in moved:
+                handler.setStream(stream)
+
+
+def _bucket(path: str, func: str) -> str:
+    """A cProfile entry's owner: site-packages distribution, repo file, stdlib module or builtin."""
+    if path == "~":
+        return "builtin " + re.sub(r"^<(built-in )?(method|function) ", "", func).split(" of ")[0].rstrip(">")
+    if found := re.search(r"site-packages/([^/]+)", path):
+        return found.group(1).removesuffix(".py")
+    if path.startswith(str(ROOT)):
+        return os.path.relpath(path, ROOT)
+    if found := re.search(r"python3\.\d+/([^/]+)", path):
+        return "stdlib " + found.group(1).removesuffix(".py")
+    return path
+
+
+def profile_by_owner(call: Callable[[], None], calls: int, top: int = 12) -> dict[str, float]:
+    """Self time per call (ms) of ``call`` under cProfile, by owner, largest first."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    owners: collections.Counter[str] = collections.Counter()
+    for (path, _, func), (_, _, self_time, _, _) in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
+        owners[_bucket(path, func)] += self_time
+    return {k: round(v / calls * 1000, 3) for k, v in owners.most_common(top)}
+
+
+# -- 1. intake_vs_putitem ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def local_dynamodb() -> Iterator[str]:
+    """A moto server on a free loopback port with the template's tables; the process env points at it."""
+    from moto.server import ThreadedMotoServer
+
+    from lapor_cli.localdb import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in [*BASE_ENV, "AWS_ENDPOINT_URL_DYNAMODB"]}
+    os.environ.update(BASE_ENV | {"AWS_ENDPOINT_URL_DYNAMODB": endpoint})
+    try:
+        import boto3
+
+        from lapor_cli.template import create_table_request, load_template
+
+        client = boto3.client("dynamodb")
+        for logical_id, props in load_template(ROOT / "template.yaml").tables.items():
+            client.create_table(**create_table_request(logical_id, props))
+        yield endpoint
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class _NoNetwork:
+    """Stands in for the DynamoDB client: ``put_item`` succeeds at once (the handler's own work, nothing else)."""
+
+    def __init__(self, real: Any) -> None:
+        self.exceptions = real.exceptions
+
+    def put_item(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+
+def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, target: float = 1.3) -> Measurement:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from lapor import runtime
+    from lapor_cli.devserver import LambdaContext, build_event
+    from lapor_cli.seed import seed
+    from lapor_cli.template import load_template
+
+    with local_dynamodb() as endpoint:
+        runtime.reset()
+        store = runtime.store()
+        seed(store)
+        if str(API_CODE) not in sys.path:
+            sys.path.insert(0, str(API_CODE))
+        from lapor_api.app import lambda_handler
+
+        route = next(r for r in load_template(ROOT / "template.yaml").http_routes if r.route_key == "POST /reports")
+        request = Request(EnvironBuilder(method="POST", path="/reports", data=json.dumps(REPORT),
+                                         headers={"Content-Type": "application/json"}).get_environ())
+        event = build_event(request, route, route.match("POST", "/reports") or {})
+        context = LambdaContext("ApiFunction", timeout_seconds=3600)
+
+        def handler_call() -> None:
+            result = lambda_handler(event, context)
+            if result["statusCode"] != 201:
+                raise AssertionError(f"POST /reports answered {result['statusCode']}: {result.get('body')}")
+
+        client = store.client  # the very client (and configuration) the handler writes with
+        no_network = _NoNetwork(client)
+
+        def handler_without_dynamodb() -> None:
+            store._client = no_network
+            try:
+                handler_call()
+            finally:
+                store._client = client
+
+        with quiet_stdout():
+            for _ in range(warmup):  # reference data, holidays, routing config, boto3 client, pydantic schemas
+                handler_call()
+
+        # Side B's item: a real stored report (same attributes, index keys and size); only PK changes per call.
+        item = next(i for i in client.scan(TableName=store.table_name)["Items"] if i["PK"]["S"].startswith("REPORT#"))
+        counter = iter(range(10**9))
+
+        def put_call() -> None:
+            client.put_item(TableName=store.table_name, Item=item | {"PK": {"S": f"REPORT#BENCH{next(counter):09d}"}})
+
+        def conditional_put_call() -> None:  # what the handler sends: the same PutItem with attribute_not_exists(PK)
+            client.put_item(TableName=store.table_name, Item=item | {"PK": {"S": f"REPORT#BENCH{next(counter):09d}"}},
+                            ConditionExpression="attribute_not_exists(PK)")
+
+        for _ in range(warmup):
+            put_call()
+            conditional_put_call()
+
+        def block(call: Callable[[], None]) -> Callable[[], float]:
+            def run() -> float:
+                start = time.perf_counter()
+                for _ in range(calls):
+                    call()
+                return (time.perf_counter() - start) / calls
+            return run
+
+        with quiet_stdout():
+            times = interleaved(rounds, {
+                "handler": block(handler_call), "putitem": block(put_call),
+                "conditional_putitem": block(conditional_put_call), "handler_without_dynamodb":
+                block(handler_without_dynamodb),
+            })
+            ratios = [a / b for a, b in zip(times["handler"], times["putitem"])]
+            value = statistics.median(ratios)
+            profile = profile_by_owner(handler_without_dynamodb, 300) if value > target else None
+        runtime.reset()
+
+    med = {name: statistics.median(t) for name, t in times.items()}
+    cond_ratios = [a / c for a, c in zip(times["handler"], times["conditional_putitem"])]
+    details: dict[str, Any] = {
+        "endpoint": endpoint, "rounds": rounds, "calls_per_round": calls, "item_json_bytes": len(json.dumps(item)),
+        "ratios": [round(r, 3) for r in ratios],
+        **{f"{name}_ms_per_call": [ms(t) for t in ts] for name, ts in times.items()},
+        **{f"{name}_ms_median": ms(m) for name, m in med.items()},
+        "handler_vs_conditional_putitem_ratio": round(statistics.median(cond_ratios), 3),
+    }
+    notes = [
+        f"intake_vs_putitem: handler {ms(med['handler']):.2f} ms/call, bare PutItem {ms(med['putitem']):.2f}, "
+        f"conditional PutItem {ms(med['conditional_putitem']):.2f}, handler with the write stubbed out "
+        f"{ms(med['handler_without_dynamodb']):.2f} (medians, {rounds} rounds x {calls} calls; ratios {spread(ratios)})",
+        f"intake_vs_putitem: handler / conditional PutItem = {details['handler_vs_conditional_putitem_ratio']:.3f} "
+        f"(moto evaluating attribute_not_exists(PK) costs "
+        f"{ms(med['conditional_putitem'] - med['putitem']):.2f} ms/call)",
+    ]
+    if profile is not None:
+        details["handler_without_dynamodb_self_ms_by_owner"] = profile
+        top = ", ".join(f"{k} {v:.2f}" for k, v in list(profile.items())[:8])
+        notes.append(f"intake_vs_putitem: handler's own work by owner (cProfile, ms/call, inflated): {top}")
+    return Measurement(value, details, notes)
+
+
+# -- 2. cold_import_ratio ------------------------------------------------------------------------------------
+
+# Each child prints one JSON line: the total (from before the first import to a DynamoDB client) and its parts.
+COLD_API = f"""
+import json, sys, time
+sys.path.insert(0, {str(API_CODE)!r})
+start = time.perf_counter()
+import lapor_api.app
+imported = time.perf_counter()
+from lapor import runtime
+runtime.store().client
+end = time.perf_counter()
+print(json.dumps({{"total": end - start, "import": imported - start, "init": end - imported}}))
+"""
+
+COLD_BOTO3 = f"""
+import json, time
+start = time.perf_counter()
+import boto3
+imported = time.perf_counter()
+boto3.client("dynamodb", region_name={REGION!r})
+end = time.perf_counter()
+print(json.dumps({{"total": end - start, "import": imported - start, "init": end - imported}}))
+"""
+
+
+def _child_env(lambda_like: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "LAPOR_", "POWERTOOLS_", "_X_AMZN")) and k != "LAMBDA_TASK_ROOT"}
+    env.update(BASE_ENV | (LAMBDA_ENV if lambda_like else {}))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _child(code: str, *flags: str, lambda_like: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env=_child_env(lambda_like), timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
+    return done
+
+
+def _time_child(code: str, lambda_like: bool = True) -> dict[str, float]:
+    return json.loads(_child(code, lambda_like=lambda_like).stdout.strip().splitlines()[-1])
+
+
+def _importtime(code: str) -> dict[str, int]:
+    """Self time (us) of every module a child imports, from ``-X importtime`` (module-level work included)."""
+    modules = {}
+    for line in _child(code, "-X", "importtime").stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            self_us, _, name = line[len("import time:"):].split("|", 2)
+            modules[name.strip()] = int(self_us)
+    return modules
+
+
+def import_excess(runs: int = 3, top: int = 12) -> dict[str, float]:
+    """Self import time (ms) of the modules the API imports and boto3 + a client does not, by top-level package.
+
+    Medians of ``runs`` children; ``-X importtime`` has overhead of its own, so read these as shares.
+    """
+    baseline = set(_importtime(COLD_BOTO3))
+    per_run: list[collections.Counter[str]] = []
+    for _ in range(runs):
+        packages: collections.Counter[str] = collections.Counter()
+        for module, self_us in _importtime(COLD_API).items():
+            if module not in baseline:
+                packages[module.split(".")[0]] += self_us
+        per_run.append(packages)
+    names = set().union(*per_run)
+    medians = {name: statistics.median(run.get(name, 0) for run in per_run) / 1000 for name in names}
+    ranked = sorted(medians.items(), key=lambda kv: -kv[1])
+    return {"total": round(sum(medians.values()), 1), **{k: round(v, 1) for k, v in ranked[:top]}}
+
+
+def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float = 1.25) -> Measurement:
+    for code in (COLD_API, COLD_BOTO3):  # write the .pyc files once, outside the measurement
+        _time_child(code)
+    times = interleaved(runs, {"api": lambda: _time_child(COLD_API), "boto3": lambda: _time_child(COLD_BOTO3)})
+    med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
+           for side, ts in times.items()}
+    value = med["api"]["total"] / med["boto3"]["total"]
+    outside = interleaved(outside_lambda_runs, {"api": lambda: _time_child(COLD_API, lambda_like=False),
+                                                "boto3": lambda: _time_child(COLD_BOTO3, lambda_like=False)})
+    outside_med = {side: statistics.median(t["total"] for t in ts) for side, ts in outside.items()}
+    details: dict[str, Any] = {
+        "runs": runs, "tracing": "disabled (POWERTOOLS_TRACE_DISABLED=true)", "lambda_env": LAMBDA_ENV,
+        **{f"{side}_{part}_ms": [ms(t[part]) for t in ts] for side, ts in times.items() for part in ("total",)},
+        **{f"{side}_{part}_ms_median": ms(v) for side, parts in med.items() for part, v in parts.items()},
+        "outside_lambda_env": {"runs": outside_lambda_runs, "ratio": round(outside_med["api"] / outside_med["boto3"], 3),
+                               **{f"{side}_total_ms_median": ms(v) for side, v in outside_med.items()}},
+    }
+    notes = [
+        f"cold_import_ratio: ApiFunction {ms(med['api']['total']):.0f} ms (import {ms(med['api']['import']):.0f} + "
+        f"init {ms(med['api']['init']):.0f}) vs import boto3 + DynamoDB client {ms(med['boto3']['total']):.0f} ms "
+        f"(import {ms(med['boto3']['import']):.0f} + client {ms(med['boto3']['init']):.0f}); medians of {runs} "
+        f"fresh processes each, Lambda env vars set, tracing disabled",
+        f"cold_import_ratio: without the Lambda env vars (X-Ray SDK builds its sampler's clients): "
+        f"{details['outside_lambda_env']['ratio']:.2f} ({ms(outside_med['api']):.0f} vs "
+        f"{ms(outside_med['boto3']):.0f} ms, {outside_lambda_runs} runs each)",
+    ]
+    if value > target:
+        excess = import_excess()
+        details["api_only_import_self_ms_by_package"] = excess
+        top = ", ".join(f"{k} {v:.0f}" for k, v in list(excess.items())[1:9])
+        notes.append(f"cold_import_ratio: modules boto3 does not import, self ms by package (-X importtime, "
+                     f"total {excess['total']:.0f}): {top}")
+    return Measurement(value, details, notes)
+
+
+# -- table ---------------------------------------------------------------------------------------------------
+
+FIGURES: list[tuple[str, Callable[..., Measurement], float]] = [
+    ("intake_vs_putitem", intake_vs_putitem, 1.3),
+    ("cold_import_ratio", cold_import_ratio, 1.25),
+]
+
+
+def print_table(rows: list[tuple[str, float | None, float, str]]) -> None:
+    header = ("figure", "measured", "target", "result")
+    lines = [header] + [(name, "error" if value is None else f"{value:.3f}", f"<= {target:g}", verdict)
+                        for name, value, target, verdict in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rule = "  ".join("-" * w for w in widths)
+    print(rule)
+    for n, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        if n == 0:
+            print(rule)
+    print(rule)
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    rows: list[tuple[str, float | None, float, str]] = []
+    notes: list[str] = []
+    for name, measure, target in FIGURES:
+        t0 = time.perf_counter()
+        try:
+            measured = measure(target=target)
+        except Exception as exc:  # one broken figure must not hide the others
+            rows.append((name, None, target, "ERROR"))
+            notes.append(f"{name}: {type(exc).__name__}: {exc}")
+            details[name] = {"error": repr(exc)}
+            continue
+        results[name] = round(measured.value, 4)
+        details[name] = measured.details | {"target": target, "seconds": round(time.perf_counter() - t0, 1)}
+        rows.append((name, measured.value, target, "pass" if measured.value <= target else "FAIL"))
+        notes.extend(measured.notes)
+    print_table(rows)
+    for note in notes:
+        print(note)
+    print(f"total {time.perf_counter() - started:.1f} s; results in bench-results.json")
+    (ROOT / "bench-results.json").write_text(json.dumps(results | {"details": details}, indent=2) + "\n",
+                                             encoding="utf-8")
+    # A figure over target is a finding, not a crash: only a figure that could not be measured fails the run.
+    return 1 if any(verdict == "ERROR" for *_, verdict in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
