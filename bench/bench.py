@@ -47,16 +47,8 @@ LAMBDA_ENV = {
     "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
 }
 
-REPORT = {
-    "kind": "complaint",
-    "category": "infrastructure",
-    "region_code": "64.72",
-    "title": "Jalan berlubang di Jl. Pahlawan",
-    "description": "Lubang besar di depan pasar, sudah dua minggu, membahayakan pengendara motor.",
-    "privacy": "public",
-    "location": {"lat": -0.5022, "lon": 117.1536},
-    "reporter": {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti@example.id"},
-}
+# The body of the sample event, as the tests use it.
+REPORT = json.loads(json.loads((ROOT / "events" / "api" / "post-report.json").read_text())["body"])
 
 
 @dataclass

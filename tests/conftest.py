@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from samples import sample_report
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Never reach a real AWS account or a stray local endpoint from the suite.
@@ -22,16 +24,8 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
 
-VALID_REPORT: dict[str, Any] = {
-    "kind": "complaint",
-    "category": "infrastructure",
-    "region_code": "64.72",
-    "title": "Jalan berlubang di Jl. Pahlawan",
-    "description": "Lubang besar di depan pasar, sudah dua minggu, membahayakan pengendara motor.",
-    "privacy": "public",
-    "location": {"lat": -0.5022, "lon": 117.1536},
-    "reporter": {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti@example.id"},
-}
+VALID_REPORT: dict[str, Any] = sample_report()
+
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from samples import sample_report
+
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 15
@@ -21,17 +23,9 @@ SAMARINDA_PUPR = {"id": "64-72-pupr", "name": "Dinas Pekerjaan Umum dan Penataan
 # The kabupaten/kota of Kalimantan Timur (Kemendagri codes; 64.04-64.06 left with Kalimantan Utara).
 KALTIM_CODES = {"64.01", "64.02", "64.03", "64.07", "64.08", "64.09", "64.11", "64.71", "64.72", "64.74"}
 
-REPORTER = {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti.rahmawati@example.id"}
-README_REPORT: dict[str, Any] = {
-    "kind": "complaint",
-    "category": "infrastructure",
-    "region_code": "64.72",
-    "title": "Jalan berlubang di Jl. Pahlawan",
-    "description": "Lubang besar di depan pasar, sudah dua minggu, membahayakan pengendara motor.",
-    "privacy": "public",
-    "location": {"lat": -0.5022, "lon": 117.1536},
-    "reporter": REPORTER,
-}
+README_REPORT: dict[str, Any] = sample_report()
+REPORTER = README_REPORT["reporter"]
+
 
 
 def report_body(**changes: Any) -> dict[str, Any]:
