@@ -39,3 +39,4 @@ def test_no_identity_in_any_log_line_and_metric_by_kind_and_channel(call_api, ca
     submitted = [m for m in metrics if "ReportSubmitted" in m]
     assert len(submitted) == 1  # the replay files nothing and counts nothing
     assert (submitted[0]["kind"], submitted[0]["channel"]) == ("complaint", "web")
+    assert submitted[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Lapor"

@@ -32,7 +32,7 @@ def _submit(report: ReportIn) -> dict:
         report, channel="web", store=runtime.store(), config=runtime.config_cache().get(),
         default_deadline_days=get_settings().deadline_working_days,
     )
-    with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1, namespace="Lapor") as metric:
+    with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="kind", value=report.kind)
         metric.add_dimension(name="channel", value="web")
     logger.info("report submitted", extra={"tracking_id": created["tracking_id"], "agency_id": created["agency"]["id"]})
