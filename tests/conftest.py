@@ -63,14 +63,33 @@ def report_items(client: Any) -> list[dict[str, Any]]:
     return [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#")]
 
 
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory):
+    """The local stack's token issuer, with keys of its own for this test session."""
+    from lapor_cli.issuer import LocalIssuer
+
+    return LocalIssuer(tmp_path_factory.mktemp("issuer"))
+
+
 @pytest.fixture
-def call_api(aws):
-    """Invoke the API handler in process with the payload 2.0 event ``lapor dev`` would build."""
+def token(issuer):
+    """``token(role, agency_id)`` → an ``Authorization`` header value."""
+    return lambda role, agency_id=None, **kwargs: "Bearer " + issuer.issue(role, agency_id, **kwargs)
+
+
+@pytest.fixture
+def call_api(aws, issuer):
+    """Invoke the API handler in process with the payload 2.0 event ``lapor dev`` would build.
+
+    Routes the template guards with the JWT authorizer get what API Gateway gives them: 401 without a
+    valid token, else the token's claims flattened into ``requestContext.authorizer.jwt.claims``.
+    """
     from werkzeug.test import EnvironBuilder
     from werkzeug.wrappers import Request
 
     from lapor_api.app import lambda_handler
     from lapor_cli.devserver import LambdaContext, build_event
+    from lapor_cli.issuer import InvalidToken, flatten_claims
     from lapor_cli.template import load_template
 
     routes = load_template(ROOT / "template.yaml").http_routes
@@ -89,7 +108,14 @@ def call_api(aws):
                 break
         else:
             raise AssertionError(f"{method} {path} is not a route of template.yaml")
-        result = lambda_handler(build_event(request, route, params), LambdaContext("ApiFunction"))
+        event = build_event(request, route, params)
+        if route.authorizer is not None:
+            try:
+                claims = issuer.verify(headers.get("Authorization"))
+            except InvalidToken:
+                return ApiResult(401, {"message": "Unauthorized"}, {})
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": flatten_claims(claims), "scopes": None}}
+        result = lambda_handler(event, LambdaContext("ApiFunction"))
         text = result.get("body") or ""
         try:
             parsed = json.loads(text)

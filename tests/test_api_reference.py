@@ -43,7 +43,12 @@ def test_openapi_document_describes_every_public_route(call_api):
     assert reply.status == 200
     document = reply.body
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/reports", "/reports/{tracking_id}", "/categories", "/regions"}
+    assert set(document["paths"]) == {"/reports", "/reports/{tracking_id}", "/categories", "/regions",
+                                      "/agency/reports", "/agency/reports/{tracking_id}",
+                                      "/reports/{tracking_id}/responses"}
+    assert document["components"]["securitySchemes"]["operatorJwt"]["scheme"] == "bearer"
+    assert document["paths"]["/agency/reports"]["get"]["security"] == [{"operatorJwt": []}]
+    assert "security" not in document["paths"]["/reports"]["post"]
     post = document["paths"]["/reports"]["post"]
     assert {"201", "400", "413", "422"} <= set(post["responses"])
     assert any(p["name"] == "idempotency-key" for p in post["parameters"])
@@ -83,7 +88,8 @@ def test_every_sample_event_runs_through_the_handler(aws):
     from lapor_cli.template import load_template
 
     expected = {"post-report": 201, "post-report-invalid": 422, "get-report": 404,
-                "get-report-with-access-code": 404, "get-categories": 200, "get-regions": 200, "get-openapi": 200}
+                "get-report-with-access-code": 404, "get-categories": 200, "get-regions": 200, "get-openapi": 200,
+                "get-agency-queue": 200, "get-agency-report": 404, "post-response": 404}
     samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "api").glob("*.json")}
     assert set(samples) == set(expected)
     covered = {event["routeKey"] for event in samples.values()}

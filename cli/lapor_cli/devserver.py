@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
+from lapor_cli.issuer import InvalidToken, LocalIssuer, flatten_claims
 from lapor_cli.template import FunctionSpec, HttpRoute, Template
 
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
@@ -120,8 +121,10 @@ def build_response(result: Any) -> Response:
 class DevApp:
     """A WSGI app that dispatches to the template's functions, one invocation at a time, as one Lambda would."""
 
-    def __init__(self, template: Template, table_names: dict[str, str], on_change: Callable[[], None]) -> None:
+    def __init__(self, template: Template, table_names: dict[str, str], on_change: Callable[[], None],
+                 issuer: LocalIssuer) -> None:
         self.template = template
+        self.issuer = issuer
         self.routes = template.http_routes
         self.table_names = table_names
         self.on_change = on_change
@@ -153,6 +156,14 @@ class DevApp:
             return Response('{"message":"Not Found"}', status=404, content_type="application/json")(
                 environ, start_response)
         event = build_event(request, route, params)
+        if route.authorizer is not None:
+            # As API Gateway's JWT authorizer: a missing, forged or expired token never reaches the function.
+            try:
+                claims = self.issuer.verify(request.headers.get("Authorization"))
+            except InvalidToken:
+                return Response('{"message":"Unauthorized"}', status=401, content_type="application/json",
+                                headers={"WWW-Authenticate": "Bearer"})(environ, start_response)
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": flatten_claims(claims), "scopes": None}}
         with self._lock:
             os.environ.update(self.environment(route.function))
             handler = self.handler(route.function)

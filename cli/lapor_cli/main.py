@@ -11,6 +11,7 @@ from pathlib import Path
 
 def _dev(args: argparse.Namespace) -> int:
     from lapor_cli.devserver import DevApp, project_root, serve
+    from lapor_cli.issuer import LocalIssuer
     from lapor_cli.localdb import LocalDynamo
     from lapor_cli.template import load_template
 
@@ -21,7 +22,8 @@ def _dev(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_DEV", "false")
     database = LocalDynamo(template, data_dir)
     database.start()
-    app = DevApp(template, database.table_names, database.mark_dirty)
+    issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")
+    app = DevApp(template, database.table_names, database.mark_dirty, issuer)
     os.environ.update(app.environment(next(iter(template.functions.values()))))
     if database.fresh:
         _seed_local()
@@ -57,6 +59,23 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from lapor.domain.reference import load_data
+    from lapor_cli.devserver import project_root
+    from lapor_cli.issuer import LocalIssuer
+
+    if args.role in ("operator", "supervisor") and not args.agency:
+        print(f"lapor token: --agency is required for the {args.role} role", file=sys.stderr)
+        return 2
+    known = {a["id"] for a in load_data("agencies.json")}
+    if args.agency and args.agency not in known:
+        print(f"lapor token: unknown agency {args.agency!r} (see layers/core/lapor/data/agencies.json)", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir) if args.data_dir else project_root() / ".lapor"
+    print(LocalIssuer(data_dir / "issuer").issue(args.role, args.agency, ttl_seconds=args.ttl))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--data-dir", help="where local data is kept (default: .lapor/ beside template.yaml)")
     dev.add_argument("--ephemeral", action="store_true", help="keep no data between runs")
     dev.set_defaults(func=_dev)
+
+    token = commands.add_parser("token", help="print a bearer token for the local stack's issuer")
+    token.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
+    token.add_argument("--agency", help="the agency id (custom:agency_id), e.g. 64-72-pupr")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds until it expires (default 8 h)")
+    token.add_argument("--data-dir", help="the lapor dev data folder whose issuer signs it (default .lapor/)")
+    token.set_defaults(func=_token)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")

@@ -42,6 +42,8 @@ class HttpRoute:
     method: str
     path: str
     function: FunctionSpec
+    # The JWT authorizer guarding the route, or None for a public route.
+    authorizer: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -79,6 +81,10 @@ class Template:
             for name, props in self.of_type("AWS::Serverless::Function").items()
         }
 
+    def _default_authorizer(self, api: Any) -> str | None:
+        api_id = api["Ref"] if isinstance(api, dict) else api
+        return self.resources.get(api_id, {}).get("Properties", {}).get("Auth", {}).get("DefaultAuthorizer")
+
     @property
     def http_routes(self) -> list[HttpRoute]:
         routes = []
@@ -87,7 +93,9 @@ class Template:
             for event in events.values():
                 if event["Type"] == "HttpApi":
                     props = event["Properties"]
-                    routes.append(HttpRoute(props["Method"].upper(), props["Path"], function))
+                    authorizer = props.get("Auth", {}).get("Authorizer") or self._default_authorizer(props.get("ApiId"))
+                    routes.append(HttpRoute(props["Method"].upper(), props["Path"], function,
+                                            None if authorizer == "NONE" else authorizer))
         # API Gateway prefers the most specific route: literal paths before parameters, greedy last.
         return sorted(routes, key=lambda r: (r.path.count("+}"), r.path.count("{"), -len(r.path)))
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.observability import logger, tracer
 from lapor.settings import get_settings
-from lapor_api import reference, reports
+from lapor_api import agency, reference, reports
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
@@ -23,6 +23,7 @@ JSON_BODY_ROUTES = frozenset({"POST /reports"})
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(reports.router)
 app.include_router(reference.router)
+app.include_router(agency.router)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -32,8 +33,11 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
     schema = app.get_openapi_json_schema(
         title="Lapor", version=API_VERSION,
+        security_schemes={"operatorJwt": HTTPBearer(bearerFormat="JWT", description="Cognito ID token of an operator")},
         description="Public complaints, aspirations and information requests, routed to the agency that must answer.",
     )
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)

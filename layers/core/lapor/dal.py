@@ -37,6 +37,10 @@ class TrackingIdTaken(Exception):
     """The random tracking id is already used; the caller draws another."""
 
 
+class ReportChanged(Exception):
+    """A conditional update lost a race: the report is no longer at the version (or status) it was read at."""
+
+
 def report_key(tracking_id: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}}
 
@@ -122,6 +126,55 @@ class ReportStore:
         )
         item = response.get("Item")
         return self._plain(item) if item else None
+
+    def get_reporter(self, tracking_id: str) -> dict[str, Any] | None:
+        """The reporter's identity, read on purpose and only for those entitled to it (never for anonymous)."""
+        response = self.client.get_item(
+            TableName=self.table_name, Key=report_key(tracking_id), ProjectionExpression="#r",
+            ExpressionAttributeNames={"#r": REPORTER_ATTRIBUTE},
+        )
+        item = response.get("Item")
+        return self._plain(item)[REPORTER_ATTRIBUTE] if item else None
+
+    def list_agency_reports(self, agency_id: str, *, status: str | None = None, limit: int = 50,
+                            start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of an agency's queue, newest first, from the ByAgency index (never a Scan)."""
+        condition, values = "agency_pk = :pk", {":pk": {"S": f"AGENCY#{agency_id}"}}
+        if status:
+            condition += " AND begins_with(agency_sk, :status)"
+            values[":status"] = {"S": f"{status}#"}
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "IndexName": "ByAgency",
+                                  "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+                                  "ScanIndexForward": False, "Limit": limit}
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = self.client.query(**kwargs)
+        return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def record_change(self, record: dict[str, Any], *, status: str, event: dict[str, Any], now_utc: str) -> None:
+        """Move a report to ``status`` and append ``event``, in one write conditional on the version read.
+
+        The report leaves the "open by due" index in the same write once it no longer awaits the agency.
+        """
+        changed = record | {"status": status}
+        keys = self.index_keys(changed)
+        names = {"#status": "status", "#version": "version", "#timeline": "timeline", "#agency_sk": "agency_sk",
+                 "#updated_at": "updated_at"}
+        values = {":status": status, ":old_status": record["status"], ":version": record["version"],
+                  ":one": 1, ":event": [event], ":agency_sk": keys["agency_sk"], ":now": now_utc}
+        update = ("SET #status = :status, #version = #version + :one, #agency_sk = :agency_sk, "
+                  "#timeline = list_append(#timeline, :event), #updated_at = :now")
+        if "due_pk" not in keys:
+            update += " REMOVE due_pk, due_sk"
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=report_key(record["tracking_id"]), UpdateExpression=update,
+                ConditionExpression="#version = :version AND #status = :old_status",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            raise ReportChanged(record["tracking_id"]) from exc
 
     # -- routing configuration -----------------------------------------------------------------------------
 

@@ -36,3 +36,8 @@ class Unprocessable(LaporError):
 class Conflict(LaporError):
     status = 409
     code = "conflict"
+
+
+class Forbidden(LaporError):
+    status = 403
+    code = "forbidden"

@@ -20,7 +20,7 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _event(event_type: str, at: datetime, actor_role: str, channel: str, **extra: Any) -> dict[str, Any]:
+def new_event(event_type: str, at: datetime, actor_role: str, channel: str, **extra: Any) -> dict[str, Any]:
     from ulid import ULID  # python-ulid reads package metadata at import: only requests that write pay for it
 
     return {"id": str(ULID()), "type": event_type, "at": iso_utc(at), "actor_role": actor_role,
@@ -66,8 +66,8 @@ def submit_report(
         "submitted_at": iso_utc(submitted_at), "due_at": due_at.isoformat(), "due_at_utc": iso_utc(due_at),
         "deadline_working_days": days, "channel": channel, "version": 1,
         "timeline": [
-            _event("submitted", submitted_at, "reporter", channel),
-            _event("routed", submitted_at, "system", "system", agency_id=agency.id,
+            new_event("submitted", submitted_at, "reporter", channel),
+            new_event("routed", submitted_at, "system", "system", agency_id=agency.id,
                    message=f"Diteruskan ke {agency.name}"),
         ],
     }

@@ -136,3 +136,43 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class ResponseIn(BaseModel):
+    """An agency's answer: an acknowledgement with a progress note, or the response itself."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: Annotated[Text, Field(min_length=1, max_length=2000)]
+    status: Literal["in_progress", "responded"]
+    version: int | None = Field(None, ge=1, description="The version the operator saw; a stale one is a 409.")
+
+
+class ReporterOut(BaseModel):
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class AgencyReportView(ReportView):
+    reporter: ReporterOut | None = Field(None, description="Never present for anonymous reports.")
+
+
+class QueueItem(BaseModel):
+    tracking_id: str
+    kind: Kind
+    category: str
+    region_code: str
+    title: str
+    privacy: Privacy
+    status: Status
+    agency: AgencyRef
+    escalation_level: int
+    submitted_at: datetime
+    due_at: datetime
+    overdue: bool
+    version: int
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")

@@ -43,3 +43,16 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
     if full:
         view["timeline"] = [event | {"at": _local(event["at"], zone)} for event in record.get("timeline", [])]
     return view
+
+
+def queue_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A line of an agency's queue, from the ByAgency index projection."""
+    region = reference.region(item["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    return {
+        "tracking_id": item["tracking_id"], "kind": item["kind"], "category": item["category"],
+        "region_code": item["region_code"], "title": item["title"], "privacy": item["privacy"],
+        "status": item["status"], "agency": {"id": item["agency_id"], "name": item["agency_name"]},
+        "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
+        "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)), "version": item["version"],
+    }

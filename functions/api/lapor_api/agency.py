@@ -1,0 +1,122 @@
+"""Operator routes: an agency's queue, its full view of a report, and its responses (JWT-protected)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from lapor import runtime
+from lapor.dal import ReportChanged
+from lapor.domain import ids
+from lapor.domain.access import Caller, agencies_in_scope
+from lapor.domain.lifecycle import EVENT_FOR_STATUS, response_allowed
+from lapor.errors import Conflict, Forbidden, LaporError, NotFound, Unprocessable
+from lapor.intake import iso_utc, new_event
+from lapor.models import AgencyReportView, QueuePage, ResponseIn, Status
+from lapor.observability import logger
+from lapor.views import queue_item, report_view
+
+router = APIGatewayHttpRouter()
+OPERATOR_ONLY = {"security": [{"operatorJwt": []}], "tags": ["agency"]}
+TrackingId = Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])]
+
+
+def _caller() -> Caller:
+    caller = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
+    if caller is None:
+        raise Forbidden("this token carries none of the operator, supervisor or admin roles")
+    return caller
+
+
+def _in_scope(caller: Caller, agency_id: str) -> bool:
+    scope = agencies_in_scope(caller, runtime.config_cache().get().agencies)
+    return scope is None or agency_id in scope
+
+
+def _visible_report(caller: Caller, tracking_id: str) -> dict[str, Any]:
+    """The report, if the caller's agency chain may see it; otherwise 404, as if it did not exist."""
+    canonical = ids.normalize_tracking_id(tracking_id)
+    record = runtime.store().get_report(canonical) if canonical else None
+    if record is None or not _in_scope(caller, record["agency_id"]):
+        raise NotFound("no report with this tracking id")
+    return record
+
+
+def _agency_view(record: dict[str, Any]) -> AgencyReportView:
+    view = report_view(record, full=True)
+    if record["privacy"] != "anonymous":
+        view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
+    return AgencyReportView.model_validate(view)
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str, agency_id: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = key["agency_pk"] == {"S": f"AGENCY#{agency_id}"}
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise LaporError("the cursor is not one this queue gave out", code="invalid_cursor")
+    return key
+
+
+@router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY)
+def agency_queue(
+    status: Annotated[Status | None, Query(description="Only reports in this status.")] = None,
+    overdue: Annotated[bool | None, Query(description="true: only overdue reports; false: only those on time.")] = None,
+    agency_id: Annotated[str | None, Query(max_length=64, description="Supervisors and admins: another agency "
+                                                                     "in their scope (default: their own).")] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> QueuePage:
+    caller = _caller()
+    agency = agency_id or caller.agency_id
+    if agency is None:
+        raise Unprocessable("name the agency with ?agency_id=", code="agency_required")
+    if not _in_scope(caller, agency):
+        raise Forbidden("this agency is outside your scope")
+    items, last_key = runtime.store().list_agency_reports(
+        agency, status=status, limit=limit, start_key=_decode_cursor(cursor, agency) if cursor else None)
+    now = datetime.now(UTC)
+    lines = [queue_item(item, now) for item in items]
+    if overdue is not None:
+        lines = [line for line in lines if line["overdue"] is overdue]
+    return QueuePage.model_validate({"items": lines, "next_cursor": _encode_cursor(last_key)})
+
+
+@router.get("/agency/reports/<tracking_id>", summary="A report, as its agency chain sees it", **OPERATOR_ONLY)
+def agency_report(tracking_id: TrackingId) -> AgencyReportView:
+    return _agency_view(_visible_report(_caller(), tracking_id))
+
+
+@router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY)
+def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
+    caller = _caller()
+    record = _visible_report(caller, tracking_id)
+    if response.version is not None and response.version != record["version"]:
+        raise Conflict("the report changed since you read it", code="stale_version",
+                       details={"current_version": record["version"], "status": record["status"]})
+    if not response_allowed(record["status"], response.status):
+        raise Conflict(f"a report in status {record['status']!r} cannot become {response.status!r}",
+                       code="invalid_transition", details={"status": record["status"]})
+    now = datetime.now(UTC).replace(microsecond=0)
+    event = new_event(EVENT_FOR_STATUS[response.status], now, caller.role, "operator",
+                      agency_id=caller.agency_id or record["agency_id"], message=response.message)
+    try:
+        runtime.store().record_change(record, status=response.status, event=event, now_utc=iso_utc(now))
+    except ReportChanged as exc:
+        current = runtime.store().get_report(record["tracking_id"]) or record
+        raise Conflict("the report changed while you answered; read it again", code="stale_version",
+                       details={"current_version": current["version"], "status": current["status"]}) from exc
+    logger.info("report answered", extra={"tracking_id": record["tracking_id"], "status": response.status,
+                                          "agency_id": record["agency_id"], "role": caller.role})
+    return _agency_view(runtime.store().get_report(record["tracking_id"]))
