@@ -124,10 +124,10 @@ def test_a_response_racing_another_write_is_never_lost(aws, filed):
     store = runtime.store()
     read = store.get_report(filed["tracking_id"])
     now = datetime.now(UTC)
-    store.record_change(read, status="responded", event=new_event("responded", now, "operator", "operator",
+    store.record_change(read, {"status": "responded"}, event=new_event("responded", now, "operator", "operator",
                                                                   message="first"), now_utc="t")
     with pytest.raises(ReportChanged):
-        store.record_change(read, status="in_progress", event=new_event("acknowledged", now, "operator",
+        store.record_change(read, {"status": "in_progress"}, event=new_event("acknowledged", now, "operator",
                                                                         "operator", message="second"), now_utc="t")
     final = store.get_report(filed["tracking_id"])
     assert final["status"] == "responded" and [e.get("message") for e in final["timeline"]][-1] == "first"

@@ -10,15 +10,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from lapor import runtime
-from lapor.dal import ReportChanged
+from lapor import operations, runtime
 from lapor.domain import ids
 from lapor.domain.access import Caller, agencies_in_scope
-from lapor.domain.lifecycle import EVENT_FOR_STATUS, response_allowed
-from lapor.errors import Conflict, Forbidden, LaporError, NotFound, Unprocessable
-from lapor.intake import iso_utc, new_event
-from lapor.models import AgencyReportView, QueuePage, ResponseIn, Status
+from lapor.errors import Forbidden, LaporError, NotFound, Unprocessable
+from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
 from lapor.observability import logger
+from lapor.settings import get_settings
 from lapor.views import queue_item, report_view
 
 router = APIGatewayHttpRouter()
@@ -36,6 +34,10 @@ def _caller() -> Caller:
 def _in_scope(caller: Caller, agency_id: str) -> bool:
     scope = agencies_in_scope(caller, runtime.config_cache().get().agencies)
     return scope is None or agency_id in scope
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _visible_report(caller: Caller, tracking_id: str) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def agency_queue(
         raise Forbidden("this agency is outside your scope")
     items, last_key = runtime.store().list_agency_reports(
         agency, status=status, limit=limit, start_key=_decode_cursor(cursor, agency) if cursor else None)
-    now = datetime.now(UTC)
+    now = _now()
     lines = [queue_item(item, now) for item in items]
     if overdue is not None:
         lines = [line for line in lines if line["overdue"] is overdue]
@@ -101,22 +103,36 @@ def agency_report(tracking_id: TrackingId) -> AgencyReportView:
 @router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY)
 def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
     caller = _caller()
-    record = _visible_report(caller, tracking_id)
-    if response.version is not None and response.version != record["version"]:
-        raise Conflict("the report changed since you read it", code="stale_version",
-                       details={"current_version": record["version"], "status": record["status"]})
-    if not response_allowed(record["status"], response.status):
-        raise Conflict(f"a report in status {record['status']!r} cannot become {response.status!r}",
-                       code="invalid_transition", details={"status": record["status"]})
-    now = datetime.now(UTC).replace(microsecond=0)
-    event = new_event(EVENT_FOR_STATUS[response.status], now, caller.role, "operator",
-                      agency_id=caller.agency_id or record["agency_id"], message=response.message)
-    try:
-        runtime.store().record_change(record, status=response.status, event=event, now_utc=iso_utc(now))
-    except ReportChanged as exc:
-        current = runtime.store().get_report(record["tracking_id"]) or record
-        raise Conflict("the report changed while you answered; read it again", code="stale_version",
-                       details={"current_version": current["version"], "status": current["status"]}) from exc
+    record = operations.respond(runtime.store(), _visible_report(caller, tracking_id), caller,
+                                status=response.status, message=response.message, version=response.version,
+                                now=_now())
     logger.info("report answered", extra={"tracking_id": record["tracking_id"], "status": response.status,
                                           "agency_id": record["agency_id"], "role": caller.role})
-    return _agency_view(runtime.store().get_report(record["tracking_id"]))
+    return _agency_view(record)
+
+
+def _admin() -> Caller:
+    caller = _caller()
+    if caller.role != "admin":
+        raise Forbidden("only admins may do this")
+    return caller
+
+
+@router.post("/reports/<tracking_id>/reassign", summary="Hand a report to another agency (admin)", **OPERATOR_ONLY)
+def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
+    caller = _admin()
+    record = operations.reassign(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
+                                 caller, agency_id=change.agency_id, reason=change.reason, version=change.version,
+                                 now=_now(), default_deadline_days=get_settings().deadline_working_days)
+    logger.info("report reassigned", extra={"tracking_id": record["tracking_id"], "agency_id": record["agency_id"]})
+    return _agency_view(record)
+
+
+@router.post("/reports/<tracking_id>/reject", summary="Reject a report as spam or out of scope (admin)",
+             **OPERATOR_ONLY)
+def reject(tracking_id: TrackingId, change: RejectIn) -> AgencyReportView:
+    caller = _admin()
+    record = operations.reject(runtime.store(), _visible_report(caller, tracking_id), caller, reason=change.reason,
+                               version=change.version, now=_now())
+    logger.info("report rejected", extra={"tracking_id": record["tracking_id"]})
+    return _agency_view(record)

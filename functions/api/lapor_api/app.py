@@ -19,7 +19,9 @@ from lapor_api import agency, reference, reports
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
-JSON_BODY_ROUTES = frozenset({"POST /reports"})
+JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
+                              "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
+                              "POST /reports/{tracking_id}/reject"})
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(reports.router)
 app.include_router(reference.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -9,11 +10,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from lapor import runtime
+from lapor import operations, runtime
 from lapor.domain import ids
 from lapor.errors import NotFound
 from lapor.intake import submit_report
-from lapor.models import ErrorResponse, ReportCreated, ReportIn, ReportView
+from lapor.models import ErrorResponse, FeedbackIn, ReportCreated, ReportIn, ReportView
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import report_view
@@ -74,12 +75,40 @@ def get_report(
                description="The code given at filing: adds the timeline and confidential content."),
     ] = None,
 ) -> ReportView:
+    if access_code is None:
+        return ReportView.model_validate(report_view(_report(tracking_id), full=False))
+    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True))
+
+
+def _report(tracking_id: str) -> dict:
     canonical = ids.normalize_tracking_id(tracking_id)
     record = runtime.store().get_report(canonical) if canonical else None
     if record is None:
         raise NotFound("no report with this tracking id")
-    full = access_code is not None and ids.access_code_matches(canonical, access_code, record["access_code_hash"])
-    if access_code is not None and not full:
-        # A wrong code says no more than an unknown report would.
-        raise NotFound("no report with this tracking id and access code", code="not_found")
-    return ReportView.model_validate(report_view(record, full=full))
+    return record
+
+
+def _own_report(tracking_id: str, access_code: str) -> dict:
+    """The report, if ``access_code`` is its code; a wrong code says no more than an unknown report would."""
+    record = _report(tracking_id)
+    if not ids.access_code_matches(record["tracking_id"], access_code, record["access_code_hash"]):
+        raise NotFound("no report with this tracking id and access code")
+    return record
+
+
+@router.post("/reports/<tracking_id>/feedback", summary="Rate the answer, or reopen the report once",
+             tags=["reports"], responses={200: {"description": "The report"}, 404: ERRORS[404], 409: {
+                 "description": "Not answered yet, reopened already, or past the 10-working-day window",
+                 "content": {"application/json": {"model": ErrorResponse}}}, 422: ERRORS[422]})
+def give_feedback(
+    tracking_id: Annotated[str, Path(min_length=1, max_length=32)],
+    feedback: FeedbackIn,
+    access_code: Annotated[str, Header(alias="x-access-code", min_length=1, max_length=64)],
+) -> ReportView:
+    record = operations.feedback(
+        runtime.store(), runtime.config_cache().get(), _own_report(tracking_id, access_code),
+        rating=feedback.rating, comment=feedback.comment, reopen=feedback.reopen,
+        now=datetime.now(UTC).replace(microsecond=0), default_deadline_days=get_settings().deadline_working_days,
+    )
+    logger.info("report feedback", extra={"tracking_id": record["tracking_id"], "reopened": feedback.reopen})
+    return ReportView.model_validate(report_view(record, full=True))

@@ -151,21 +151,28 @@ class ReportStore:
         page = self.client.query(**kwargs)
         return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
 
-    def record_change(self, record: dict[str, Any], *, status: str, event: dict[str, Any], now_utc: str) -> None:
-        """Move a report to ``status`` and append ``event``, in one write conditional on the version read.
-
-        The report leaves the "open by due" index in the same write once it no longer awaits the agency.
+    def record_change(self, record: dict[str, Any], changes: dict[str, Any], *, event: dict[str, Any],
+                      now_utc: str) -> dict[str, Any]:
+        """Apply ``changes`` (``status`` and any other attributes) and append ``event``, in one write
+        conditional on the version and status read. Index keys follow: a report that no longer awaits the
+        agency leaves the "open by due" index in the same write. Returns the report as written.
         """
-        changed = record | {"status": status}
+        changed = record | changes
         keys = self.index_keys(changed)
-        names = {"#status": "status", "#version": "version", "#timeline": "timeline", "#agency_sk": "agency_sk",
-                 "#updated_at": "updated_at"}
-        values = {":status": status, ":old_status": record["status"], ":version": record["version"],
-                  ":one": 1, ":event": [event], ":agency_sk": keys["agency_sk"], ":now": now_utc}
-        update = ("SET #status = :status, #version = #version + :one, #agency_sk = :agency_sk, "
-                  "#timeline = list_append(#timeline, :event), #updated_at = :now")
-        if "due_pk" not in keys:
-            update += " REMOVE due_pk, due_sk"
+        sets = changes | {"agency_pk": keys["agency_pk"], "agency_sk": keys["agency_sk"], "updated_at": now_utc}
+        removes = []
+        if "due_pk" in keys:
+            sets |= {"due_pk": keys["due_pk"], "due_sk": keys["due_sk"]}
+        else:
+            removes = ["due_pk", "due_sk"]
+        names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#timeline": "timeline",
+                                                                   "#status": "status"}
+        values = {f":s{i}": value for i, value in enumerate(sets.values())}
+        values |= {":version": record["version"], ":old_status": record["status"], ":one": 1, ":event": [event]}
+        update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
+        update += ", #version = #version + :one, #timeline = list_append(#timeline, :event)"
+        if removes:
+            update += " REMOVE " + ", ".join(removes)
         try:
             self.client.update_item(
                 TableName=self.table_name, Key=report_key(record["tracking_id"]), UpdateExpression=update,
@@ -175,6 +182,7 @@ class ReportStore:
             )
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise ReportChanged(record["tracking_id"]) from exc
+        return changed | {"version": record["version"] + 1, "timeline": [*record.get("timeline", []), event]}
 
     # -- routing configuration -----------------------------------------------------------------------------
 

@@ -176,3 +176,25 @@ class QueueItem(BaseModel):
 class QueuePage(BaseModel):
     items: list[QueueItem]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
+    version: int | None = Field(None, ge=1)
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Di luar kewenangan pemerintah daerah"])]
+    version: int | None = Field(None, ge=1)
+
+
+class FeedbackIn(BaseModel):
+    """The reporter's rating of the answer; ``reopen`` once, within 10 working days of the answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    rating: int = Field(ge=1, le=5)
+    comment: Annotated[Text, Field(max_length=1000)] | None = None
+    reopen: bool = False

@@ -1,16 +1,31 @@
-"""The report lifecycle (design §2): which agency answers are allowed from which status."""
+"""The report lifecycle (design §2): which change is allowed from which status.
+
+``submitted`` → ``routed`` → ``in_progress`` → ``responded`` → ``closed``; any open state can be
+``escalated`` or ``rejected``; the reporter may reopen a responded report once within 10 working days.
+"""
 
 from __future__ import annotations
 
-# An agency acknowledges (in_progress, repeatable with progress notes) or responds.
-RESPONSE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "submitted": frozenset({"in_progress", "responded"}),
-    "routed": frozenset({"in_progress", "responded"}),
-    "escalated": frozenset({"in_progress", "responded"}),
-    "in_progress": frozenset({"in_progress", "responded"}),
-}
-EVENT_FOR_STATUS = {"in_progress": "acknowledged", "responded": "responded"}
+OPEN = frozenset({"submitted", "routed", "in_progress", "escalated"})
+# An agency acknowledges (in_progress, repeatable with progress notes) or responds, while the report is open.
+RESPONSE_TARGETS = frozenset({"in_progress", "responded"})
+EVENT_FOR_RESPONSE = {"in_progress": "acknowledged", "responded": "responded"}
+REOPEN_WINDOW_WORKING_DAYS = 10
+MAX_REOPENS = 1
 
 
 def response_allowed(current: str, target: str) -> bool:
-    return target in RESPONSE_TRANSITIONS.get(current, frozenset())
+    return current in OPEN and target in RESPONSE_TARGETS
+
+
+def reassign_allowed(current: str) -> bool:
+    return current in OPEN
+
+
+def reject_allowed(current: str) -> bool:
+    return current in OPEN
+
+
+def feedback_allowed(current: str) -> bool:
+    """Reporters rate an answer: once the agency has responded (and after the report is closed)."""
+    return current in {"responded", "closed"}

@@ -1,0 +1,113 @@
+"""Changes to a filed report: agency responses, admin reassignments and rejections, reporter feedback.
+
+Each is one conditional write (version and status as read); a lost race is a 409 with the current version.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from lapor.config import RoutingConfig
+from lapor.dal import ReportChanged, ReportStore
+from lapor.domain import lifecycle, reference
+from lapor.domain.access import Caller
+from lapor.errors import Conflict, Unprocessable
+from lapor.intake import iso_utc, new_event
+
+
+def _check_version(record: dict[str, Any], version: int | None) -> None:
+    if version is not None and version != record["version"]:
+        raise Conflict("the report changed since you read it", code="stale_version",
+                       details={"current_version": record["version"], "status": record["status"]})
+
+
+def _refuse_transition(record: dict[str, Any], action: str) -> Conflict:
+    return Conflict(f"a report in status {record['status']!r} cannot be {action}", code="invalid_transition",
+                    details={"status": record["status"]})
+
+
+def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any], event: dict[str, Any],
+            now: datetime) -> dict[str, Any]:
+    try:
+        return store.record_change(record, changes, event=event, now_utc=iso_utc(now))
+    except ReportChanged as exc:
+        current = store.get_report(record["tracking_id"]) or record
+        raise Conflict("the report changed meanwhile; read it again", code="stale_version",
+                       details={"current_version": current["version"], "status": current["status"]}) from exc
+
+
+def _deadline(config: RoutingConfig, record: dict[str, Any], now: datetime, days: int) -> dict[str, Any]:
+    zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
+    due = config.calendar.due_at(now, zone, days)
+    return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due), "deadline_working_days": days}
+
+
+def respond(store: ReportStore, record: dict[str, Any], caller: Caller, *, status: str, message: str,
+            version: int | None, now: datetime) -> dict[str, Any]:
+    _check_version(record, version)
+    if not lifecycle.response_allowed(record["status"], status):
+        raise _refuse_transition(record, f"answered as {status!r}")
+    event = new_event(lifecycle.EVENT_FOR_RESPONSE[status], now, caller.role, "operator",
+                      agency_id=caller.agency_id or record["agency_id"], message=message)
+    return _commit(store, record, {"status": status}, event, now)
+
+
+def reassign(store: ReportStore, config: RoutingConfig, record: dict[str, Any], caller: Caller, *,
+             agency_id: str, reason: str, version: int | None, now: datetime,
+             default_deadline_days: int) -> dict[str, Any]:
+    """Hand the report to another agency, which gets a fresh deadline of its own."""
+    _check_version(record, version)
+    agency = config.agencies.get(agency_id)
+    if agency is None:
+        raise Unprocessable(f"unknown agency {agency_id!r}", code="unknown_agency",
+                            details=[{"loc": ["body", "agency_id"], "input": agency_id}])
+    if agency_id == record["agency_id"]:
+        raise Conflict("the report is already assigned to this agency", code="same_agency")
+    if not lifecycle.reassign_allowed(record["status"]):
+        raise _refuse_transition(record, "reassigned")
+    days = record.get("deadline_working_days") or default_deadline_days
+    changes = {"status": "routed", "agency_id": agency.id, "agency_name": agency.name,
+               **_deadline(config, record, now, days)}
+    event = new_event("reassigned", now, caller.role, "operator", agency_id=agency.id, message=reason,
+                      from_agency_id=record["agency_id"])
+    return _commit(store, record, changes, event, now)
+
+
+def reject(store: ReportStore, record: dict[str, Any], caller: Caller, *, reason: str, version: int | None,
+           now: datetime) -> dict[str, Any]:
+    _check_version(record, version)
+    if not lifecycle.reject_allowed(record["status"]):
+        raise _refuse_transition(record, "rejected")
+    event = new_event("rejected", now, caller.role, "operator", agency_id=record["agency_id"], message=reason)
+    return _commit(store, record, {"status": "rejected"}, event, now)
+
+
+def _local_day(iso: str, record: dict[str, Any]) -> date:
+    zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).date()
+
+
+def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], *, rating: int,
+             comment: str | None, reopen: bool, now: datetime, default_deadline_days: int) -> dict[str, Any]:
+    """The reporter rates the answer; once, within 10 working days of it, they may reopen the report."""
+    if not lifecycle.feedback_allowed(record["status"]):
+        raise _refuse_transition(record, "rated before the agency has responded")
+    timeline = record.get("timeline", [])
+    changes: dict[str, Any] = {"status": record["status"]}
+    event = new_event("reopened" if reopen else "feedback", now, "reporter", "web", rating=rating,
+                      message=comment)
+    if reopen:
+        if record["status"] != "responded":
+            raise _refuse_transition(record, "reopened")
+        if sum(e["type"] == "reopened" for e in timeline) >= lifecycle.MAX_REOPENS:
+            raise Conflict("this report was reopened once already", code="reopen_limit")
+        responded_at = max(e["at"] for e in timeline if e["type"] == "responded")
+        elapsed = config.calendar.working_days_between(_local_day(responded_at, record),
+                                                       _local_day(iso_utc(now), record))
+        if elapsed > lifecycle.REOPEN_WINDOW_WORKING_DAYS:
+            raise Conflict(f"a report can be reopened within {lifecycle.REOPEN_WINDOW_WORKING_DAYS} working days "
+                           "of its answer", code="reopen_window_closed", details={"working_days": elapsed})
+        days = record.get("deadline_working_days") or default_deadline_days
+        changes = {"status": "routed", **_deadline(config, record, now, days)}
+    return _commit(store, record, changes, event, now)
