@@ -102,3 +102,44 @@ def test_reference_data_has_every_province_with_its_time_zone():
     assert reference.region("64.72").name == "Kota Samarinda"
     assert reference.region("64.99") is None and reference.region("6472") is None
     assert len(reference.categories()) == 11
+
+
+def test_agency_rules_catch_unknown_targets_cycles_and_a_missing_top():
+    from lapor.domain.routing import Agency
+    from lapor.domain.rules import agency_problems
+
+    good = [Agency("nasional", "Admin Nasional", "ID", "national"), Agency("64-insp", "Inspektorat", "64", "province",
+                                                                           "nasional")]
+    assert agency_problems(good) == []
+    loop = good + [Agency("a", "A", "64", "kabupaten_kota", "b"), Agency("b", "B", "64", "kabupaten_kota", "a")]
+    assert any("loops" in p["msg"] for p in agency_problems(loop))
+    dangling = good + [Agency("c", "C", "64", "kabupaten_kota", "nope")]
+    assert agency_problems(dangling)[0]["loc"] == ["items", 2, "escalates_to"]
+    two_tops = good + [Agency("d", "D", "64", "province")]
+    assert any("exactly one" in p["msg"] for p in agency_problems(two_tops))
+    assert any("duplicate" in p["msg"] for p in agency_problems(good + [good[1]]))
+
+
+def test_route_rules_check_regions_categories_agencies_and_the_national_default():
+    from lapor.domain.rules import route_problems
+
+    def check(routes):
+        return route_problems(routes, {"nasional", "64-72-pupr"}, lambda c: reference.region(c) is not None,
+                              reference.categories())
+
+    assert check([Route("*", "*", "nasional"), Route("64.72", "infrastructure", "64-72-pupr")]) == []
+    assert "national default" in check([Route("64.72", "*", "64-72-pupr")])[0]["msg"]
+    problems = check([Route("*", "*", "nasional"), Route("64.99", "potholes", "ghost", 0)])
+    assert [p["loc"][-1] for p in problems] == ["region_code", "category", "agency_id", "deadline_working_days"]
+    assert "two routes" in check([Route("*", "*", "nasional"), Route("*", "*", "nasional")])[0]["msg"]
+
+
+def test_the_shipped_reference_data_passes_the_admin_rules():
+    from lapor.domain.routing import Agency
+    from lapor.domain.rules import agency_problems, route_problems
+
+    agencies = [Agency(**a) for a in reference.load_data("agencies.json")]
+    routes = [Route(**r) for r in reference.load_data("routes.json")]
+    assert agency_problems(agencies) == []
+    assert route_problems(routes, [a.id for a in agencies], lambda c: reference.region(c) is not None,
+                          reference.categories()) == []

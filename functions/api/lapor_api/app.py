@@ -15,17 +15,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.observability import logger, tracer
 from lapor.settings import get_settings
-from lapor_api import agency, reference, reports
+from lapor_api import admin, agency, reference, reports
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
-                              "POST /reports/{tracking_id}/reject"})
+                              "POST /reports/{tracking_id}/reject", "PUT /admin/agencies", "PUT /admin/routes",
+                              "PUT /admin/calendar"})
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(reports.router)
 app.include_router(reference.router)
 app.include_router(agency.router)
+app.include_router(admin.router)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

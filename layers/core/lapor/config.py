@@ -41,6 +41,10 @@ class ConfigCache:
         self._value: RoutingConfig | None = None
         self._loaded_at = 0.0
 
+    def invalidate(self) -> None:
+        """Forget the cached configuration (after an admin changed it through this container)."""
+        self._value = None
+
     def get(self) -> RoutingConfig:
         now = time.monotonic()
         if self._value is None or now - self._loaded_at >= self.ttl_seconds:

@@ -223,6 +223,34 @@ class ReportStore:
             pending = unprocessed.get("UnprocessedItems", {}).get(self.table_name, []) + pending
         return count
 
+    def _batch_delete(self, keys: Iterable[dict[str, Any]]) -> None:
+        pending = [{"DeleteRequest": {"Key": key}} for key in keys]
+        while pending:
+            batch, pending = pending[:25], pending[25:]
+            unprocessed = self.client.batch_write_item(RequestItems={self.table_name: batch})
+            pending = unprocessed.get("UnprocessedItems", {}).get(self.table_name, []) + pending
+
+    def _replace_partition(self, pk: str, items: dict[str, dict[str, Any]]) -> None:
+        """Make partition ``pk`` hold exactly ``items`` (sort key → attributes): put all, delete the rest."""
+        existing = {item["SK"] for item in self._query_partition(pk)}
+        self._batch_put({"PK": {"S": pk}, "SK": {"S": sk}} | self._item(values) for sk, values in items.items())
+        self._batch_delete({"PK": {"S": pk}, "SK": {"S": sk}} for sk in existing - set(items))
+
+    def replace_agencies(self, agencies: Iterable[Agency]) -> None:
+        self._replace_partition("CONFIG#AGENCY", {a.id: asdict(a) for a in agencies})
+
+    def replace_routes(self, routes: Iterable[Route]) -> None:
+        self._replace_partition("CONFIG#ROUTE", {f"{r.region_code}#{r.category}": asdict(r) for r in routes})
+
+    def replace_calendar_overrides(self, overrides: Iterable[dict[str, Any]]) -> None:
+        self._replace_partition("CONFIG#CALENDAR", {o["date"]: o for o in overrides})
+
+    def agency_has_reports(self, agency_id: str) -> bool:
+        page = self.client.query(TableName=self.table_name, IndexName="ByAgency", Limit=1,
+                                 KeyConditionExpression="agency_pk = :pk",
+                                 ExpressionAttributeValues={":pk": {"S": f"AGENCY#{agency_id}"}})
+        return bool(page.get("Items"))
+
     def put_agencies(self, agencies: Iterable[Agency]) -> int:
         return self._batch_put(
             {"PK": {"S": "CONFIG#AGENCY"}, "SK": {"S": a.id}} | self._item(asdict(a)) for a in agencies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -198,3 +199,45 @@ class FeedbackIn(BaseModel):
     rating: int = Field(ge=1, le=5)
     comment: Annotated[Text, Field(max_length=1000)] | None = None
     reopen: bool = False
+
+
+AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class AgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: AgencyId
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    region_code: Annotated[str, Field(pattern=r"^(ID|\d{2}(\.\d{2}(\.\d{2})?)?)$", description="'ID' for national")]
+    level: Literal["kabupaten_kota", "province", "national"]
+    escalates_to: AgencyId | None = Field(None, description="Null only for the national administrator.")
+
+
+class AgencyList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[AgencyIn] = Field(max_length=5000)
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    region_code: Annotated[str, Field(pattern=r"^(\*|\d{2}(\.\d{2}(\.\d{2})?)?)$", description="'*': national")]
+    category: Annotated[str, Field(min_length=1, max_length=64, description="A category id, or '*' for any")]
+    agency_id: AgencyId
+    deadline_working_days: int | None = Field(None, ge=1, le=365)
+
+
+class RouteList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[RouteIn] = Field(max_length=20000)
+
+
+class CalendarOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: date_type
+    working: bool = Field(description="true: a working day despite the national calendar; false: a day off")
+    reason: Annotated[Text, Field(min_length=1, max_length=200)]
+
+
+class CalendarList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[CalendarOverride] = Field(max_length=2000)

@@ -1,0 +1,98 @@
+"""Admin routes: agencies and their escalation ladders, routing rules, calendar overrides (admin only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from lapor import runtime
+from lapor.domain import reference
+from lapor.domain.access import Caller
+from lapor.domain.routing import Agency, Route
+from lapor.domain.rules import agency_problems, route_problems
+from lapor.errors import Conflict, Forbidden, Unprocessable
+from lapor.models import AgencyList, CalendarList, RouteList
+from lapor.observability import logger
+
+router = APIGatewayHttpRouter()
+ADMIN_ONLY = {"security": [{"operatorJwt": []}], "tags": ["admin"]}
+
+
+def _admin() -> Caller:
+    caller = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
+    if caller is None or caller.role != "admin":
+        raise Forbidden("only admins may do this")
+    return caller
+
+
+def _refuse(problems: list[dict], what: str) -> None:
+    if problems:
+        raise Unprocessable(f"the {what} were not saved: {problems[0]['msg']}", code="invalid_configuration",
+                            details=problems)
+
+
+def _changed(what: str, count: int, caller: Caller) -> None:
+    runtime.config_cache().invalidate()
+    logger.info("configuration replaced", extra={"what": what, "count": count, "by": caller.subject})
+
+
+@router.get("/admin/agencies", summary="Agencies and their escalation ladders", **ADMIN_ONLY)
+def get_agencies() -> AgencyList:
+    _admin()
+    return AgencyList.model_validate({"items": [asdict(a) for a in runtime.store().list_agencies()]})
+
+
+@router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY)
+def put_agencies(body: AgencyList) -> AgencyList:
+    caller = _admin()
+    store = runtime.store()
+    agencies = [Agency(**a.model_dump()) for a in body.items]
+    problems = agency_problems(agencies)
+    kept = {a.id for a in agencies}
+    problems += [{"loc": ["items"], "msg": f"route {r.region_code}/{r.category} still names {r.agency_id!r}"}
+                 for r in store.list_routes() if r.agency_id not in kept]
+    _refuse(problems, "agencies")
+    in_use = sorted(a.id for a in store.list_agencies() if a.id not in kept and store.agency_has_reports(a.id))
+    if in_use:
+        raise Conflict("agencies with reports cannot be removed; reassign their reports first",
+                       code="agency_in_use", details={"agency_ids": in_use})
+    store.replace_agencies(agencies)
+    _changed("agencies", len(agencies), caller)
+    return body
+
+
+@router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY)
+def get_routes() -> RouteList:
+    _admin()
+    return RouteList.model_validate({"items": [asdict(r) for r in runtime.store().list_routes()]})
+
+
+@router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY)
+def put_routes(body: RouteList) -> RouteList:
+    caller = _admin()
+    store = runtime.store()
+    routes = [Route(**r.model_dump()) for r in body.items]
+    _refuse(route_problems(routes, [a.id for a in store.list_agencies()],
+                           lambda code: reference.region(code) is not None, reference.categories()), "routes")
+    store.replace_routes(routes)
+    _changed("routes", len(routes), caller)
+    return body
+
+
+@router.get("/admin/calendar", summary="Working-day overrides", **ADMIN_ONLY)
+def get_calendar() -> CalendarList:
+    _admin()
+    return CalendarList.model_validate({"items": runtime.store().list_calendar_overrides()})
+
+
+@router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY)
+def put_calendar(body: CalendarList) -> CalendarList:
+    caller = _admin()
+    days = [o.date for o in body.items]
+    duplicates = sorted({d.isoformat() for d in days if days.count(d) > 1})
+    _refuse([{"loc": ["items"], "msg": f"{d} is listed twice"} for d in duplicates], "calendar overrides")
+    runtime.store().replace_calendar_overrides(
+        {"date": o.date.isoformat(), "working": o.working, "reason": o.reason} for o in body.items)
+    _changed("calendar", len(days), caller)
+    return body
