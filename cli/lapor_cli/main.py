@@ -76,6 +76,39 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _routes_export(args: argparse.Namespace) -> int:
+    from lapor_cli.remote import bearer, call
+    from lapor_cli.routes_io import write_routes
+
+    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    routes = call("GET", f"{args.endpoint.rstrip('/')}/admin/routes", token)["items"]
+    sys.stdout.write(write_routes(routes, args.format))
+    return 0
+
+
+def _routes_import(args: argparse.Namespace) -> int:
+    from lapor_cli.remote import ApiError, bearer, call
+    from lapor_cli.routes_io import RoutesFileError, format_of, read_routes
+
+    path = Path(args.file)
+    try:
+        routes = read_routes(path.read_text(encoding="utf-8"), format_of(path, args.format))
+    except (OSError, RoutesFileError) as exc:
+        print(f"lapor routes import: {exc}", file=sys.stderr)
+        return 2
+    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    try:
+        saved = call("PUT", f"{args.endpoint.rstrip('/')}/admin/routes", token, {"items": routes})
+    except ApiError as exc:
+        print(f"lapor routes import: refused, nothing saved: {exc}", file=sys.stderr)
+        details = exc.body.get("error", {}).get("details") if isinstance(exc.body, dict) else None
+        for problem in details or []:
+            print(f"  {'.'.join(str(p) for p in problem.get('loc', []))}: {problem.get('msg')}", file=sys.stderr)
+        return 1
+    print(f"imported {len(saved['items'])} routes from {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds until it expires (default 8 h)")
     token.add_argument("--data-dir", help="the lapor dev data folder whose issuer signs it (default .lapor/)")
     token.set_defaults(func=_token)
+
+    routes = commands.add_parser("routes", help="routing rules as CSV or JSON, through the admin API")
+    route_commands = routes.add_subparsers(dest="routes_command", required=True)
+    for name, helptext, func in (("export", "print the routing rules", _routes_export),
+                                 ("import", "replace the routing rules with FILE (validated first)", _routes_import)):
+        sub = route_commands.add_parser(name, help=helptext)
+        if name == "import":
+            sub.add_argument("file", help="a .csv (region_code,category,agency_id,deadline_working_days) or .json")
+        sub.add_argument("--format", choices=["csv", "json"], default=None if name == "import" else "csv")
+        sub.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+        sub.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
+        sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+        sub.set_defaults(func=func)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")

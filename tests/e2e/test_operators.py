@@ -1,0 +1,89 @@
+"""Operators over HTTP against lapor dev: tokens from `lapor token`, scope, answers, admin CLI for routes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from samples import sample_report
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 30
+
+
+def lapor(lapor_dev, *args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "lapor_cli.main", *args, "--data-dir", str(lapor_dev.data_dir)],
+                          capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def token(lapor_dev, role, agency=None):
+    run = lapor(lapor_dev, "token", "--role", role, *(["--agency", agency] if agency else []))
+    assert run.returncode == 0, run.stderr
+    return {"Authorization": f"Bearer {run.stdout.strip()}"}
+
+
+def test_an_operator_answers_and_the_reporter_sees_it_other_agencies_see_nothing(lapor_dev, api_url):
+    filed = requests.post(f"{api_url}/reports", json=sample_report(), timeout=TIMEOUT).json()
+    tracking_id = filed["tracking_id"]
+    routes = {"view": ("GET", f"/agency/reports/{tracking_id}", None),
+              "answer": ("POST", f"/reports/{tracking_id}/responses", {"message": "x", "status": "in_progress"})}
+    # No token, or a made-up one: 401 from the authorizer, nothing else said.
+    for method, path, body in routes.values():
+        for headers in ({}, {"Authorization": "Bearer forged.token.value"}):
+            reply = requests.request(method, api_url + path, json=body, headers=headers, timeout=TIMEOUT)
+            assert reply.status_code == 401 and reply.json() == {"message": "Unauthorized"}
+    # Another agency's operator: 404 on every route, like an unknown report.
+    other = token(lapor_dev, "operator", "64-71-pupr")
+    for method, path, body in routes.values():
+        assert requests.request(method, api_url + path, json=body, headers=other, timeout=TIMEOUT).status_code == 404
+    queue = requests.get(f"{api_url}/agency/reports", headers=other, timeout=TIMEOUT).json()["items"]
+    assert tracking_id not in json.dumps(queue)
+    # The assigned agency answers.
+    mine = token(lapor_dev, "operator", "64-72-pupr")
+    queue = requests.get(f"{api_url}/agency/reports", headers=mine, timeout=TIMEOUT).json()["items"]
+    assert tracking_id in [item["tracking_id"] for item in queue]
+    answer = requests.post(f"{api_url}/reports/{tracking_id}/responses", headers=mine, timeout=TIMEOUT,
+                           json={"message": "Jalan sudah ditambal.", "status": "responded", "version": 1})
+    assert answer.status_code == 200 and answer.json()["status"] == "responded"
+    seen = requests.get(f"{api_url}/reports/{tracking_id}", headers={"X-Access-Code": filed["access_code"]},
+                        timeout=TIMEOUT).json()
+    assert seen["status"] == "responded" and seen["timeline"][-1]["message"] == "Jalan sudah ditambal."
+    rated = requests.post(f"{api_url}/reports/{tracking_id}/feedback", json={"rating": 5}, timeout=TIMEOUT,
+                          headers={"X-Access-Code": filed["access_code"]})
+    assert rated.status_code == 200 and rated.json()["timeline"][-1]["type"] == "feedback"
+
+
+def test_lapor_token_refuses_unknown_agencies_and_missing_ones(lapor_dev):
+    assert lapor(lapor_dev, "token", "--role", "operator").returncode == 2
+    unknown = lapor(lapor_dev, "token", "--role", "operator", "--agency", "nope")
+    assert unknown.returncode == 2 and "unknown agency" in unknown.stderr
+
+
+def test_routes_export_and_import_through_the_admin_api(lapor_dev, api_url, tmp_path):
+    endpoint = ["--endpoint", api_url]
+    exported = lapor(lapor_dev, "routes", "export", *endpoint)
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert lines[0] == "region_code,category,agency_id,deadline_working_days" and len(lines) == 118
+    # Route Samarinda's health reports to the city secretariat with a 10-day deadline, via CSV.
+    changed = [line for line in lines if not line.startswith("64.72,health,")] + ["64.72,health,64-72-setda,10"]
+    csv_file = tmp_path / "routes.csv"
+    csv_file.write_text("\n".join(changed) + "\n")
+    imported = lapor(lapor_dev, "routes", "import", str(csv_file), *endpoint)
+    assert imported.returncode == 0 and "imported 117 routes" in imported.stdout, imported.stderr
+    filed = requests.post(f"{api_url}/reports", json=sample_report() | {"category": "health"}, timeout=TIMEOUT)
+    assert filed.json()["agency"]["id"] == "64-72-setda"
+    # An invalid file is refused whole, with the reasons, and nothing changes.
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"region_code": "64.72", "category": "*", "agency_id": "ghost"}]))
+    refused = lapor(lapor_dev, "routes", "import", str(bad), *endpoint)
+    assert refused.returncode == 1 and "ghost" in refused.stderr and "national default" in refused.stderr
+    again = lapor(lapor_dev, "routes", "export", "--format", "json", *endpoint)
+    assert {"region_code": "64.72", "category": "health", "agency_id": "64-72-setda",
+            "deadline_working_days": 10} in json.loads(again.stdout)["items"]
+    # Put the shipped routes back for the other tests.
+    restore = tmp_path / "restore.csv"
+    restore.write_text(exported.stdout)
+    assert lapor(lapor_dev, "routes", "import", str(restore), *endpoint).returncode == 0
