@@ -145,6 +145,12 @@ class DevApp:
             self._handlers[function.logical_id] = getattr(importlib.import_module(module_name), attribute)
         return self._handlers[function.logical_id]
 
+    def invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
+        """Run ``function`` on ``event`` with its environment, one invocation at a time, as Lambda would."""
+        with self._lock:
+            os.environ.update(self.environment(function))
+            return self.handler(function)(event, LambdaContext(function.logical_id))
+
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         for route in self.routes:
@@ -164,14 +170,11 @@ class DevApp:
                 return Response('{"message":"Unauthorized"}', status=401, content_type="application/json",
                                 headers={"WWW-Authenticate": "Bearer"})(environ, start_response)
             event["requestContext"]["authorizer"] = {"jwt": {"claims": flatten_claims(claims), "scopes": None}}
-        with self._lock:
-            os.environ.update(self.environment(route.function))
-            handler = self.handler(route.function)
-            try:
-                result = handler(event, LambdaContext(route.function.logical_id))
-            except Exception:  # the function crashed: API Gateway answers 500 without details
-                traceback.print_exc()
-                result = {"statusCode": 500, "body": '{"message":"Internal Server Error"}'}
+        try:
+            result = self.invoke(route.function, event)
+        except Exception:  # the function crashed: API Gateway answers 500 without details
+            traceback.print_exc()
+            result = {"statusCode": 500, "body": '{"message":"Internal Server Error"}'}
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             self.on_change()
         return build_response(result)(environ, start_response)

@@ -13,6 +13,7 @@ def _dev(args: argparse.Namespace) -> int:
     from lapor_cli.devserver import DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
     from lapor_cli.localdb import LocalDynamo
+    from lapor_cli.streams import StreamPoller
     from lapor_cli.template import load_template
 
     root = project_root()
@@ -28,6 +29,9 @@ def _dev(args: argparse.Namespace) -> int:
     if database.fresh:
         _seed_local()
         database.mark_dirty()
+    streams = StreamPoller(template, database.client(), database.table_names, app.invoke, database.mark_dirty,
+                           (data_dir / "dead-letters.jsonl") if data_dir else None)
+    streams.start()
     # SIGTERM (a test fixture, a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
 
@@ -40,6 +44,7 @@ def _dev(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        streams.stop()
         database.stop()
         print("Lapor dev stopped", flush=True)
     return 0

@@ -99,6 +99,17 @@ class Template:
         # API Gateway prefers the most specific route: literal paths before parameters, greedy last.
         return sorted(routes, key=lambda r: (r.path.count("+}"), r.path.count("{"), -len(r.path)))
 
+    @property
+    def stream_mappings(self) -> list[tuple[FunctionSpec, str, dict[str, Any]]]:
+        """``(function, table logical id, event properties)`` for every DynamoDB stream event source."""
+        mappings = []
+        for name, function in self.functions.items():
+            for event in self.resources[name]["Properties"].get("Events", {}).values():
+                if event["Type"] == "DynamoDB":
+                    table = event["Properties"]["Stream"]["Fn::GetAtt"][0]
+                    mappings.append((function, table, event["Properties"]))
+        return mappings
+
     def resolve(self, value: Any, table_names: dict[str, str]) -> str:
         """A plain string for an environment value: tables by local name, parameters by default."""
         if isinstance(value, dict) and "Ref" in value:

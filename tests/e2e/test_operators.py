@@ -87,3 +87,35 @@ def test_routes_export_and_import_through_the_admin_api(lapor_dev, api_url, tmp_
     restore = tmp_path / "restore.csv"
     restore.write_text(exported.stdout)
     assert lapor(lapor_dev, "routes", "import", str(restore), *endpoint).returncode == 0
+
+
+def stats(api_url, query=""):
+    return requests.get(f"{api_url}/stats{query}", timeout=TIMEOUT).json()
+
+
+def wait_for(condition, seconds=15.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("the stream consumer did not catch up in time")
+
+
+def test_stats_change_as_reports_are_filed_and_answered(lapor_dev, api_url):
+    # Bontang has no other test's reports: its figures move only with this one.
+    before = stats(api_url, "?region=64.74")
+    filed = requests.post(f"{api_url}/reports", json=sample_report() | {"region_code": "64.74"}, timeout=TIMEOUT)
+    tracking_id = filed.json()["tracking_id"]
+    wait_for(lambda: stats(api_url, "?region=64.74")["total"] == before["total"] + 1)
+    answer = requests.post(f"{api_url}/reports/{tracking_id}/responses", timeout=TIMEOUT,
+                           headers=token(lapor_dev, "operator", "64-74-pupr"),
+                           json={"message": "Sudah diperbaiki.", "status": "responded"})
+    assert answer.status_code == 200, answer.text
+    after = wait_for(lambda: (s := stats(api_url, "?region=64.74"))["answered"] == before["answered"] + 1 and s)
+    assert after["by_status"].get("responded", 0) == before["by_status"].get("responded", 0) + 1
+    assert after["answered_on_time_rate"] is not None
+    assert stats(api_url)["by_region"]["64"] >= after["total"]

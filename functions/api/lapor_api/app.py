@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.observability import logger, tracer
 from lapor.settings import get_settings
-from lapor_api import admin, agency, reference, reports
+from lapor_api import admin, agency, reference, reports, stats
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
@@ -28,6 +28,7 @@ app.include_router(reports.router)
 app.include_router(reference.router)
 app.include_router(agency.router)
 app.include_router(admin.router)
+app.include_router(stats.router)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

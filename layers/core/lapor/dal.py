@@ -87,6 +87,10 @@ class ReportStore:
             self._client = boto3.client("dynamodb")
         return self._client
 
+    def plain(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A DynamoDB-typed item (from a stream record, say) as plain Python values."""
+        return self._plain(item)
+
     def _item(self, values: dict[str, Any]) -> dict[str, Any]:
         return {k: self._serializer.serialize(v) for k, v in _to_dynamo(values).items()}
 
@@ -183,6 +187,56 @@ class ReportStore:
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise ReportChanged(record["tracking_id"]) from exc
         return changed | {"version": record["version"] + 1, "timeline": [*record.get("timeline", []), event]}
+
+    # -- statistics ----------------------------------------------------------------------------------------
+
+    def apply_stats(self, event_id: str, day: str, changes: dict[str, dict[str, int]], *, expires_at: int) -> bool:
+        """Add ``changes`` (scope → counter → delta) to the day's counters, once per stream event.
+
+        A marker for the event and the counters are one transaction: a redelivered stream record finds the
+        marker and changes nothing. Returns False when the event had been applied already.
+        """
+        items: list[dict[str, Any]] = [{"Put": {
+            "TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)",
+            "Item": {"PK": {"S": f"STATSEEN#{event_id}"}, "SK": {"S": "MARK"}, "expires_at": {"N": str(expires_at)}},
+        }}]
+        for scope, deltas in changes.items():
+            names = {f"#c{i}": counter for i, counter in enumerate(deltas)}
+            values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(deltas.values())}
+            items.append({"Update": {
+                "TableName": self.table_name, "Key": {"PK": {"S": f"STATS#{scope}"}, "SK": {"S": day}},
+                "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            }})
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def stats_applied(self, event_id: str) -> bool:
+        """Whether a stream event was counted already (a redelivery), read before trying to count it again."""
+        response = self.client.get_item(TableName=self.table_name, ConsistentRead=True, ProjectionExpression="PK",
+                                        Key={"PK": {"S": f"STATSEEN#{event_id}"}, "SK": {"S": "MARK"}})
+        return "Item" in response
+
+    def read_stats(self, scope: str, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """The daily counter items of ``scope`` from ``first_day`` to ``last_day`` (inclusive)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {":pk": {"S": f"STATS#{scope}"}, ":first": {"S": first_day},
+                                          ":last": {"S": last_day}},
+        }
+        buckets = []
+        while True:
+            page = self.client.query(**kwargs)
+            buckets += [{k: v for k, v in self._plain(i).items() if k not in ("PK", "SK")} for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return buckets
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- routing configuration -----------------------------------------------------------------------------
 

@@ -241,3 +241,16 @@ class CalendarOverride(BaseModel):
 class CalendarList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[CalendarOverride] = Field(max_length=2000)
+
+
+class StatsOut(BaseModel):
+    region: str | None = Field(description="The region the figures cover; null for the whole country.")
+    from_date: date_type = Field(description="First submission day counted (the `from` parameter)")
+    to_date: date_type = Field(description="Last submission day counted (the `to` parameter)")
+    total: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    by_region: dict[str, int] = Field(description="Reports per region one level below `region`.")
+    answered: int
+    answered_on_time_rate: float | None = Field(description="Share of answered reports answered by their deadline.")
+    median_working_days_to_first_response: float | None

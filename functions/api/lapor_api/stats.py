@@ -1,0 +1,38 @@
+"""``/stats``: public transparency figures, summed from counters the stream keeps (no Scan per request)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from lapor import runtime
+from lapor.domain import reference, stats
+from lapor.errors import NotFound, Unprocessable
+from lapor.models import StatsOut
+
+router = APIGatewayHttpRouter()
+DEFAULT_DAYS = 365
+MAX_DAYS = 3 * 366
+
+
+@router.get("/stats", summary="Reports by status, category and region; on-time rate; response time",
+            tags=["reference"])
+def get_stats(
+    region: Annotated[str | None, Query(pattern=reference.REGION_CODE_PATTERN, examples=["64.72"])] = None,
+    from_: Annotated[date | None, Query(alias="from", description="First submission day (default: a year ago)")] = None,
+    to: Annotated[date | None, Query(description="Last submission day (default: today)")] = None,
+) -> StatsOut:
+    if region is not None and reference.region(region) is None:
+        raise NotFound(f"no region {region!r}", code="unknown_region")
+    # Buckets are local submission days; the easternmost zone (WIT) is the first to reach a new day.
+    last = to or datetime.now(ZoneInfo("Asia/Jayapura")).date()
+    first = from_ or last - timedelta(days=DEFAULT_DAYS)
+    if first > last or (last - first).days > MAX_DAYS:
+        raise Unprocessable(f"from must not be after to, and the range at most {MAX_DAYS} days", code="invalid_range")
+    buckets = runtime.store().read_stats(region or stats.ALL, first.isoformat(), last.isoformat())
+    return StatsOut.model_validate({"region": region, "from_date": first, "to_date": last,
+                                    **stats.summarize(buckets)})

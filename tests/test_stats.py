@@ -1,0 +1,200 @@
+"""Public statistics: counters kept by the StatsFunction from the table's stream, summed by GET /stats."""
+
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import ROOT, VALID_REPORT
+from lapor.domain import stats
+from lapor.domain.calendar import WorkingCalendar
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def report(**changes):
+    base = {"tracking_id": "LPR-1", "status": "routed", "category": "health", "region_code": "64.72.01",
+            "submitted_at": "2026-12-01T02:00:00Z", "due_at_utc": "2027-01-14T15:59:59Z", "timeline": []}
+    return base | changes
+
+
+def responded(at):
+    return [{"type": "submitted", "at": "2026-12-01T02:00:00Z"}, {"type": "responded", "at": at}]
+
+
+def test_scopes_run_from_the_country_down_to_the_region():
+    assert stats.scopes("64.72.01") == [("ALL", "64"), ("64", "64.72"), ("64.72", "64.72.01"), ("64.72.01", None)]
+    assert stats.scopes("64") == [("ALL", "64"), ("64", None)]
+
+
+def test_a_change_moves_the_status_and_counts_the_first_answer():
+    calendar = WorkingCalendar()
+    before = report()
+    after = report(status="responded", timeline=responded("2026-12-08T03:00:00Z"))
+    assert stats.delta(None, before, WITA, calendar) == {"total": 1, "status#routed": 1, "category#health": 1}
+    # Tue 1 Dec → Tue 8 Dec 2026: five working days.
+    assert stats.delta(before, after, WITA, calendar) == {
+        "status#routed": -1, "status#responded": 1, "answered": 1, "answered_on_time": 1, "first_response_days#5": 1}
+    late = report(status="responded", timeline=responded("2027-01-20T03:00:00Z"))
+    assert "answered_on_time" not in stats.delta(before, late, WITA, calendar)
+    assert stats.delta(after, after, WITA, calendar) == {}
+
+
+def test_summaries_take_the_median_from_the_histogram():
+    buckets = [{"total": 3, "answered": 3, "answered_on_time": 2, "first_response_days#2": 1,
+                "first_response_days#10": 2, "status#responded": 3, "region#64.72": 3},
+               {"total": 1, "status#routed": 1, "region#64.71": 1, "first_response_days#4": 0}]
+    summary = stats.summarize(buckets)
+    assert summary["total"] == 4 and summary["by_status"] == {"responded": 3, "routed": 1}
+    assert summary["by_region"] == {"64.71": 1, "64.72": 3}
+    assert summary["answered_on_time_rate"] == round(2 / 3, 4)
+    assert summary["median_working_days_to_first_response"] == 10
+    even = stats.summarize([{"answered": 2, "first_response_days#2": 1, "first_response_days#5": 1}])
+    assert even["median_working_days_to_first_response"] == 3.5
+    assert stats.summarize([])["answered_on_time_rate"] is None
+
+
+def stream_records(stream):
+    """The records the stream holds since it was last read, without delivering them."""
+    return stream.read()
+
+
+@pytest.fixture(scope="module")
+def moto_server():
+    """moto as a server: its in-process mock does not serve DynamoDB Streams' DescribeStream."""
+    from moto.server import ThreadedMotoServer
+
+    from lapor_cli.localdb import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch):
+    """This module's stand-in for the suite's ``aws``: the same tables and seed, on the moto server."""
+    import urllib.request
+
+    import boto3
+
+    from lapor import runtime
+    from lapor_cli.seed import seed
+    from lapor_cli.template import create_table_request, load_template
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", moto_server)
+    runtime.reset()
+    client = boto3.client("dynamodb")
+    for logical_id, props in load_template(ROOT / "template.yaml").tables.items():
+        client.create_table(**create_table_request(logical_id, props))
+    seed(runtime.store())
+    yield client
+    runtime.reset()
+
+
+@pytest.fixture
+def stream(aws):
+    """Hands the table's new stream records to the real StatsFunction handler, as the event source mapping does."""
+    import boto3
+
+    from lapor_cli.devserver import LambdaContext
+    from lapor_stream.app import lambda_handler
+
+    streams = boto3.client("dynamodbstreams")
+    arn = aws.describe_table(TableName="ReportsTable")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    state = {"iterator": streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                    ShardIteratorType="LATEST")["ShardIterator"]}
+
+    def read():
+        records = []
+        while True:
+            page = streams.get_records(ShardIterator=state["iterator"])
+            state["iterator"] = page["NextShardIterator"]
+            if not page["Records"]:
+                return [r | {"eventSourceARN": arn} for r in records]
+            records += page["Records"]
+
+    def deliver(records=None):
+        records = read() if records is None else records
+        return records, lambda_handler({"Records": records}, LambdaContext("StatsFunction"))
+
+    deliver.read = read
+    return deliver
+
+
+def test_stats_follow_filing_and_answering_and_count_each_record_once(call_api, token, stream):
+    filed = [call_api("POST", "/reports", json_body=VALID_REPORT | extra).body
+             for extra in ({}, {"category": "health"}, {"region_code": "64.71"})]
+    records, result = stream()
+    assert result == {"batchItemFailures": []}
+    again = stream(records)[1]  # the same records redelivered change nothing
+    assert again == {"batchItemFailures": []}
+    everything = call_api("GET", "/stats").body
+    assert everything["total"] == 3 and everything["by_region"] == {"64": 3}
+    assert everything["by_category"] == {"health": 1, "infrastructure": 2}
+    samarinda = call_api("GET", "/stats", query="region=64.72").body
+    assert samarinda["total"] == 2 and samarinda["by_status"] == {"routed": 2}
+    call_api("POST", f"/reports/{filed[0]['tracking_id']}/responses", headers={"Authorization": token(
+        "operator", "64-72-pupr")}, json_body={"message": "Sudah diperbaiki.", "status": "responded"})
+    records, result = stream()
+    reports = [r["eventName"] for r in records if r["dynamodb"]["Keys"]["PK"]["S"].startswith("REPORT#")]
+    assert reports == ["MODIFY"] and result == {"batchItemFailures": []}
+    samarinda = call_api("GET", "/stats", query="region=64.72").body
+    assert samarinda["by_status"] == {"responded": 1, "routed": 1}
+    assert samarinda["answered"] == 1 and samarinda["answered_on_time_rate"] == 1.0
+    assert samarinda["median_working_days_to_first_response"] == 0
+    assert call_api("GET", "/stats", query="region=64.71").body["answered"] == 0
+
+
+def test_one_bad_record_neither_blocks_nor_drops_the_others(call_api, stream):
+    call_api("POST", "/reports", json_body=VALID_REPORT)
+    call_api("POST", "/reports", json_body=VALID_REPORT | {"region_code": "64.71"})
+    good, bad = (json.loads(json.dumps(r, default=str)) for r in stream_records(stream)
+                 if r["dynamodb"]["Keys"]["PK"]["S"].startswith("REPORT#"))
+    bad["dynamodb"]["NewImage"]["region_code"] = {"S": "99.99"}  # a region no calendar knows
+    _, result = stream([good, bad])
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad["dynamodb"]["SequenceNumber"]}]}
+    assert call_api("GET", "/stats").body["by_region"] == {"64": 1}
+    assert call_api("GET", "/stats", query="region=64.72").body["total"] == 1
+
+
+def test_date_filters_and_bad_ranges(call_api, stream):
+    call_api("POST", "/reports", json_body=VALID_REPORT)
+    stream()
+    today = datetime.now(UTC).astimezone(WITA).date().isoformat()
+    assert call_api("GET", "/stats", query=f"from={today}&to={today}").body["total"] == 1
+    assert call_api("GET", "/stats", query="from=2020-01-01&to=2020-12-31").body["total"] == 0
+    assert call_api("GET", "/stats", query="from=2026-02-01&to=2026-01-01").body["error"]["code"] == "invalid_range"
+    assert call_api("GET", "/stats", query="from=2010-01-01&to=2026-01-01").status == 422
+    assert call_api("GET", "/stats", query="region=64.99").status == 404
+    assert call_api("GET", "/stats", query="from=yesterday").status == 422
+
+
+def test_counting_the_same_event_twice_changes_nothing(aws):
+    from lapor import runtime
+
+    store = runtime.store()
+    changes = {"ALL": {"total": 1, "region#64": 1}, "64": {"total": 1}}
+    assert store.apply_stats("event-1", "2026-12-01", changes, expires_at=2000000000) is True
+    assert store.stats_applied("event-1") and not store.stats_applied("event-2")
+    # Even past the read-before-write check (a concurrent delivery), the transaction refuses a second count.
+    assert store.apply_stats("event-1", "2026-12-01", changes, expires_at=2000000000) is False
+    assert store.read_stats("ALL", "2026-12-01", "2026-12-01") == [{"total": 1, "region#64": 1}]
+
+
+def test_the_sample_stream_event_counts_a_filed_and_answered_report(aws, call_api):
+    from lapor_cli.devserver import LambdaContext
+    from lapor_stream.app import lambda_handler
+
+    event = json.loads((ROOT / "events" / "stream" / "report-filed-and-answered.json").read_text())
+    assert lambda_handler(event, LambdaContext("StatsFunction")) == {"batchItemFailures": []}
+    figures = call_api("GET", "/stats", query="region=64.72&from=2026-11-01&to=2026-12-31").body
+    assert figures["total"] == 1 and figures["by_status"] == {"responded": 1}
+    # Mon 30 Nov → Thu 3 Dec 2026: three working days, before the deadline.
+    assert figures["median_working_days_to_first_response"] == 3 and figures["answered_on_time_rate"] == 1.0
