@@ -38,6 +38,7 @@ def test_an_admin_reassigns_with_a_reason_and_the_new_agency_gets_it(call_api, f
     assert moved.body["agency"]["id"] == "64-72-dinkes" and moved.body["status"] == "routed"
     assert moved.body["timeline"][-1]["type"] == "reassigned"
     assert moved.body["timeline"][-1]["message"] == body["reason"]
+    assert moved.body["timeline"][-1]["from_agency_id"] == PUPR
     assert moved.body["due_at"] >= filed["due_at"]  # a fresh deadline, counted from now
     [item] = report_items(aws)
     assert item["agency_pk"]["S"] == "AGENCY#64-72-dinkes"
@@ -86,7 +87,7 @@ def test_feedback_needs_the_access_code_and_an_answer(call_api, filed, token):
     assert rated.status == 200 and rated.body["status"] == "responded"
     assert rated.body["timeline"][-1] | {"id": None, "at": None} == {
         "id": None, "at": None, "type": "feedback", "actor_role": "reporter", "channel": "web",
-        "agency_id": None, "message": "Cepat, terima kasih."}
+        "agency_id": None, "message": "Cepat, terima kasih.", "rating": 4, "from_agency_id": None}
 
 
 def test_the_reporter_reopens_once_and_the_agency_gets_a_new_deadline(call_api, filed, token, aws):

@@ -1,8 +1,11 @@
 """The README's curl walk-through works verbatim against the local stack (only the port differs)."""
 
 import json
+import os
 import re
 import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,11 +20,15 @@ def walkthrough() -> str:
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
-def test_the_readme_walkthrough_runs_as_written(api_url, tmp_path):
+def test_the_readme_walkthrough_runs_as_written(lapor_dev, api_url, tmp_path):
+    # Only the address differs, and the token issuer is this test stack's (make dev uses .lapor/).
+    lapor = f"{sys.executable} -m lapor_cli.main"
     script = walkthrough().replace("http://127.0.0.1:3000", api_url)
+    script = re.sub(r"\.venv/bin/lapor token (.*?)\)", rf"{lapor} token \1 --data-dir {lapor_dev.data_dir})", script)
+    assert script.count("--data-dir") == 2
     assert script.count(api_url) >= 6, "the walk-through should talk to the local stack"
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=90, env={**os.environ, "PYTHONPATH": str(README.parent / "cli")})
     assert run.returncode == 0, run.stderr
     created = json.loads((tmp_path / "report.json").read_text())
     assert created["agency"]["id"] == "64-72-pupr" and created["due_at"].endswith("23:59:59+08:00")
@@ -30,4 +37,11 @@ def test_the_readme_walkthrough_runs_as_written(api_url, tmp_path):
     assert '"type":"routed"' in out.replace(" ", "")  # the reporter's view has the timeline
     assert '"code":"unknown_region"' in out.replace(" ", "")
     assert '"openapi":"3.' in out.replace(" ", "")
-    assert "Siti" not in out and "3456" not in out  # no reply or view shows the reporter
+    # Only the agency's own replies name the reporter; the public view never does.
+    public = urllib.request.urlopen(f"{api_url}/reports/{created['tracking_id']}").read().decode()
+    assert "Siti" not in public and "3456" not in public and '"status":"responded"' in public.replace(" ", "")
+    compact = out.replace(" ", "")
+    assert '"status":"responded"' in compact and "Lubangsudahditambalpada3Desember." in compact
+    assert '"type":"feedback"' in compact  # the reporter's rating
+    assert '"code":"not_found"' in compact  # another agency
+    assert '"region":"64.72"' in compact and '"answered":1' in compact  # the statistics moved

@@ -82,6 +82,8 @@ class TimelineEvent(BaseModel):
     channel: Channel | None = None
     agency_id: str | None = None
     message: str | None = None
+    rating: int | None = Field(None, description="The reporter's rating (feedback and reopened events)")
+    from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
 
 
 class ReportView(BaseModel):
