@@ -47,7 +47,8 @@ def test_openapi_document_describes_every_public_route(call_api):
                                       "/agency/reports", "/agency/reports/{tracking_id}",
                                       "/reports/{tracking_id}/responses", "/reports/{tracking_id}/feedback",
                                       "/reports/{tracking_id}/reassign", "/reports/{tracking_id}/reject",
-                                      "/admin/agencies", "/admin/routes", "/admin/calendar", "/stats"}
+                                      "/admin/agencies", "/admin/routes", "/admin/calendar", "/stats",
+                                      "/admin/sweeps"}
     assert document["components"]["securitySchemes"]["operatorJwt"]["scheme"] == "bearer"
     assert document["paths"]["/agency/reports"]["get"]["security"] == [{"operatorJwt": []}]
     assert "security" not in document["paths"]["/reports"]["post"]
@@ -94,7 +95,7 @@ def test_every_sample_event_runs_through_the_handler(aws):
                 "get-agency-queue": 200, "get-agency-report": 404, "post-response": 404, "post-reassign": 404,
                 "post-reject": 404, "post-feedback": 404, "get-admin-agencies": 200, "put-admin-agencies": 200,
                 "get-admin-routes": 200, "put-admin-routes": 200, "get-admin-calendar": 200, "put-admin-calendar": 200,
-                "get-stats": 200}
+                "get-stats": 200, "post-admin-sweep": 200, "get-admin-sweeps": 200}
     samples = {p.stem: json.loads(p.read_text()) for p in (ROOT / "events" / "api").glob("*.json")}
     assert set(samples) == set(expected)
     covered = {event["routeKey"] for event in samples.values()}

@@ -114,6 +114,54 @@ def _routes_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import threading
+    import time
+    from datetime import datetime
+
+    from lapor_cli.remote import ApiError, bearer, call
+
+    body: dict = {"dry_run": args.dry_run}
+    if args.as_of:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"lapor sweep: --as-of {args.as_of!r} is not an ISO 8601 instant", file=sys.stderr)
+            return 2
+        if as_of.tzinfo is None:
+            print("lapor sweep: --as-of needs an offset, e.g. 2027-01-15T00:00:00+08:00", file=sys.stderr)
+            return 2
+        body["as_of"] = as_of.isoformat()
+    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    done = threading.Event()
+
+    def show_progress() -> None:
+        started, frames = time.monotonic(), "|/-\\"
+        while not done.wait(0.2):
+            elapsed = time.monotonic() - started
+            sys.stderr.write(f"\rsweeping {frames[int(elapsed * 5) % 4]} {elapsed:5.1f} s")
+            sys.stderr.flush()
+        sys.stderr.write("\r" + " " * 30 + "\r")
+
+    spinner = threading.Thread(target=show_progress, daemon=True)
+    if sys.stderr.isatty():
+        spinner.start()
+    try:
+        run = call("POST", f"{args.endpoint.rstrip('/')}/admin/sweeps", token, body)
+    except ApiError as exc:
+        print(f"lapor sweep: failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        done.set()
+        if spinner.is_alive():
+            spinner.join()
+    rows = [("as of", run["as_of"]), ("dry run", "yes" if run["dry_run"] else "no"), ("scanned", run["scanned"]),
+            ("escalated", run["escalated"]), ("flagged final", run["flagged_final"]), ("skipped", run["skipped"])]
+    width = max(len(name) for name, _ in rows)
+    print("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
         sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
         sub.set_defaults(func=func)
+
+    sweep = commands.add_parser("sweep", help="run the deadline sweep now (admin), on the local stack by default")
+    sweep.add_argument("--as-of", help="sweep as of this ISO 8601 instant with offset (backfills, what-ifs)")
+    sweep.add_argument("--dry-run", action="store_true", help="count what would happen, change nothing")
+    sweep.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+    sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
+    sweep.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+    sweep.set_defaults(func=_sweep)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")

@@ -1,6 +1,7 @@
 """Operators over HTTP against lapor dev: tokens from `lapor token`, scope, answers, admin CLI for routes."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -119,3 +120,32 @@ def test_stats_change_as_reports_are_filed_and_answered(lapor_dev, api_url):
     assert after["by_status"].get("responded", 0) == before["by_status"].get("responded", 0) + 1
     assert after["answered_on_time_rate"] is not None
     assert stats(api_url)["by_region"]["64"] >= after["total"]
+
+
+def test_lapor_sweep_as_of_escalates_exactly_the_overdue_and_then_nothing(lapor_dev, api_url):
+    from datetime import datetime, timedelta
+
+    endpoint = ["--endpoint", api_url]
+    filed = requests.post(f"{api_url}/reports", json=sample_report() | {"region_code": "64.11"},
+                          timeout=TIMEOUT).json()  # Mahakam Ulu: no other test files there
+    answered = requests.post(f"{api_url}/reports", json=sample_report() | {"region_code": "64.11"},
+                             timeout=TIMEOUT).json()
+    requests.post(f"{api_url}/reports/{answered['tracking_id']}/responses", timeout=TIMEOUT,
+                  headers=token(lapor_dev, "operator", "64-11-pupr"),
+                  json={"message": "Selesai.", "status": "responded"}).raise_for_status()
+    just_after = (datetime.fromisoformat(filed["due_at"]) + timedelta(seconds=1)).isoformat()
+    dry = lapor(lapor_dev, "sweep", "--as-of", just_after, "--dry-run", *endpoint)
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run        yes" in dry.stdout
+    first = lapor(lapor_dev, "sweep", "--as-of", just_after, *endpoint)
+    assert first.returncode == 0, first.stderr
+    escalated = int(re.search(r"escalated\s+(\d+)", first.stdout).group(1))
+    assert escalated >= 1  # ours, and any other test's report past its deadline by then
+    report = requests.get(f"{api_url}/agency/reports/{filed['tracking_id']}", timeout=TIMEOUT,
+                          headers=token(lapor_dev, "admin")).json()
+    assert report["status"] == "escalated" and report["agency"]["id"] == "64-11-inspektorat"
+    untouched = requests.get(f"{api_url}/reports/{answered['tracking_id']}", timeout=TIMEOUT).json()
+    assert untouched["status"] == "responded" and untouched["escalation_level"] == 0
+    second = lapor(lapor_dev, "sweep", "--as-of", just_after, *endpoint)
+    assert re.search(r"escalated\s+0\b", second.stdout), second.stdout
+    assert lapor(lapor_dev, "sweep", "--as-of", "2027-01-15T00:00:00", *endpoint).returncode == 2

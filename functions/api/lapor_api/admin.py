@@ -1,19 +1,21 @@
-"""Admin routes: agencies and their escalation ladders, routing rules, calendar overrides (admin only)."""
+"""Admin routes: agencies and their escalation ladders, routing rules, calendar overrides, sweeps (admin only)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from lapor import runtime
+from lapor import runtime, sweep
 from lapor.domain import reference
 from lapor.domain.access import Caller
 from lapor.domain.routing import Agency, Route
 from lapor.domain.rules import agency_problems, route_problems
 from lapor.errors import Conflict, Forbidden, Unprocessable
-from lapor.models import AgencyList, CalendarList, RouteList
+from lapor.models import AgencyList, CalendarList, RouteList, SweepIn, SweepList, SweepOut
 from lapor.observability import logger
+from lapor.settings import get_settings
 
 router = APIGatewayHttpRouter()
 ADMIN_ONLY = {"security": [{"operatorJwt": []}], "tags": ["admin"]}
@@ -96,3 +98,24 @@ def put_calendar(body: CalendarList) -> CalendarList:
         {"date": o.date.isoformat(), "working": o.working, "reason": o.reason} for o in body.items)
     _changed("calendar", len(days), caller)
     return body
+
+
+@router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY)
+def run_sweep(body: SweepIn) -> SweepOut:
+    caller = _admin()
+    started = datetime.now(UTC).replace(microsecond=0)
+    as_of = body.as_of or started
+    counts = sweep.run_sweep(runtime.store(), runtime.config_cache().get(), as_of=as_of, dry_run=body.dry_run,
+                             shards=get_settings().due_index_shards)
+    run = sweep.sweep_record(counts, as_of=as_of, dry_run=body.dry_run, by=f"{caller.role}:{caller.subject}",
+                             started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
+    runtime.store().put_sweep_run(run)
+    logger.info("sweep finished", extra={k: run[k] for k in ("id", "as_of", "dry_run", "scanned", "escalated",
+                                                            "flagged_final", "skipped")})
+    return SweepOut.model_validate(run)
+
+
+@router.get("/admin/sweeps", summary="Recent sweep runs, newest first", **ADMIN_ONLY)
+def list_sweeps() -> SweepList:
+    _admin()
+    return SweepList.model_validate({"items": runtime.store().list_sweep_runs()})

@@ -28,7 +28,7 @@ REPORTER_ATTRIBUTE = "reporter"
 VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
-    "access_code_hash", "channel", "timeline",
+    "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days",
 )
 OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
 
@@ -104,7 +104,8 @@ class ReportStore:
             "agency_pk": f"AGENCY#{report['agency_id']}",
             "agency_sk": f"{report['status']}#{report['submitted_at']}",
         }
-        if report["status"] in OPEN_STATUSES:
+        # Only reports still awaiting an agency, and not already at the top of the ladder, wait in ByDue.
+        if report["status"] in OPEN_STATUSES and not report.get("overdue_final"):
             shard = due_shard(report["tracking_id"], self.due_index_shards)
             keys |= {"due_pk": f"DUE#{shard}", "due_sk": f"{report['due_at_utc']}#{report['tracking_id']}"}
         return keys
@@ -130,6 +131,29 @@ class ReportStore:
         )
         item = response.get("Item")
         return self._plain(item) if item else None
+
+    def overdue_page(self, shard: int, before: str, *, limit: int = 100,
+                     start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of shard ``shard`` of the ``ByDue`` index: reports due before ``before`` (a UTC instant),
+        oldest deadline first. Only overdue reports are read, however large the table."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": "ByDue", "Limit": limit,
+            "KeyConditionExpression": "due_pk = :pk AND due_sk < :before",
+            "ExpressionAttributeValues": {":pk": {"S": f"DUE#{shard}"}, ":before": {"S": before}},
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = self.client.query(**kwargs)
+        return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def put_sweep_run(self, run: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.table_name, Item={"PK": {"S": "SWEEP"}, "SK": {"S": run["id"]}}
+                             | self._item(run))
+
+    def list_sweep_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        page = self.client.query(TableName=self.table_name, KeyConditionExpression="PK = :pk", Limit=limit,
+                                 ScanIndexForward=False, ExpressionAttributeValues={":pk": {"S": "SWEEP"}})
+        return [{k: v for k, v in self._plain(i).items() if k not in ("PK", "SK")} for i in page["Items"]]
 
     def get_reporter(self, tracking_id: str) -> dict[str, Any] | None:
         """The reporter's identity, read on purpose and only for those entitled to it (never for anonymous)."""

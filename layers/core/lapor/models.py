@@ -6,7 +6,7 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from lapor.domain.reference import REGION_CODE_PATTERN
 
@@ -100,6 +100,7 @@ class ReportView(BaseModel):
     submitted_at: datetime
     due_at: datetime
     overdue: bool
+    overdue_final: bool = Field(False, description="Past its deadline at the top of the ladder: for the Ombudsman")
     version: int
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
@@ -256,3 +257,27 @@ class StatsOut(BaseModel):
     answered: int
     answered_on_time_rate: float | None = Field(description="Share of answered reports answered by their deadline.")
     median_working_days_to_first_response: float | None
+
+
+class SweepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    as_of: AwareDatetime | None = Field(None, description="Sweep as of this instant (default: now); ISO 8601 "
+                                                          "with an offset, e.g. 2027-01-15T00:00:00+08:00")
+    dry_run: bool = Field(False, description="Count what would happen; write nothing")
+
+
+class SweepOut(BaseModel):
+    id: str
+    as_of: datetime
+    dry_run: bool
+    by: str
+    started_at: datetime
+    finished_at: datetime
+    scanned: int
+    escalated: int
+    flagged_final: int
+    skipped: int
+
+
+class SweepList(BaseModel):
+    items: list[SweepOut]

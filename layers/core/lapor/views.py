@@ -38,6 +38,7 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "escalation_level": record["escalation_level"],
         "submitted_at": _local(record["submitted_at"], zone), "due_at": record["due_at"],
         "overdue": is_overdue(record, now or datetime.now(UTC)), "version": record["version"],
+        "overdue_final": bool(record.get("overdue_final")),
         "location": record.get("location") if content_visible else None,
     }
     if full:

@@ -1,0 +1,84 @@
+"""The deadline sweep: every report past its deadline goes one step up the escalation ladder, exactly once.
+
+It reads only the sparse ``ByDue`` index (reports awaiting an agency, oldest deadline first, shard by
+shard), so its cost grows with overdue reports, not with the table. Each escalation is one write
+conditional on the version and status the index showed: two sweeps at once, a rerun after a crash, or an
+agency answering meanwhile all make the later write fail harmlessly (counted as ``skipped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lapor.config import RoutingConfig
+from lapor.dal import ReportChanged, ReportStore
+from lapor.domain import reference
+from lapor.domain.escalation import ESCALATION_WORKING_DAYS, due_key_bound, is_overdue, next_agency
+from lapor.intake import iso_utc, new_event
+
+
+@dataclass
+class SweepCounts:
+    scanned: int = 0
+    escalated: int = 0
+    flagged_final: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: str) -> None:
+        self.scanned += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now: datetime,
+               working_days: int = ESCALATION_WORKING_DAYS) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What escalating ``item`` means: (outcome, attribute changes, timeline event). Pure."""
+    upper = next_agency(config.agencies, item["agency_id"])
+    if upper is None:
+        event = new_event("overdue_final", now, "system", "system", agency_id=item["agency_id"],
+                          message="Tenggat terlewati di puncak jenjang; untuk dirujuk ke Ombudsman RI")
+        return "flagged_final", {"status": item["status"], "overdue_final": True}, event
+    zone = reference.region(item["region_code"]).zone  # type: ignore[union-attr]
+    due = config.calendar.due_at(as_of, zone, working_days)
+    changes = {"status": "escalated", "escalation_level": item["escalation_level"] + 1, "agency_id": upper.id,
+               "agency_name": upper.name, "due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
+    event = new_event("escalated", now, "system", "system", agency_id=upper.id, from_agency_id=item["agency_id"],
+                      message=f"Tenggat terlewati; diteruskan ke {upper.name}")
+    return "escalated", changes, event
+
+
+def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,
+              page_size: int = 100, progress: Callable[[SweepCounts], None] | None = None) -> SweepCounts:
+    counts = SweepCounts()
+    bound = due_key_bound(as_of)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for shard in range(shards):
+        start_key = None
+        while True:
+            items, start_key = store.overdue_page(shard, bound, limit=page_size, start_key=start_key)
+            for item in items:
+                if not is_overdue(item["due_at_utc"], as_of):
+                    counts.add("skipped")
+                    continue
+                outcome, changes, event = escalation(config, item, as_of, now)
+                if not dry_run:
+                    try:
+                        store.record_change(item, changes, event=event, now_utc=iso_utc(now))
+                    except ReportChanged:
+                        outcome = "skipped"  # answered or escalated meanwhile: never twice, never lost
+                counts.add(outcome)
+            if progress:
+                progress(counts)
+            if start_key is None:
+                break
+    return counts
+
+
+def sweep_record(counts: SweepCounts, *, as_of: datetime, dry_run: bool, by: str, started_at: datetime,
+                 finished_at: datetime) -> dict[str, Any]:
+    from ulid import ULID
+
+    return {"id": f"{iso_utc(started_at)}#{ULID()}", "as_of": iso_utc(as_of), "dry_run": dry_run, "by": by,
+            "started_at": iso_utc(started_at), "finished_at": iso_utc(finished_at), **asdict(counts)}

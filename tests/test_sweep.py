@@ -1,0 +1,151 @@
+"""The deadline sweep: exactly the overdue, unanswered reports go one step up the ladder, exactly once."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import VALID_REPORT, report_items
+from lapor import runtime, sweep
+from lapor.dal import ReportChanged
+from lapor.intake import submit_report
+from lapor.models import ReportIn
+
+WITA = ZoneInfo("Asia/Makassar")
+LONG_AGO = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+
+
+def file_at(moment, **changes):
+    """A report filed at ``moment`` (in the past: already overdue today)."""
+    return submit_report(ReportIn.model_validate(VALID_REPORT | changes), channel="web", store=runtime.store(),
+                         config=runtime.config_cache().get(), default_deadline_days=30, now=moment)
+
+
+def sweep_now(as_of=None, dry_run=False):
+    return sweep.run_sweep(runtime.store(), runtime.config_cache().get(), as_of=as_of or datetime.now(UTC),
+                           dry_run=dry_run, shards=8)
+
+
+def test_only_overdue_unanswered_reports_escalate_and_a_second_run_does_nothing(aws, call_api, token):
+    late = [file_at(LONG_AGO)["tracking_id"] for _ in range(3)]
+    answered = file_at(LONG_AGO)["tracking_id"]
+    fresh = call_api("POST", "/reports", json_body=VALID_REPORT).body["tracking_id"]
+    call_api("POST", f"/reports/{answered}/responses", headers={"Authorization": token("operator", "64-72-pupr")},
+             json_body={"message": "Selesai.", "status": "responded"})
+    counts = sweep_now()
+    assert (counts.scanned, counts.escalated, counts.flagged_final, counts.skipped) == (3, 3, 0, 0)
+    for tracking_id in late:
+        report = runtime.store().get_report(tracking_id)
+        assert report["status"] == "escalated" and report["escalation_level"] == 1
+        assert report["agency_id"] == "64-72-inspektorat"  # Dinas PUPR escalates to its inspectorate
+        assert report["timeline"][-1]["type"] == "escalated"
+        assert report["timeline"][-1]["from_agency_id"] == "64-72-pupr"
+        assert report["due_at_utc"] > datetime.now(UTC).isoformat()  # a fresh deadline
+    for tracking_id in (answered, fresh):
+        assert runtime.store().get_report(tracking_id)["escalation_level"] == 0
+    assert sweep_now().scanned == 0  # nothing is overdue any more
+
+
+def test_up_the_ladder_to_overdue_final_and_never_further(aws):
+    tracking_id = file_at(LONG_AGO)["tracking_id"]
+    as_of = datetime.now(UTC)
+    ladder = []
+    for _ in range(6):
+        sweep_now(as_of)
+        ladder.append(runtime.store().get_report(tracking_id)["agency_id"])
+        as_of += timedelta(days=30)
+    # PUPR → city inspectorate → provincial inspectorate → national administrator → flagged, then left alone.
+    assert ladder[:3] == ["64-72-inspektorat", "64-inspektorat", "nasional"]
+    report = runtime.store().get_report(tracking_id)
+    assert report["overdue_final"] is True and report["escalation_level"] == 3 and ladder[3:] == ["nasional"] * 3
+    assert [e["type"] for e in report["timeline"]].count("overdue_final") == 1
+    [item] = [i for i in report_items(aws) if i["tracking_id"]["S"] == tracking_id]
+    assert "due_pk" not in item  # out of the sweep's index for good
+
+
+def test_a_dry_run_counts_and_writes_nothing(aws):
+    file_at(LONG_AGO)
+    before = report_items(aws)
+    counts = sweep_now(dry_run=True)
+    assert (counts.scanned, counts.escalated) == (1, 1)
+    assert report_items(aws) == before
+
+
+def test_due_at_235959_wita_is_overdue_from_midnight_wita(aws):
+    filed = file_at(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    due = datetime.fromisoformat(filed["due_at"])
+    assert (due.hour, due.minute, due.second, due.utcoffset()) == (23, 59, 59, timedelta(hours=8))
+    assert sweep_now(due).scanned == 0  # 23:59:59 WITA: still on time
+    assert sweep_now(due + timedelta(seconds=1)).escalated == 1  # 00:00:00 WITA the next day
+
+
+def test_two_sweeps_reading_the_same_page_escalate_once(aws):
+    tracking_id = file_at(LONG_AGO)["tracking_id"]
+    store, config = runtime.store(), runtime.config_cache().get()
+    [item] = [i for s in range(8) for i in store.overdue_page(s, "9999")[0]]
+    now = datetime.now(UTC)
+    for attempt in range(2):  # the second sweep acts on the same, now stale, index entry
+        outcome, changes, event = sweep.escalation(config, item, now, now)
+        if attempt == 0:
+            store.record_change(item, changes, event=event, now_utc="t")
+        else:
+            with pytest.raises(ReportChanged):
+                store.record_change(item, changes, event=event, now_utc="t")
+    report = store.get_report(tracking_id)
+    assert report["escalation_level"] == 1 and [e["type"] for e in report["timeline"]].count("escalated") == 1
+
+
+def test_a_response_racing_the_sweep_wins_and_is_kept(aws, call_api, token):
+    tracking_id = file_at(LONG_AGO)["tracking_id"]
+    store = runtime.store()
+    original = store.overdue_page
+
+    def answer_between_read_and_write(shard, before, **kwargs):
+        items, key = original(shard, before, **kwargs)
+        if items:
+            call_api("POST", f"/reports/{tracking_id}/responses", json_body={"message": "Baru saja selesai.",
+                     "status": "responded"}, headers={"Authorization": token("operator", "64-72-pupr")})
+        return items, key
+
+    store.overdue_page = answer_between_read_and_write
+    counts = sweep_now()
+    assert (counts.escalated, counts.skipped) == (0, 1)
+    report = store.get_report(tracking_id)
+    assert report["status"] == "responded" and report["escalation_level"] == 0
+    assert report["timeline"][-1]["message"] == "Baru saja selesai."
+
+
+def test_a_sweep_that_crashes_half_way_is_rerun_without_escalating_twice(aws, monkeypatch):
+    late = [file_at(LONG_AGO)["tracking_id"] for _ in range(4)]
+    store = runtime.store()
+    original, calls = store.record_change, []
+
+    def crash_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("Lambda timed out")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "record_change", crash_on_third)
+    with pytest.raises(RuntimeError):
+        sweep_now()
+    monkeypatch.setattr(store, "record_change", original)
+    rerun = sweep_now()
+    assert rerun.escalated == 2  # the two the crash left
+    assert [store.get_report(t)["escalation_level"] for t in late] == [1, 1, 1, 1]
+
+
+def test_admins_sweep_on_demand_and_runs_are_recorded(call_api, token, aws):
+    file_at(LONG_AGO)
+    admin = {"Authorization": token("admin")}
+    operator = {"Authorization": token("operator", "64-72-pupr")}
+    assert call_api("POST", "/admin/sweeps", headers=operator, json_body={}).status == 403
+    assert call_api("POST", "/admin/sweeps", headers=admin, json_body={"as_of": "2027-01-01T00:00:00"}).status == 422
+    dry = call_api("POST", "/admin/sweeps", headers=admin, json_body={"dry_run": True}).body
+    assert (dry["scanned"], dry["escalated"], dry["dry_run"]) == (1, 1, True)
+    real = call_api("POST", "/admin/sweeps", headers=admin, json_body={}).body
+    assert (real["escalated"], real["flagged_final"], real["skipped"]) == (1, 0, 0)
+    runs = call_api("GET", "/admin/sweeps", headers=admin).body["items"]
+    assert [r["id"] for r in runs] == [real["id"], dry["id"]] and runs[0]["by"].startswith("admin:")
+    assert json.dumps(runs).count('"dry_run": true') == 1
