@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import runtime, sweep
 from lapor.domain import reference
@@ -110,6 +111,10 @@ def run_sweep(body: SweepIn) -> SweepOut:
     run = sweep.sweep_record(counts, as_of=as_of, dry_run=body.dry_run, by=f"{caller.role}:{caller.subject}",
                              started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
     runtime.store().put_sweep_run(run)
+    if not body.dry_run:
+        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final)):
+            with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+                metric.add_dimension(name="trigger", value="on_demand")
     logger.info("sweep finished", extra={k: run[k] for k in ("id", "as_of", "dry_run", "scanned", "escalated",
                                                             "flagged_final", "skipped")})
     return SweepOut.model_validate(run)

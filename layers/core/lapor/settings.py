@@ -27,6 +27,12 @@ class Settings(BaseModel):
     config_cache_seconds: float = Field(300, ge=0)
     # Requests with a larger body are refused with 413 before parsing.
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # The queue the scheduled sweep fans out on (one message per shard).
+    sweep_queue_url: str = ""
+    # A sweep worker hands the rest of its shard on when less than this is left of its time limit.
+    sweep_reserve_seconds: float = Field(20, ge=1)
+    # Overdue reports a sweep reads per page of the due index.
+    sweep_page_size: int = Field(100, ge=1, le=1000)
     # How long a replay of the same Idempotency-Key returns the first answer.
     idempotency_expiry_seconds: int = Field(24 * 3600, ge=60)
 

@@ -22,6 +22,9 @@ from lapor.intake import iso_utc, new_event
 
 @dataclass
 class SweepCounts:
+    """What a sweep (or one shard's share of it) did."""
+
+
     scanned: int = 0
     escalated: int = 0
     flagged_final: int = 0
@@ -49,31 +52,43 @@ def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now
     return "escalated", changes, event
 
 
-def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,
-              page_size: int = 100, progress: Callable[[SweepCounts], None] | None = None) -> SweepCounts:
+def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of: datetime, dry_run: bool,
+                start_key: dict[str, Any] | None = None, page_size: int = 100,
+                keep_going: Callable[[], bool] = lambda: True) -> tuple[SweepCounts, dict[str, Any] | None]:
+    """Sweep one shard from ``start_key``, page by page, while ``keep_going()``.
+
+    Returns the counts and where to resume (None once the shard is done): a worker near its time limit hands
+    the rest on instead of being cut off half way.
+    """
     counts = SweepCounts()
     bound = due_key_bound(as_of)
     now = datetime.now(UTC).replace(microsecond=0)
+    while True:
+        items, start_key = store.overdue_page(shard, bound, limit=page_size, start_key=start_key)
+        for item in items:
+            if not is_overdue(item["due_at_utc"], as_of):
+                counts.add("skipped")
+                continue
+            outcome, changes, event = escalation(config, item, as_of, now)
+            if not dry_run:
+                try:
+                    store.record_change(item, changes, event=event, now_utc=iso_utc(now))
+                except ReportChanged:
+                    outcome = "skipped"  # answered or escalated meanwhile: never twice, never lost
+            counts.add(outcome)
+        if start_key is None or not keep_going():
+            return counts, start_key
+
+
+def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,
+              page_size: int = 100) -> SweepCounts:
+    """Every shard in turn, in this process (on-demand runs; the schedule fans out to workers instead)."""
+    total = SweepCounts()
     for shard in range(shards):
-        start_key = None
-        while True:
-            items, start_key = store.overdue_page(shard, bound, limit=page_size, start_key=start_key)
-            for item in items:
-                if not is_overdue(item["due_at_utc"], as_of):
-                    counts.add("skipped")
-                    continue
-                outcome, changes, event = escalation(config, item, as_of, now)
-                if not dry_run:
-                    try:
-                        store.record_change(item, changes, event=event, now_utc=iso_utc(now))
-                    except ReportChanged:
-                        outcome = "skipped"  # answered or escalated meanwhile: never twice, never lost
-                counts.add(outcome)
-            if progress:
-                progress(counts)
-            if start_key is None:
-                break
-    return counts
+        counts, _ = sweep_shard(store, config, shard, as_of=as_of, dry_run=dry_run, page_size=page_size)
+        for name, value in asdict(counts).items():
+            setattr(total, name, getattr(total, name) + value)
+    return total
 
 
 def sweep_record(counts: SweepCounts, *, as_of: datetime, dry_run: bool, by: str, started_at: datetime,
