@@ -31,21 +31,28 @@ VALID_REPORT: dict[str, Any] = sample_report()
 @pytest.fixture
 def aws():
     """moto in process, with every table of template.yaml created and the reference data seeded."""
-    import boto3
     from moto import mock_aws
+
+    with mock_aws():
+        yield seeded_tables()
+    from lapor import runtime
+
+    runtime.reset()
+
+
+def seeded_tables():
+    """Every table of template.yaml, created on the current DynamoDB endpoint and seeded; its client."""
+    import boto3
 
     from lapor import runtime
     from lapor_cli.seed import seed
-    from lapor_cli.template import create_table_request, load_template
+    from lapor_cli.template import create_tables, load_template
 
-    with mock_aws():
-        runtime.reset()
-        client = boto3.client("dynamodb")
-        for logical_id, props in load_template(ROOT / "template.yaml").tables.items():
-            client.create_table(**create_table_request(logical_id, props))
-        seed(runtime.store())
-        yield client
     runtime.reset()
+    client = boto3.client("dynamodb")
+    create_tables(client, load_template(ROOT / "template.yaml"))
+    seed(runtime.store())
+    return client
 
 
 @dataclass

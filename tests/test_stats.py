@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import ROOT, VALID_REPORT
+from conftest import ROOT, VALID_REPORT, seeded_tables
 from lapor.domain import stats
 from lapor.domain.calendar import WorkingCalendar
 
@@ -79,21 +79,12 @@ def aws(moto_server, monkeypatch):
     """This module's stand-in for the suite's ``aws``: the same tables and seed, on the moto server."""
     import urllib.request
 
-    import boto3
-
     from lapor import runtime
-    from lapor_cli.seed import seed
-    from lapor_cli.template import create_table_request, load_template
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", moto_server)
-    runtime.reset()
-    client = boto3.client("dynamodb")
-    for logical_id, props in load_template(ROOT / "template.yaml").tables.items():
-        client.create_table(**create_table_request(logical_id, props))
-    seed(runtime.store())
-    yield client
+    yield seeded_tables()
     runtime.reset()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from lapor_cli.template import Template, create_table_request
+from lapor_cli.template import Template, create_tables
 
 LOCAL_REGION = "ap-southeast-3"  # Jakarta
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "lapor-local", "AWS_SECRET_ACCESS_KEY": "lapor-local"}
@@ -65,9 +65,7 @@ class LocalDynamo:
     def _create_tables(self) -> bool:
         """Create every table; restore saved items. True when nothing was saved before (a fresh stack)."""
         client, fresh = self.client(), True
-        for logical_id, props in self.template.tables.items():
-            name = self.table_names[logical_id]
-            client.create_table(**create_table_request(name, props))
+        for name in create_tables(client, self.template, self.table_names):
             if self.data_dir is not None and self._snapshot_path(name).exists():
                 fresh = False
                 items = json.loads(self._snapshot_path(name).read_text(encoding="utf-8"))["items"]

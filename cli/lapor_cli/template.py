@@ -145,3 +145,11 @@ def create_table_request(table_name: str, props: dict[str, Any]) -> dict[str, An
     if props.get("StreamSpecification"):
         request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     return request
+
+
+def create_tables(client: Any, template: Template, table_names: dict[str, str] | None = None) -> list[str]:
+    """Create every table of the template (named by logical id unless ``table_names`` says otherwise)."""
+    names = table_names or {logical_id: logical_id for logical_id in template.tables}
+    for logical_id, props in template.tables.items():
+        client.create_table(**create_table_request(names[logical_id], props))
+    return list(names.values())

@@ -86,13 +86,14 @@ class TimelineEvent(BaseModel):
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
 
 
-class ReportView(BaseModel):
+class ReportSummary(BaseModel):
+    """What every view of a report shows, the agency queue included."""
+
     tracking_id: str
     kind: Kind
     category: str
     region_code: str
     title: str | None = Field(description="Null when the report is confidential and the caller is not entitled.")
-    description: str | None
     privacy: Privacy
     status: Status
     agency: AgencyRef
@@ -102,6 +103,10 @@ class ReportView(BaseModel):
     overdue: bool
     overdue_final: bool = Field(False, description="Past its deadline at the top of the ladder: for the Ombudsman")
     version: int
+
+
+class ReportView(ReportSummary):
+    description: str | None
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
 
@@ -161,20 +166,8 @@ class AgencyReportView(ReportView):
     reporter: ReporterOut | None = Field(None, description="Never present for anonymous reports.")
 
 
-class QueueItem(BaseModel):
-    tracking_id: str
-    kind: Kind
-    category: str
-    region_code: str
-    title: str
-    privacy: Privacy
-    status: Status
-    agency: AgencyRef
-    escalation_level: int
-    submitted_at: datetime
-    due_at: datetime
-    overdue: bool
-    version: int
+class QueueItem(ReportSummary):
+    """A line of an agency's queue."""
 
 
 class QueuePage(BaseModel):

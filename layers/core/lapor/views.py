@@ -56,4 +56,5 @@ def queue_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, A
         "status": item["status"], "agency": {"id": item["agency_id"], "name": item["agency_name"]},
         "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
         "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)), "version": item["version"],
+        "overdue_final": bool(item.get("overdue_final")),
     }
