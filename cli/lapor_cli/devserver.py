@@ -7,13 +7,14 @@ import importlib
 import json
 import os
 import sys
-import traceback
 import threading
 import time
+import traceback
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lapor_cli.template import FunctionSpec, Template
 
