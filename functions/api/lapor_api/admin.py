@@ -13,20 +13,14 @@ from lapor.domain import reference
 from lapor.domain.access import Caller
 from lapor.domain.routing import Agency, Route
 from lapor.domain.rules import agency_problems, route_problems
-from lapor.errors import Conflict, Forbidden, Unprocessable
+from lapor.errors import Conflict, Unprocessable
 from lapor.models import AgencyList, CalendarList, RouteList, SweepIn, SweepList, SweepOut
 from lapor.observability import logger
 from lapor.settings import get_settings
+from lapor_api import auth
 
 router = APIGatewayHttpRouter()
-ADMIN_ONLY = {"security": [{"operatorJwt": []}], "tags": ["admin"]}
-
-
-def _admin() -> Caller:
-    caller = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
-    if caller is None or caller.role != "admin":
-        raise Forbidden("only admins may do this")
-    return caller
+ADMIN_ONLY = auth.OPERATOR_ONLY | {"tags": ["admin"]}
 
 
 def _refuse(problems: list[dict], what: str) -> None:
@@ -42,13 +36,13 @@ def _changed(what: str, count: int, caller: Caller) -> None:
 
 @router.get("/admin/agencies", summary="Agencies and their escalation ladders", **ADMIN_ONLY)
 def get_agencies() -> AgencyList:
-    _admin()
+    auth.admin(router)
     return AgencyList.model_validate({"items": [asdict(a) for a in runtime.store().list_agencies()]})
 
 
 @router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY)
 def put_agencies(body: AgencyList) -> AgencyList:
-    caller = _admin()
+    caller = auth.admin(router)
     store = runtime.store()
     agencies = [Agency(**a.model_dump()) for a in body.items]
     problems = agency_problems(agencies)
@@ -67,13 +61,13 @@ def put_agencies(body: AgencyList) -> AgencyList:
 
 @router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY)
 def get_routes() -> RouteList:
-    _admin()
+    auth.admin(router)
     return RouteList.model_validate({"items": [asdict(r) for r in runtime.store().list_routes()]})
 
 
 @router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY)
 def put_routes(body: RouteList) -> RouteList:
-    caller = _admin()
+    caller = auth.admin(router)
     store = runtime.store()
     routes = [Route(**r.model_dump()) for r in body.items]
     _refuse(route_problems(routes, [a.id for a in store.list_agencies()],
@@ -85,13 +79,13 @@ def put_routes(body: RouteList) -> RouteList:
 
 @router.get("/admin/calendar", summary="Working-day overrides", **ADMIN_ONLY)
 def get_calendar() -> CalendarList:
-    _admin()
+    auth.admin(router)
     return CalendarList.model_validate({"items": runtime.store().list_calendar_overrides()})
 
 
 @router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY)
 def put_calendar(body: CalendarList) -> CalendarList:
-    caller = _admin()
+    caller = auth.admin(router)
     days = [o.date for o in body.items]
     duplicates = sorted({d.isoformat() for d in days if days.count(d) > 1})
     _refuse([{"loc": ["items"], "msg": f"{d} is listed twice"} for d in duplicates], "calendar overrides")
@@ -103,7 +97,7 @@ def put_calendar(body: CalendarList) -> CalendarList:
 
 @router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY)
 def run_sweep(body: SweepIn) -> SweepOut:
-    caller = _admin()
+    caller = auth.admin(router)
     started = datetime.now(UTC).replace(microsecond=0)
     as_of = body.as_of or started
     counts = sweep.run_sweep(runtime.store(), runtime.config_cache().get(), as_of=as_of, dry_run=body.dry_run,
@@ -122,5 +116,5 @@ def run_sweep(body: SweepIn) -> SweepOut:
 
 @router.get("/admin/sweeps", summary="Recent sweep runs, newest first", **ADMIN_ONLY)
 def list_sweeps() -> SweepList:
-    _admin()
+    auth.admin(router)
     return SweepList.model_validate({"items": runtime.store().list_sweep_runs()})

@@ -18,17 +18,11 @@ from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, Resp
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import queue_item, report_view
+from lapor_api import auth
 
 router = APIGatewayHttpRouter()
-OPERATOR_ONLY = {"security": [{"operatorJwt": []}], "tags": ["agency"]}
+OPERATOR_ONLY = auth.OPERATOR_ONLY | {"tags": ["agency"]}
 TrackingId = Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])]
-
-
-def _caller() -> Caller:
-    caller = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
-    if caller is None:
-        raise Forbidden("this token carries none of the operator, supervisor or admin roles")
-    return caller
 
 
 def _in_scope(caller: Caller, agency_id: str) -> bool:
@@ -80,7 +74,7 @@ def agency_queue(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> QueuePage:
-    caller = _caller()
+    caller = auth.caller(router)
     agency = agency_id or caller.agency_id
     if agency is None:
         raise Unprocessable("name the agency with ?agency_id=", code="agency_required")
@@ -97,12 +91,12 @@ def agency_queue(
 
 @router.get("/agency/reports/<tracking_id>", summary="A report, as its agency chain sees it", **OPERATOR_ONLY)
 def agency_report(tracking_id: TrackingId) -> AgencyReportView:
-    return _agency_view(_visible_report(_caller(), tracking_id))
+    return _agency_view(_visible_report(auth.caller(router), tracking_id))
 
 
 @router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY)
 def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
-    caller = _caller()
+    caller = auth.caller(router)
     record = operations.respond(runtime.store(), _visible_report(caller, tracking_id), caller,
                                 status=response.status, message=response.message, version=response.version,
                                 now=_now())
@@ -111,16 +105,9 @@ def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
     return _agency_view(record)
 
 
-def _admin() -> Caller:
-    caller = _caller()
-    if caller.role != "admin":
-        raise Forbidden("only admins may do this")
-    return caller
-
-
 @router.post("/reports/<tracking_id>/reassign", summary="Hand a report to another agency (admin)", **OPERATOR_ONLY)
 def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
-    caller = _admin()
+    caller = auth.admin(router)
     record = operations.reassign(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
                                  caller, agency_id=change.agency_id, reason=change.reason, version=change.version,
                                  now=_now(), default_deadline_days=get_settings().deadline_working_days)
@@ -131,7 +118,7 @@ def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
 @router.post("/reports/<tracking_id>/reject", summary="Reject a report as spam or out of scope (admin)",
              **OPERATOR_ONLY)
 def reject(tracking_id: TrackingId, change: RejectIn) -> AgencyReportView:
-    caller = _admin()
+    caller = auth.admin(router)
     record = operations.reject(runtime.store(), _visible_report(caller, tracking_id), caller, reason=change.reason,
                                version=change.version, now=_now())
     logger.info("report rejected", extra={"tracking_id": record["tracking_id"]})

@@ -1,0 +1,24 @@
+"""Who is calling an operator route: the claims API Gateway's JWT authorizer passed on."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from lapor.domain.access import Caller
+from lapor.errors import Forbidden
+
+OPERATOR_ONLY = {"security": [{"operatorJwt": []}]}
+
+
+def caller(router: APIGatewayHttpRouter) -> Caller:
+    found = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
+    if found is None:
+        raise Forbidden("this token carries none of the operator, supervisor or admin roles")
+    return found
+
+
+def admin(router: APIGatewayHttpRouter) -> Caller:
+    found = caller(router)
+    if found.role != "admin":
+        raise Forbidden("only admins may do this")
+    return found
