@@ -31,8 +31,7 @@ def count_change(record: DynamoDBRecord) -> None:
     old = store.plain(change["OldImage"]) if change.get("OldImage") else None
     new = store.plain(change["NewImage"]) if change.get("NewImage") else None
     report = new or old
-    region = reference.region(report["region_code"])
-    zone = region.zone if region else reference.region(report["region_code"][:2]).zone  # type: ignore[union-attr]
+    zone = reference.region(report["region_code"]).zone  # type: ignore[union-attr]  # unknown: the record fails
     delta = stats.delta(old, new, zone, runtime.config_cache().get().calendar)
     if not delta:
         return

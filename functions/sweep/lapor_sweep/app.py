@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lapor import runtime, sweep
+from lapor.domain.clock import parse_utc
 from lapor.observability import logger, tracer
 from lapor.settings import get_settings
 
@@ -63,7 +64,7 @@ def sweep_message(record: SQSRecord, lambda_context: Any = None) -> None:
 
     counts, cursor = sweep.sweep_shard(
         runtime.store(), runtime.config_cache().get(), message["shard"], dry_run=message["dry_run"],
-        as_of=datetime.fromisoformat(message["as_of"].replace("Z", "+00:00")), start_key=message["cursor"],
+        as_of=parse_utc(message["as_of"]), start_key=message["cursor"],
         page_size=get_settings().sweep_page_size, keep_going=keep_going)
     if cursor is not None:
         _send(message | {"cursor": cursor})  # the rest of the shard, for a fresh invocation

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from lapor.dal import ReportStore
+from lapor.domain import reference
 from lapor.domain.calendar import WorkingCalendar
+from lapor.domain.clock import iso_utc
 from lapor.domain.routing import Agency, Route
 
 
@@ -20,6 +22,11 @@ class RoutingConfig:
     agencies: dict[str, Agency]
     routes: dict[tuple[str, str], Route]
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    def deadline(self, region_code: str, start: datetime, working_days: int) -> dict[str, str]:
+        """``due_at`` (local, as people read it) and ``due_at_utc`` (for comparisons and the due index)."""
+        due = self.calendar.due_at(start, reference.region(region_code).zone, working_days)  # type: ignore[union-attr]
+        return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
 
 
 def load_routing_config(store: ReportStore) -> RoutingConfig:

@@ -8,16 +8,13 @@ from typing import Any
 from lapor.config import RoutingConfig
 from lapor.dal import ReportStore, TrackingIdTaken
 from lapor.domain import ids, reference
+from lapor.domain.clock import iso_utc
 from lapor.domain.routing import resolve_route
 from lapor.errors import Unprocessable
 from lapor.models import ReportIn
 
 # A 40-bit random id collides rarely; the conditional write catches it and we draw again.
 _TRACKING_ID_ATTEMPTS = 5
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def new_event(event_type: str, at: datetime, actor_role: str, channel: str, **extra: Any) -> dict[str, Any]:
@@ -56,14 +53,14 @@ def submit_report(
     agency = config.agencies[route.agency_id]
     days = route.deadline_working_days or category.deadline_working_days or default_deadline_days
     submitted_at = (now or datetime.now(UTC)).replace(microsecond=0)
-    due_at = config.calendar.due_at(submitted_at, region.zone, days)
+    deadline = config.deadline(region.code, submitted_at, days)
 
     record: dict[str, Any] = {
         "kind": report.kind, "category": category.id, "region_code": region.code, "title": report.title,
         "description": report.description, "privacy": report.privacy,
         "location": report.location.model_dump() if report.location else None,
         "status": "routed", "agency_id": agency.id, "agency_name": agency.name, "escalation_level": 0,
-        "submitted_at": iso_utc(submitted_at), "due_at": due_at.isoformat(), "due_at_utc": iso_utc(due_at),
+        "submitted_at": iso_utc(submitted_at), **deadline,
         "deadline_working_days": days, "channel": channel, "version": 1,
         "timeline": [
             new_event("submitted", submitted_at, "reporter", channel),

@@ -5,15 +5,16 @@ Each is one conditional write (version and status as read); a lost race is a 409
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from lapor.config import RoutingConfig
 from lapor.dal import ReportChanged, ReportStore
 from lapor.domain import lifecycle, reference
 from lapor.domain.access import Caller
+from lapor.domain.clock import iso_utc, local_day
 from lapor.errors import Conflict, Unprocessable
-from lapor.intake import iso_utc, new_event
+from lapor.intake import new_event
 
 
 def _check_version(record: dict[str, Any], version: int | None) -> None:
@@ -35,12 +36,6 @@ def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any],
         current = store.get_report(record["tracking_id"]) or record
         raise Conflict("the report changed meanwhile; read it again", code="stale_version",
                        details={"current_version": current["version"], "status": current["status"]}) from exc
-
-
-def _deadline(config: RoutingConfig, record: dict[str, Any], now: datetime, days: int) -> dict[str, Any]:
-    zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
-    due = config.calendar.due_at(now, zone, days)
-    return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due), "deadline_working_days": days}
 
 
 def respond(store: ReportStore, record: dict[str, Any], caller: Caller, *, status: str, message: str,
@@ -68,7 +63,7 @@ def reassign(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
         raise _refuse_transition(record, "reassigned")
     days = record.get("deadline_working_days") or default_deadline_days
     changes = {"status": "routed", "agency_id": agency.id, "agency_name": agency.name,
-               **_deadline(config, record, now, days)}
+               **config.deadline(record["region_code"], now, days), "deadline_working_days": days}
     event = new_event("reassigned", now, caller.role, "operator", agency_id=agency.id, message=reason,
                       from_agency_id=record["agency_id"])
     return _commit(store, record, changes, event, now)
@@ -81,11 +76,6 @@ def reject(store: ReportStore, record: dict[str, Any], caller: Caller, *, reason
         raise _refuse_transition(record, "rejected")
     event = new_event("rejected", now, caller.role, "operator", agency_id=record["agency_id"], message=reason)
     return _commit(store, record, {"status": "rejected"}, event, now)
-
-
-def _local_day(iso: str, record: dict[str, Any]) -> date:
-    zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).date()
 
 
 def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], *, rating: int,
@@ -103,11 +93,12 @@ def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
         if sum(e["type"] == "reopened" for e in timeline) >= lifecycle.MAX_REOPENS:
             raise Conflict("this report was reopened once already", code="reopen_limit")
         responded_at = max(e["at"] for e in timeline if e["type"] == "responded")
-        elapsed = config.calendar.working_days_between(_local_day(responded_at, record),
-                                                       _local_day(iso_utc(now), record))
+        zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
+        elapsed = config.calendar.working_days_between(local_day(responded_at, zone), now.astimezone(zone).date())
         if elapsed > lifecycle.REOPEN_WINDOW_WORKING_DAYS:
             raise Conflict(f"a report can be reopened within {lifecycle.REOPEN_WINDOW_WORKING_DAYS} working days "
                            "of its answer", code="reopen_window_closed", details={"working_days": elapsed})
         days = record.get("deadline_working_days") or default_deadline_days
-        changes = {"status": "routed", **_deadline(config, record, now, days)}
+        changes = {"status": "routed", **config.deadline(record["region_code"], now, days),
+                   "deadline_working_days": days}
     return _commit(store, record, changes, event, now)

@@ -15,9 +15,9 @@ from typing import Any
 
 from lapor.config import RoutingConfig
 from lapor.dal import ReportChanged, ReportStore
-from lapor.domain import reference
-from lapor.domain.escalation import ESCALATION_WORKING_DAYS, due_key_bound, is_overdue, next_agency
-from lapor.intake import iso_utc, new_event
+from lapor.domain.clock import iso_utc
+from lapor.domain.escalation import ESCALATION_WORKING_DAYS, is_overdue, next_agency
+from lapor.intake import new_event
 
 
 @dataclass
@@ -43,10 +43,8 @@ def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now
         event = new_event("overdue_final", now, "system", "system", agency_id=item["agency_id"],
                           message="Tenggat terlewati di puncak jenjang; untuk dirujuk ke Ombudsman RI")
         return "flagged_final", {"status": item["status"], "overdue_final": True}, event
-    zone = reference.region(item["region_code"]).zone  # type: ignore[union-attr]
-    due = config.calendar.due_at(as_of, zone, working_days)
     changes = {"status": "escalated", "escalation_level": item["escalation_level"] + 1, "agency_id": upper.id,
-               "agency_name": upper.name, "due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
+               "agency_name": upper.name, **config.deadline(item["region_code"], as_of, working_days)}
     event = new_event("escalated", now, "system", "system", agency_id=upper.id, from_agency_id=item["agency_id"],
                       message=f"Tenggat terlewati; diteruskan ke {upper.name}")
     return "escalated", changes, event
@@ -61,7 +59,7 @@ def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of:
     the rest on instead of being cut off half way.
     """
     counts = SweepCounts()
-    bound = due_key_bound(as_of)
+    bound = iso_utc(as_of)  # ByDue sort keys below this are due before as_of
     now = datetime.now(UTC).replace(microsecond=0)
     while True:
         items, start_key = store.overdue_page(shard, bound, limit=page_size, start_key=start_key)

@@ -8,15 +8,16 @@ from zoneinfo import ZoneInfo
 
 from lapor.dal import OPEN_STATUSES
 from lapor.domain import reference
+from lapor.domain.clock import parse_utc
+from lapor.domain.escalation import is_overdue as deadline_passed
 
 
 def _local(iso: str, zone: ZoneInfo) -> str:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).isoformat()
+    return parse_utc(iso).astimezone(zone).isoformat()
 
 
 def is_overdue(record: dict[str, Any], now: datetime) -> bool:
-    due = datetime.fromisoformat(record["due_at_utc"].replace("Z", "+00:00"))
-    return record["status"] in OPEN_STATUSES and now > due
+    return record["status"] in OPEN_STATUSES and deadline_passed(record["due_at_utc"], now)
 
 
 def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from lapor.domain.clock import parse_utc
 from lapor.domain.routing import Agency
 
 ESCALATION_WORKING_DAYS = 5
@@ -23,11 +24,4 @@ def next_agency(agencies: Mapping[str, Agency], agency_id: str) -> Agency | None
 
 
 def is_overdue(due_at_utc: str, as_of: datetime) -> bool:
-    return as_of > datetime.fromisoformat(due_at_utc.replace("Z", "+00:00"))
-
-
-def due_key_bound(as_of: datetime) -> str:
-    """The ``ByDue`` sort key below which every report is overdue at ``as_of``."""
-    from datetime import UTC
-
-    return as_of.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return as_of > parse_utc(due_at_utc)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from lapor.domain.calendar import WorkingCalendar
+from lapor.domain.clock import local_day
 
 ALL = "ALL"
 ANSWERED_STATUSES = frozenset({"responded", "closed"})
@@ -26,12 +26,8 @@ def scopes(region_code: str) -> list[tuple[str, str | None]]:
     return [(scope, lineage[i + 1] if i + 1 < len(lineage) else None) for i, scope in enumerate(lineage)]
 
 
-def _local_day(iso: str, zone: ZoneInfo) -> date:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).date()
-
-
 def bucket_day(record: dict[str, Any], zone: ZoneInfo) -> str:
-    return _local_day(record["submitted_at"], zone).isoformat()
+    return local_day(record["submitted_at"], zone).isoformat()
 
 
 def contribution(record: dict[str, Any] | None, zone: ZoneInfo, calendar: WorkingCalendar) -> Counter[str]:
@@ -46,7 +42,7 @@ def contribution(record: dict[str, Any] | None, zone: ZoneInfo, calendar: Workin
         counts["answered"] += 1
         if first <= record["due_at_utc"]:
             counts["answered_on_time"] += 1
-        days = calendar.working_days_between(_local_day(record["submitted_at"], zone), _local_day(first, zone))
+        days = calendar.working_days_between(local_day(record["submitted_at"], zone), local_day(first, zone))
         counts[f"first_response_days#{days}"] += 1
     return counts
 
