@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -68,6 +69,18 @@ def table_items(client: Any, table: str = "ReportsTable") -> list[dict[str, Any]
 
 def report_items(client: Any) -> list[dict[str, Any]]:
     return [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#")]
+
+
+@pytest.fixture
+def log_lines():
+    """Everything the Powertools logger writes, whatever stream it was bound to at import."""
+    from lapor.observability import logger
+
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,11 @@
 """Logs carry a correlation id and never a reporter's name, phone or email; intake emits its metric."""
 
-import io
 import json
 
 import pytest
 
 from conftest import VALID_REPORT
 
-
-@pytest.fixture
-def log_lines():
-    """Everything the Powertools logger writes, whatever stream it was bound to at import."""
-    from lapor.observability import logger
-
-    buffer = io.StringIO()
-    handler = logger.registered_handler
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
 
 
 def test_no_identity_in_any_log_line_and_metric_by_kind_and_channel(call_api, capsys, log_lines):

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -21,6 +22,10 @@ def _dev(args: argparse.Namespace) -> int:
     data_dir = None if args.ephemeral else (Path(args.data_dir) if args.data_dir else root / ".lapor")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_DEV", "false")
+    # Notices (SMS to reporters, agency events) are written to a file instead of SNS and EventBridge.
+    outbox = (data_dir or Path(tempfile.mkdtemp(prefix="lapor-dev-"))) / "outbox.jsonl"
+    os.environ["LAPOR_NOTIFY_TRANSPORT"] = "outbox"
+    os.environ["LAPOR_OUTBOX_PATH"] = str(outbox)
     database = LocalDynamo(template, data_dir)
     database.start()
     issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")
@@ -37,7 +42,8 @@ def _dev(args: argparse.Namespace) -> int:
 
     def ready(url: str) -> None:
         where = f"data in {data_dir}" if data_dir else "data in memory only"
-        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, {where}); Ctrl-C stops", flush=True)
+        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, {where}, notices in {outbox}); "
+              "Ctrl-C stops", flush=True)
 
     try:
         serve(app, args.host, args.port, ready)
@@ -52,6 +58,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 def _seed_local() -> dict[str, int]:
     from lapor import runtime
+
     from lapor_cli.seed import seed
 
     runtime.reset()
@@ -66,6 +73,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from lapor.domain.reference import load_data
+
     from lapor_cli.devserver import project_root
     from lapor_cli.issuer import LocalIssuer
 
@@ -162,6 +170,34 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from lapor_cli.devserver import project_root
+
+    path = Path(args.data_dir) if args.data_dir else project_root() / ".lapor"
+    path = path / "outbox.jsonl"
+    position = 0
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        for line in lines[position:]:
+            notice = json.loads(line)
+            if args.tracking_id and notice["tracking_id"] != args.tracking_id:
+                continue
+            if args.json:
+                print(line, flush=True)
+            else:
+                print(f"{notice['sent_at']}  {notice['tracking_id']}  {notice['channel']:<6}  "
+                      f"{notice['address']:<16}  {notice['text']}", flush=True)
+        position = len(lines)
+        if not args.follow:
+            if not lines:
+                print(f"no notices yet in {path}", file=sys.stderr)
+            return 0
+        time.sleep(0.5)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
     sweep.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
     sweep.set_defaults(func=_sweep)
+
+    outbox = commands.add_parser("outbox", help="the notices the local stack sent (SMS to reporters, agency events)")
+    outbox.add_argument("tracking_id", nargs="?", help="only this report's notices")
+    outbox.add_argument("--follow", "-f", action="store_true", help="keep printing notices as they are sent")
+    outbox.add_argument("--json", action="store_true", help="one JSON object per notice")
+    outbox.add_argument("--data-dir", help="the lapor dev data folder (default .lapor/)")
+    outbox.set_defaults(func=_outbox)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")

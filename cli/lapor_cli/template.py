@@ -118,6 +118,8 @@ class Template:
                 return table_names[ref]
             if ref in self.parameters:
                 return str(self.parameters[ref].get("Default", ""))
+            if ref in self.resources:  # a queue or bus the local stack stands in for (the outbox, say)
+                return f"local-{ref}"
             raise ValueError(f"cannot resolve !Ref {ref} locally")
         return str(value)
 

@@ -25,7 +25,8 @@ def test_the_readme_walkthrough_runs_as_written(lapor_dev, api_url, tmp_path):
     lapor = f"{sys.executable} -m lapor_cli.main"
     script = walkthrough().replace("http://127.0.0.1:3000", api_url)
     script = re.sub(r"\.venv/bin/lapor token (.*?)\)", rf"{lapor} token \1 --data-dir {lapor_dev.data_dir})", script)
-    assert script.count("--data-dir") == 2
+    script = re.sub(r"\.venv/bin/lapor outbox (.*)", rf"{lapor} outbox \1 --data-dir {lapor_dev.data_dir}", script)
+    assert script.count("--data-dir") == 3
     assert script.count(api_url) >= 6, "the walk-through should talk to the local stack"
     run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
                          text=True, timeout=90, env={**os.environ, "PYTHONPATH": str(README.parent / "cli")})
@@ -44,5 +45,8 @@ def test_the_readme_walkthrough_runs_as_written(lapor_dev, api_url, tmp_path):
     assert '"status":"responded"' in compact and "Lubangsudahditambalpada3Desember." in compact
     assert '"type":"feedback"' in compact  # the reporter's rating
     assert '"code":"not_found"' in compact  # another agency
-    figures = json.loads(out[out.rindex('{"region"'):])  # the last command: the statistics, moved
+    # The last commands: the statistics, moved, then the notices the stream sent.
+    figures = json.loads(out[out.rindex('{"region"'):out.rindex("}") + 1])
+    assert re.search(rf"{created['tracking_id']}\s+agency\s+64-72-pupr\s+Laporan baru", out)
+    assert re.search(rf"{created['tracking_id']}\s+sms\s+\+6281234567890\s+Laporan \S+ dijawab", out)
     assert figures["region"] == "64.72" and figures["answered"] >= 1 and figures["by_status"]["responded"] >= 1

@@ -29,3 +29,6 @@ def reset() -> None:
     idempotency = sys.modules.get("lapor.idempotency")
     if idempotency is not None:
         idempotency._persistence_and_config.cache_clear()
+    notify = sys.modules.get("lapor.notify")
+    if notify is not None:
+        notify.reset()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +36,12 @@ class Settings(BaseModel):
     sweep_page_size: int = Field(100, ge=1, le=1000)
     # How long a replay of the same Idempotency-Key returns the first answer.
     idempotency_expiry_seconds: int = Field(24 * 3600, ge=60)
+    # Where notices go: SNS (SMS) and EventBridge on AWS, or a JSON-lines file in the local stack.
+    notify_transport: Literal["aws", "outbox"] = "aws"
+    outbox_path: str = ".lapor/outbox.jsonl"
+    event_bus_name: str = "default"
+    # A notice is sent at most once while its record lives: longer than a stream keeps records (24 h).
+    notice_dedupe_seconds: int = Field(3 * 24 * 3600, ge=3600)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -1,0 +1,86 @@
+"""Which notices a change to a report calls for, and their text (design §1: side effects flow from the stream).
+
+Pure: it compares the report before and after a change (the stream's old and new images) and returns one
+``Notice`` per (timeline event, recipient). A notice's id is the event's id plus the recipient, so a stream
+record delivered twice asks for the same notices and the sender can refuse the second copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+# The reporter hears of every step that changes who answers, or whether the report is answered at all.
+REPORTER_EVENTS = frozenset({"routed", "reassigned", "responded", "escalated", "overdue_final", "rejected",
+                             "closed"})
+# Responses and reasons reach an SMS reporter in full, up to about three SMS.
+MESSAGE_CHARS = 400
+
+REPORTER_TEXT = {
+    "routed": "Laporan {tid} diteruskan ke {agency}. Batas waktu {due}. Cek: CEK {tid}",
+    "reassigned": "Laporan {tid} dialihkan ke {agency}. Batas waktu {due}. Cek: CEK {tid}",
+    "responded": "Laporan {tid} dijawab oleh {agency}: {message}",
+    "escalated": "Laporan {tid} belum dijawab tepat waktu; kini ditangani {agency}. Batas waktu {due}.",
+    "overdue_final": "Laporan {tid} belum dijawab di tingkat tertinggi; akan dirujuk ke Ombudsman RI.",
+    "rejected": "Laporan {tid} ditolak: {message}",
+    "closed": "Laporan {tid} ditutup. Terima kasih telah melapor.",
+}
+AGENCY_TEXT = {
+    "routed": "Laporan baru {tid} untuk {agency}. Batas waktu {due}.",
+    "reassigned": "Laporan {tid} dialihkan ke {agency}. Batas waktu {due}.",
+    "escalated": "Eskalasi: laporan {tid} melewati batas waktu dan kini ditangani {agency}. Batas waktu {due}.",
+    "escalated_away": "Laporan {tid} melewati batas waktu {agency_from} dan dieskalasi ke {agency}.",
+    "overdue_final": "Laporan {tid} melewati batas waktu di puncak jenjang; ditandai untuk Ombudsman RI.",
+    "reopened": "Laporan {tid} dibuka kembali oleh pelapor. Batas waktu {due}.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str  # "<event id>/<recipient>": the same on every delivery of the same change
+    tracking_id: str
+    event_type: str
+    recipient: str  # "reporter" or "agency:<agency id>"
+    channel: str  # "sms" (to the reporter's phone) or "agency" (an event for the agency's systems)
+    address: str  # an E.164 number for "sms", an agency id for "agency"
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def reply_channel(report: dict[str, Any]) -> str | None:
+    """Where the reporter gets notices: the phone an SMS came from, or the phone a web reporter gave."""
+    return report.get("reply_to") or (report.get("reporter") or {}).get("phone")
+
+
+def _new_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
+    seen = {event["id"] for event in (old or {}).get("timeline", [])}
+    return [event for event in new.get("timeline", []) if event["id"] not in seen]
+
+
+def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Notice]:
+    """The notices the change ``old`` → ``new`` of one report calls for (none for a deleted report)."""
+    if new is None:
+        return []
+    phone = reply_channel(new)
+    due = date.fromisoformat(new["due_at"][:10]).strftime("%d-%m-%Y") if new.get("due_at") else "-"
+    notices: list[Notice] = []
+    for event in _new_events(old, new):
+        kind = event["type"]
+        fields = {"tid": new["tracking_id"], "agency": new["agency_name"], "due": due,
+                  "message": (event.get("message") or "")[:MESSAGE_CHARS],
+                  "agency_from": event.get("from_agency_id", "")}
+        wanted: list[tuple[str, str, str, str]] = []  # (recipient, channel, address, template)
+        # An SMS reporter already read the routing in the reply to their message.
+        if phone and kind in REPORTER_EVENTS and not (kind == "routed" and new.get("channel") == "sms"):
+            wanted.append(("reporter", "sms", phone, REPORTER_TEXT[kind]))
+        if kind in AGENCY_TEXT:
+            wanted.append((f"agency:{new['agency_id']}", "agency", new["agency_id"], AGENCY_TEXT[kind]))
+        if kind == "escalated" and event.get("from_agency_id"):
+            agency_from = event["from_agency_id"]
+            wanted.append((f"agency:{agency_from}", "agency", agency_from, AGENCY_TEXT["escalated_away"]))
+        notices += [Notice(f"{event['id']}/{recipient}", new["tracking_id"], kind, recipient, channel, address,
+                           template.format(**fields)) for recipient, channel, address, template in wanted]
+    return notices

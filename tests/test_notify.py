@@ -1,0 +1,205 @@
+"""Notices from the table's stream: which change calls for which notice, sent once each, failures retried alone."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from conftest import VALID_REPORT
+from lapor import notify, runtime, sweep
+from lapor.domain.notices import notices_for
+from lapor.intake import submit_report
+from lapor.models import ReportIn
+
+LONG_AGO = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+PHONE = "+6281234567890"  # the sample reporter's 0812-3456-7890
+
+
+@pytest.fixture
+def outbox(aws, tmp_path, monkeypatch):
+    path = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("LAPOR_NOTIFY_TRANSPORT", "outbox")
+    monkeypatch.setenv("LAPOR_OUTBOX_PATH", str(path))
+    runtime.reset()
+
+    def sent():
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    return sent
+
+
+def raw_item(client, tracking_id):
+    return client.get_item(TableName="ReportsTable", Key={"PK": {"S": f"REPORT#{tracking_id}"},
+                                                          "SK": {"S": "META"}})["Item"]
+
+
+def stream_record(old, new, sequence):
+    """A DynamoDB stream record as Lambda delivers it (NEW_AND_OLD_IMAGES)."""
+    change = {"Keys": {"PK": new["PK"], "SK": new["SK"]}, "NewImage": new, "SequenceNumber": str(sequence),
+              "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    if old:
+        change["OldImage"] = old
+    return {"eventID": f"e{sequence}", "eventName": "MODIFY" if old else "INSERT", "eventSource": "aws:dynamodb",
+            "awsRegion": "ap-southeast-3", "dynamodb": change}
+
+
+def file_report(**changes):
+    return submit_report(ReportIn.model_validate(VALID_REPORT | changes), channel="web", store=runtime.store(),
+                         config=runtime.config_cache().get(), default_deadline_days=30, now=LONG_AGO)["tracking_id"]
+
+
+def escalate_all():
+    sweep.run_sweep(runtime.store(), runtime.config_cache().get(), as_of=datetime.now(UTC), dry_run=False, shards=8)
+
+
+def invoke(records, lambda_context):
+    from lapor_notify.app import lambda_handler
+
+    return lambda_handler({"Records": records}, lambda_context)
+
+
+@pytest.fixture
+def lambda_context():
+    class Context:
+        function_name, memory_limit_in_mb, aws_request_id = "NotifyFunction", 512, "req-1"
+        invoked_function_arn = "arn:aws:lambda:ap-southeast-3:123456789012:function:NotifyFunction"
+
+        def get_remaining_time_in_millis(self):
+            return 60_000
+
+    return Context()
+
+
+def plain(item):
+    return runtime.store().plain(item)
+
+
+def test_intake_tells_the_agency_and_a_web_reporter_who_gave_a_phone(aws):
+    tracking_id = file_report()
+    new = plain(raw_item(aws, tracking_id))
+    notices = notices_for(None, new)
+    assert {(n.recipient, n.channel, n.address, n.event_type) for n in notices} == {
+        ("reporter", "sms", PHONE, "routed"), ("agency:64-72-pupr", "agency", "64-72-pupr", "routed")}
+    assert all(tracking_id in n.text for n in notices)
+    # Anonymous: no identity, no reply channel, so nothing to the reporter; the agency is still told.
+    anonymous = plain(raw_item(aws, file_report(privacy="anonymous", reporter=None)))
+    assert [n.recipient for n in notices_for(None, anonymous)] == ["agency:64-72-pupr"]
+    # Filed by SMS: the reply to the message already said where it went.
+    by_sms = new | {"channel": "sms", "reply_to": PHONE}
+    assert [n.recipient for n in notices_for(None, by_sms)] == ["agency:64-72-pupr"]
+
+
+def test_escalation_tells_the_reporter_and_both_agencies_and_the_ids_are_stable(aws):
+    tracking_id = file_report()
+    old = plain(raw_item(aws, tracking_id))
+    escalate_all()
+    new = plain(raw_item(aws, tracking_id))
+    notices = notices_for(old, new)
+    assert {(n.recipient, n.event_type) for n in notices} == {
+        ("reporter", "escalated"), ("agency:64-72-inspektorat", "escalated"), ("agency:64-72-pupr", "escalated")}
+    reporter = next(n for n in notices if n.recipient == "reporter")
+    assert "Inspektorat" in reporter.text and len(reporter.text) <= 160
+    # The same change read again asks for the same notices (same ids): the sender can refuse the copies.
+    assert [n.id for n in notices_for(old, new)] == [n.id for n in notices]
+    assert notices_for(new, new) == [] and notices_for(old, None) == []
+
+
+def test_a_response_reaches_an_sms_reporter_with_its_text(aws, call_api, token):
+    tracking_id = file_report()
+    old = plain(raw_item(aws, tracking_id))
+    answer = call_api("POST", f"/reports/{tracking_id}/responses", headers={
+        "Authorization": token("operator", "64-72-pupr")}, json_body={"message": "Jalan sudah ditambal.",
+                                                                         "status": "responded"})
+    assert answer.status == 200
+    notices = notices_for(old, plain(raw_item(aws, tracking_id)))
+    assert [(n.recipient, n.event_type) for n in notices] == [("reporter", "responded")]
+    assert "Jalan sudah ditambal." in notices[0].text
+
+
+def test_the_handler_sends_each_notice_once_even_when_the_record_comes_again(aws, outbox, lambda_context):
+    tracking_id = file_report()
+    old = raw_item(aws, tracking_id)
+    escalate_all()
+    record = stream_record(old, raw_item(aws, tracking_id), 1)
+    assert invoke([record], lambda_context) == {"batchItemFailures": []}
+    first = outbox()
+    assert sorted(n["recipient"] for n in first) == ["agency:64-72-inspektorat", "agency:64-72-pupr", "reporter"]
+    assert {n["tracking_id"] for n in first} == {tracking_id} and all(n["sent_at"] for n in first)
+    invoke([record], lambda_context)  # the stream delivers it again
+    assert outbox() == first
+
+
+def test_one_failing_notice_fails_its_record_alone_and_the_retry_sends_only_what_is_missing(
+        aws, outbox, lambda_context, monkeypatch):
+    first, second = file_report(), file_report(region_code="64.71")
+    olds = [raw_item(aws, first), raw_item(aws, second)]
+    escalate_all()
+    records = [stream_record(olds[0], raw_item(aws, first), 1), stream_record(olds[1], raw_item(aws, second), 2)]
+    real = notify.OutboxTransport.send
+
+    def flaky(self, notice):
+        if notice.tracking_id == first and notice.recipient == "reporter":
+            raise ConnectionError("SMS gateway down")
+        real(self, notice)
+
+    monkeypatch.setattr(notify.OutboxTransport, "send", flaky)
+    assert invoke(records, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert {n["tracking_id"] for n in outbox() if n["recipient"] == "reporter"} == {second}
+    assert len(outbox()) == 5  # the failed record's two agency notices went out; its reporter notice did not
+
+    monkeypatch.setattr(notify.OutboxTransport, "send", real)
+    assert invoke([records[0]], lambda_context) == {"batchItemFailures": []}
+    sent = outbox()
+    assert len(sent) == 6 and len({n["id"] for n in sent}) == 6  # the missing notice, and no copy of the others
+
+
+def test_the_phone_number_never_reaches_the_logs(aws, outbox, lambda_context, log_lines, monkeypatch):
+    tracking_id = file_report()
+    old = raw_item(aws, tracking_id)
+    escalate_all()
+    record = stream_record(old, raw_item(aws, tracking_id), 1)
+
+    def refused(self, notice):  # a gateway error that quotes the number
+        raise ValueError(f"Invalid parameter: PhoneNumber {notice.address}")
+
+    monkeypatch.setattr(notify.OutboxTransport, "send", refused)
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError):  # every record of the batch failed: Lambda retries the batch
+        invoke([record], lambda_context)
+    monkeypatch.undo()
+    invoke([record], lambda_context)
+    logs = log_lines.getvalue()
+    assert "notice not sent" in logs and "notice sent" in logs
+    assert "812" not in logs and "Siti" not in logs
+
+
+def test_on_aws_sms_go_through_sns_and_agency_notices_to_the_event_bus(aws, monkeypatch):
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    boto3.client("events").create_event_bus(Name="lapor-notices")
+    transport = notify.AwsTransport("lapor-notices")
+    tracking_id = file_report()
+    for notice in notices_for(None, plain(raw_item(aws, tracking_id))):
+        transport.send(notice)
+    sms = sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-3"].sms_messages
+    assert [(number, tracking_id in text) for number, text in ((v[0], v[1]) for v in sms.values())] == [
+        (PHONE, True)]
+
+
+def test_an_event_bus_refusal_is_an_error_so_the_notice_is_retried(aws):
+    transport = notify.AwsTransport("no-such-bus")
+    tracking_id = file_report()
+    agency_notice = next(n for n in notices_for(None, plain(raw_item(aws, tracking_id))) if n.channel == "agency")
+    with pytest.raises(Exception):  # noqa: B017 (moto raises ResourceNotFound; AWS reports a failed entry)
+        transport.send(agency_notice)
+
+
+def test_the_sample_event_sends_the_escalation_notices(aws, outbox, lambda_context):
+    from conftest import ROOT
+
+    event = json.loads((ROOT / "events" / "notify" / "report-escalated.json").read_text())
+    assert invoke(event["Records"], lambda_context) == {"batchItemFailures": []}
+    assert sorted((n["recipient"], n["event_type"]) for n in outbox()) == [
+        ("agency:64-72-inspektorat", "escalated"), ("agency:64-72-pupr", "escalated"), ("reporter", "escalated")]
