@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -99,7 +100,7 @@ def token(issuer):
 
 @pytest.fixture
 def call_api(aws, issuer):
-    """Invoke the API handler in process with the payload 2.0 event ``lapor dev`` would build.
+    """Invoke the route's handler in process with the payload 2.0 event ``lapor dev`` would build.
 
     Routes the template guards with the JWT authorizer get what API Gateway gives them: 401 without a
     valid token, else the token's claims flattened into ``requestContext.authorizer.jwt.claims``.
@@ -107,7 +108,6 @@ def call_api(aws, issuer):
     from werkzeug.test import EnvironBuilder
     from werkzeug.wrappers import Request
 
-    from lapor_api.app import lambda_handler
     from lapor_cli.devserver import LambdaContext, build_event
     from lapor_cli.issuer import InvalidToken, flatten_claims
     from lapor_cli.template import load_template
@@ -135,7 +135,9 @@ def call_api(aws, issuer):
             except InvalidToken:
                 return ApiResult(401, {"message": "Unauthorized"}, {})
             event["requestContext"]["authorizer"] = {"jwt": {"claims": flatten_claims(claims), "scopes": None}}
-        result = lambda_handler(event, LambdaContext("ApiFunction"))
+        module, _, name = route.function.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module), name)
+        result = handler(event, LambdaContext(route.function.logical_id))
         text = result.get("body") or ""
         try:
             parsed = json.loads(text)

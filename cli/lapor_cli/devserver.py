@@ -21,6 +21,9 @@ from werkzeug.wrappers import Request, Response
 from lapor_cli.issuer import InvalidToken, LocalIssuer, flatten_claims
 from lapor_cli.template import FunctionSpec, HttpRoute, Template
 
+# The local stack's webhook secrets, unless LAPOR_TWILIO_AUTH_TOKEN / LAPOR_SMS_HMAC_SECRET are set: for
+# development only (on AWS they live in SSM Parameter Store).
+DEV_SECRETS = {"LAPOR_TWILIO_AUTH_TOKEN": "lapor-dev-twilio-token", "LAPOR_SMS_HMAC_SECRET": "lapor-dev-sms-secret"}
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
               "application/problem+json", "application/javascript")
 
@@ -131,10 +134,17 @@ class DevApp:
         self.on_change = on_change
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
+        self.secrets: dict[str, str] = {}
 
     def environment(self, function: FunctionSpec) -> dict[str, str]:
-        """The function's variables from the template, plus those Lambda itself sets."""
+        """The function's variables from the template, plus those Lambda itself sets.
+
+        Secrets kept in SSM on AWS (``ssm:<name>``) come from the environment locally, or the documented
+        development defaults (DEV_SECRETS), which the SMS tests sign with.
+        """
         variables = {k: self.template.resolve(v, self.table_names) for k, v in function.environment.items()}
+        variables |= {k: self.secrets.setdefault(k, os.environ.get(k, DEV_SECRETS.get(k, "")))
+                      for k, v in variables.items() if v.startswith("ssm:")}
         return variables | {"AWS_LAMBDA_FUNCTION_NAME": function.logical_id, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
 
     def handler(self, function: FunctionSpec) -> Callable[..., Any]:

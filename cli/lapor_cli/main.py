@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from lapor_cli.devserver import DevApp, project_root, serve
+    from lapor_cli.devserver import DEV_SECRETS, DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
     from lapor_cli.localdb import LocalDynamo
     from lapor_cli.streams import StreamPoller
@@ -26,6 +26,8 @@ def _dev(args: argparse.Namespace) -> int:
     outbox = (data_dir or Path(tempfile.mkdtemp(prefix="lapor-dev-"))) / "outbox.jsonl"
     os.environ["LAPOR_NOTIFY_TRANSPORT"] = "outbox"
     os.environ["LAPOR_OUTBOX_PATH"] = str(outbox)
+    for name, value in DEV_SECRETS.items():  # SSM on AWS; the environment or the documented defaults here
+        os.environ.setdefault(name, value)
     database = LocalDynamo(template, data_dir)
     database.start()
     issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")

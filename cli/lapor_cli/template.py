@@ -112,10 +112,14 @@ class Template:
 
     def resolve(self, value: Any, table_names: dict[str, str]) -> str:
         """A plain string for an environment value: tables by local name, parameters by default."""
+        if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            return re.sub(r"\$\{([\w:]+)\}", lambda m: self.resolve({"Ref": m[1]}, table_names), value["Fn::Sub"])
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             if ref in table_names:
                 return table_names[ref]
+            if ref == "AWS::StackName":
+                return "lapor-local"
             if ref in self.parameters:
                 return str(self.parameters[ref].get("Default", ""))
             if ref in self.resources:  # a queue or bus the local stack stands in for (the outbox, say)

@@ -2,28 +2,16 @@
 
 import json
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
+from e2e.helpers import lapor, notices, token, wait_for
 from samples import sample_report
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30
-
-
-def lapor(lapor_dev, *args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "lapor_cli.main", *args, "--data-dir", str(lapor_dev.data_dir)],
-                          capture_output=True, text=True, timeout=60, input=stdin)
-
-
-def token(lapor_dev, role, agency=None):
-    run = lapor(lapor_dev, "token", "--role", role, *(["--agency", agency] if agency else []))
-    assert run.returncode == 0, run.stderr
-    return {"Authorization": f"Bearer {run.stdout.strip()}"}
 
 
 def test_an_operator_answers_and_the_reporter_sees_it_other_agencies_see_nothing(lapor_dev, api_url):
@@ -95,16 +83,6 @@ def stats(api_url, query=""):
     return requests.get(f"{api_url}/stats{query}", timeout=TIMEOUT).json()
 
 
-def wait_for(condition, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError("the stream consumer did not catch up in time")
-
-
 def test_stats_change_as_reports_are_filed_and_answered(lapor_dev, api_url):
     # Bontang has no other test's reports: its figures move only with this one.
     before = stats(api_url, "?region=64.74")
@@ -152,14 +130,6 @@ def test_lapor_sweep_as_of_escalates_exactly_the_overdue_and_then_nothing(lapor_
     second = lapor(lapor_dev, "sweep", "--as-of", just_after, *endpoint)
     assert re.search(r"escalated\s+0\b", second.stdout), second.stdout
     assert lapor(lapor_dev, "sweep", "--as-of", "2027-01-15T00:00:00", *endpoint).returncode == 2
-
-
-def notices(lapor_dev, tracking_id, event_type=None):
-    """The notices ``lapor outbox`` lists for one report."""
-    run = lapor(lapor_dev, "outbox", tracking_id, "--json")
-    assert run.returncode == 0, run.stderr
-    found = [json.loads(line) for line in run.stdout.splitlines()]
-    return [n for n in found if event_type in (None, n["event_type"])]
 
 
 def test_a_response_puts_one_notice_in_the_outbox_for_the_reporter(lapor_dev, api_url):

@@ -14,9 +14,10 @@ pytestmark = pytest.mark.e2e
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough() -> str:
+def walkthrough(heading: str = "## Walk-through") -> str:
+    """The first ``sh`` block under ``heading``."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Walk-through", 1)[1]
+    section = text.split(heading, 1)[1]
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
@@ -50,3 +51,12 @@ def test_the_readme_walkthrough_runs_as_written(lapor_dev, api_url, tmp_path):
     assert re.search(rf"{created['tracking_id']}\s+agency\s+64-72-pupr\s+Laporan baru", out)
     assert re.search(rf"{created['tracking_id']}\s+sms\s+\+6281234567890\s+Laporan \S+ dijawab", out)
     assert figures["region"] == "64.72" and figures["answered"] >= 1 and figures["by_status"]["responded"] >= 1
+
+
+def test_the_readme_sms_example_files_a_report(api_url):
+    script = walkthrough("## SMS\n").replace("http://127.0.0.1:3000", api_url)
+    script = script.replace('"demo-1"', '"readme-demo"')  # another test may have used demo-1 on this stack
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    reply = json.loads(run.stdout)["reply"]
+    assert re.match(r"Laporan LPR-[0-9A-Z]{8} diteruskan ke Dinas Kesehatan Kota Samarinda", reply), reply

@@ -6,6 +6,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
+- SMS message      ``SMS#<provider>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it again)
+- SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
 Indexes (sparse, projecting everything but ``reporter``):
 - ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
                 awaits the agency, so the sweep reads open reports by deadline, never the whole table.
@@ -35,6 +37,14 @@ OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
 
 class TrackingIdTaken(Exception):
     """The random tracking id is already used; the caller draws another."""
+
+
+class MessageSeen(Exception):
+    """An SMS with this provider message id was handled before."""
+
+
+class DailyLimitReached(Exception):
+    """The phone filed as many reports today as one number may."""
 
 
 class ReportChanged(Exception):
@@ -222,6 +232,71 @@ class ReportStore:
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise ReportChanged(record["tracking_id"]) from exc
         return changed | {"version": record["version"] + 1, "timeline": [*record.get("timeline", []), event]}
+
+    # -- SMS -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _sms_message_key(provider: str, message_id: str) -> dict[str, dict[str, str]]:
+        return {"PK": {"S": f"SMS#{provider}#{message_id}"}, "SK": {"S": "MESSAGE"}}
+
+    @staticmethod
+    def _sms_quota_key(phone_key: str, day: str) -> dict[str, dict[str, str]]:
+        return {"PK": {"S": f"SMSQUOTA#{phone_key}"}, "SK": {"S": day}}
+
+    def sms_reply(self, provider: str, message_id: str) -> str | None:
+        """The reply given to a provider's message id, if it was seen before (providers resend)."""
+        response = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                        Key=self._sms_message_key(provider, message_id), ProjectionExpression="reply")
+        return response["Item"]["reply"]["S"] if "Item" in response else None
+
+    def remember_sms(self, provider: str, message_id: str, reply: str, *, expires_at: int) -> bool:
+        """Record the reply to a message that filed nothing; False if the message id was seen already."""
+        item = self._sms_message_key(provider, message_id) | {"reply": {"S": reply},
+                                                              "expires_at": {"N": str(expires_at)}}
+        try:
+            self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def sms_reports_on(self, phone_key: str, day: str) -> int:
+        response = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                        Key=self._sms_quota_key(phone_key, day), ProjectionExpression="filed")
+        return int(response["Item"]["filed"]["N"]) if "Item" in response else 0
+
+    def create_sms_report(self, report: dict[str, Any], *, provider: str, message_id: str, reply: str,
+                          phone_key: str, day: str, daily_limit: int, expires_at: int) -> None:
+        """File a report from an SMS in one transaction with its message id and the phone's daily count, so
+        a resent message never files twice and the limit holds under concurrent messages."""
+        item = report_key(report["tracking_id"]) | self._item(report | self.index_keys(report))
+        message = self._sms_message_key(provider, message_id) | {
+            "reply": {"S": reply}, "tracking_id": {"S": report["tracking_id"]}, "expires_at": {"N": str(expires_at)}}
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Put": {"TableName": self.table_name, "Item": message,
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Update": {"TableName": self.table_name, "Key": self._sms_quota_key(phone_key, day),
+                            "UpdateExpression": "ADD filed :one SET expires_at = :expires",
+                            "ConditionExpression": "attribute_not_exists(filed) OR filed < :limit",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(daily_limit)},
+                                                          ":expires": {"N": str(expires_at)}}}},
+            ])
+        except self.client.exceptions.TransactionCanceledException as exc:
+            failed = [r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons", [])]
+            if failed[:1] == [True]:
+                raise TrackingIdTaken(report["tracking_id"]) from exc
+            if failed[1:2] == [True]:
+                raise MessageSeen(message_id) from exc
+            if failed[2:3] == [True]:
+                raise DailyLimitReached(phone_key) from exc
+            raise
+
+    def get_reply_channel(self, tracking_id: str) -> str | None:
+        """The phone an SMS report came from: read only to check who may ask about it, never for a view."""
+        response = self.client.get_item(TableName=self.table_name, Key=report_key(tracking_id),
+                                        ProjectionExpression="reply_to")
+        return response.get("Item", {}).get("reply_to", {}).get("S")
 
     # -- statistics ----------------------------------------------------------------------------------------
 

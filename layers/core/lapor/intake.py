@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +33,15 @@ def submit_report(
     config: RoutingConfig,
     default_deadline_days: int,
     now: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+    write: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Store a new report and return the reply of ``POST /reports`` (with the access code, shown once)."""
+    """Store a new report and return the reply of ``POST /reports`` (with the access code, shown once).
+
+    ``extra`` adds attributes views never read (an SMS reporter's reply channel); ``write`` stores the item
+    instead of ``store.create_report`` (SMS intake writes it together with the message id), raising
+    ``TrackingIdTaken`` when the drawn id is used.
+    """
     region = reference.region(report.region_code)
     category = reference.categories().get(report.category)
     unknown = [(field, value) for field, value, found in (("region_code", report.region_code, region),
@@ -70,11 +78,12 @@ def submit_report(
     }
     if reporter:
         record["reporter"] = reporter
+    record |= extra or {}
     for _ in range(_TRACKING_ID_ATTEMPTS):
         tracking_id, access_code = ids.new_tracking_id(), ids.new_access_code()
         try:
-            store.create_report(record | {"tracking_id": tracking_id,
-                                          "access_code_hash": ids.hash_access_code(tracking_id, access_code)})
+            (write or store.create_report)(record | {
+                "tracking_id": tracking_id, "access_code_hash": ids.hash_access_code(tracking_id, access_code)})
             break
         except TrackingIdTaken:
             continue

@@ -6,11 +6,12 @@ for features (dotenv, CLI, secrets files) Lambda does not use.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PREFIX = "LAPOR_"
 
@@ -42,6 +43,24 @@ class Settings(BaseModel):
     event_bus_name: str = "default"
     # A notice is sent at most once while its record lives: longer than a stream keeps records (24 h).
     notice_dedupe_seconds: int = Field(3 * 24 * 3600, ge=3600)
+
+    # SMS webhooks. The secrets are values here (lapor dev) or ``ssm:<parameter name>`` (read once, decrypted).
+    # Empty means no provider is configured: every webhook call is refused.
+    twilio_auth_token: str = ""
+    sms_hmac_secret: str = ""
+    # Reports one phone number may file per day (local day of its default region).
+    sms_daily_limit: int = Field(10, ge=1)
+    # Free-text SMS are filed for the receiving number's region: JSON {"<number as the provider sends it>":
+    # "<region code>"}; numbers not listed use sms_default_region.
+    sms_numbers: dict[str, str] = Field(default_factory=dict)
+    sms_default_region: str = "64.72"
+    # A provider's message id is remembered this long: far longer than any provider keeps resending.
+    sms_dedupe_seconds: int = Field(30 * 24 * 3600, ge=3600)
+
+    @field_validator("sms_numbers", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:

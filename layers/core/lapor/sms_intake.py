@@ -1,0 +1,134 @@
+"""One inbound SMS, whatever the provider: dedupe on its message id, then file, check or help; the reply text.
+
+The sender's number is the reporter's reply channel: it is stored only as ``reply_to`` on the report (which
+views and indexes never read) and, hashed, in the daily-limit counter. SMS reports are anonymous: a citizen
+cannot choose by SMS, so the safest choice is made for them. Nothing here logs the number or the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from lapor.config import RoutingConfig
+from lapor.dal import DailyLimitReached, MessageSeen, ReportStore
+from lapor.domain import reference
+from lapor.domain import sms as commands
+from lapor.domain.clock import parse_utc
+from lapor.errors import Unprocessable
+from lapor.intake import submit_report
+from lapor.models import ReportIn
+from lapor.settings import Settings
+from lapor.views import is_overdue
+
+FREE_TEXT_CATEGORY = "other_public_services"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    provider: str  # "twilio" or "generic": message ids are unique per provider
+    message_id: str
+    sender: str
+    recipient: str
+    text: str
+
+
+def e164(number: str) -> str:
+    """``0812…``, ``62812…`` and ``+62812…`` are the same reporter (Indonesia unless a country code is given)."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, "ID")
+    except phonenumbers.NumberParseException as exc:
+        raise Unprocessable("the sender is not a phone number", code="invalid_sender") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise Unprocessable("the sender is not a valid phone number", code="invalid_sender")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_key(phone: str) -> str:
+    return hashlib.sha256(f"lapor-sms:{phone}".encode()).hexdigest()[:32]
+
+
+class SmsDesk:
+    """Answers SMS for one deployment: its store, routing configuration and settings."""
+
+    def __init__(self, store: ReportStore, config: RoutingConfig, settings: Settings) -> None:
+        self.store, self.config, self.settings = store, config, settings
+
+    def answer(self, message: InboundSms, now: datetime | None = None) -> tuple[str, dict[str, Any]]:
+        """The reply to ``message`` and what happened (for logs and metrics: no number, no text)."""
+        now = now or datetime.now(UTC)
+        sender = e164(message.sender)
+        previous = self.store.sms_reply(message.provider, message.message_id)
+        if previous is not None:
+            return previous, {"outcome": "duplicate"}
+        command = commands.parse(message.text)
+        if isinstance(command, commands.File):
+            return self._file(message, sender, command, now)
+        reply = commands.reply_help() if isinstance(command, commands.Help) else self._status(command, sender, now)
+        return self._remember(message, reply), {"outcome": "help" if isinstance(command, commands.Help) else "check"}
+
+    def _remember(self, message: InboundSms, reply: str) -> str:
+        """Store the reply under the message id; a concurrent copy that stored first wins (same reply for both)."""
+        expires_at = int(time.time()) + self.settings.sms_dedupe_seconds
+        if self.store.remember_sms(message.provider, message.message_id, reply, expires_at=expires_at):
+            return reply
+        return self.store.sms_reply(message.provider, message.message_id) or reply
+
+    def _status(self, command: commands.Check, sender: str, now: datetime) -> str:
+        report = self.store.get_report(command.tracking_id) if command.tracking_id else None
+        # Only the phone that filed a report hears of it; any other gets the same "not found".
+        if report is None or self.store.get_reply_channel(command.tracking_id) != sender:  # type: ignore[arg-type]
+            return commands.reply_not_found(command.raw)
+        zone = reference.region(report["region_code"]).zone  # type: ignore[union-attr]
+        due = parse_utc(report["due_at_utc"]).astimezone(zone).date() if report.get("due_at_utc") else None
+        return commands.reply_status(report["tracking_id"], report["status"], report["agency_name"], due,
+                                     overdue=is_overdue(report, now), overdue_final=bool(report.get("overdue_final")))
+
+    def default_region(self, recipient: str) -> str:
+        numbers = self.settings.sms_numbers
+        return numbers.get(recipient) or numbers.get(recipient.lstrip("+")) or self.settings.sms_default_region
+
+    def _file(self, message: InboundSms, sender: str, command: commands.File, now: datetime
+              ) -> tuple[str, dict[str, Any]]:
+        # Free text goes to the receiving number's region, to be triaged by the agency that routes it on.
+        region_code, category, text, triage = self.default_region(message.recipient), FREE_TEXT_CATEGORY, \
+            command.message, True
+        if command.head is not None:
+            resolved = commands.resolve_file(command.head, province=region_code)
+            if isinstance(resolved, commands.Resolved):
+                region_code, category, text, triage = resolved.region.code, resolved.category.id, command.text, False
+            elif resolved.code != "unrecognized":  # "LAPOR jalan rusak: sudah 3 bulan" is free text, not a head
+                return self._remember(message, commands.reply_problem(resolved)), {"outcome": resolved.code}
+        zone = reference.region(region_code).zone  # type: ignore[union-attr]
+        day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
+        if self.store.sms_reports_on(key, day) >= limit:
+            return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
+
+        report = ReportIn(kind="complaint", category=category, region_code=region_code, privacy="anonymous",
+                          title=commands.title_from_text(text), description=commands.description_from_text(text))
+        expires_at = int(time.time()) + self.settings.sms_dedupe_seconds
+        replies: list[str] = []
+
+        def write(item: dict[str, Any]) -> None:
+            """Store the report with its reply, which names the tracking id drawn for it."""
+            due = date.fromisoformat(item["due_at"][:10])
+            reply = (commands.reply_filed_for_triage(item["tracking_id"]) if triage
+                     else commands.reply_filed(item["tracking_id"], item["agency_name"], due))
+            self.store.create_sms_report(item, provider=message.provider, message_id=message.message_id, reply=reply,
+                                         phone_key=key, day=day, daily_limit=limit, expires_at=expires_at)
+            replies.append(reply)
+
+        try:
+            filed = submit_report(report, channel="sms", store=self.store, config=self.config,
+                                  default_deadline_days=self.settings.deadline_working_days, now=now,
+                                  extra={"reply_to": sender}, write=write)
+        except MessageSeen:  # the same message, handled concurrently: answer as it was answered
+            return self.store.sms_reply(message.provider, message.message_id) or "", {"outcome": "duplicate"}
+        except DailyLimitReached:
+            return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
+        return replies[-1], {"outcome": "filed", "tracking_id": filed["tracking_id"], "triage": triage}
