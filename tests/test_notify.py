@@ -203,3 +203,17 @@ def test_the_sample_event_sends_the_escalation_notices(aws, outbox, lambda_conte
     assert invoke(event["Records"], lambda_context) == {"batchItemFailures": []}
     assert sorted((n["recipient"], n["event_type"]) for n in outbox()) == [
         ("agency:64-72-inspektorat", "escalated"), ("agency:64-72-pupr", "escalated"), ("reporter", "escalated")]
+
+
+def test_closing_a_silent_answer_tells_the_reporter(aws, call_api, token):
+    from datetime import timedelta
+
+    tracking_id = file_report()
+    call_api("POST", f"/reports/{tracking_id}/responses", headers={"Authorization": token("operator", "64-72-pupr")},
+             json_body={"message": "Sudah ditambal.", "status": "responded"})
+    old = plain(raw_item(aws, tracking_id))
+    sweep.run_sweep(runtime.store(), runtime.config_cache().get(), dry_run=False, shards=8,
+                    as_of=datetime.fromisoformat(old["closes_at_utc"]) + timedelta(seconds=1))
+    notices = notices_for(old, plain(raw_item(aws, tracking_id)))
+    assert [(n.recipient, n.event_type) for n in notices] == [("reporter", "closed")]
+    assert notices[0].text.startswith(f"Laporan {tracking_id} ditutup")

@@ -149,3 +149,94 @@ def test_admins_sweep_on_demand_and_runs_are_recorded(call_api, token, aws):
     runs = call_api("GET", "/admin/sweeps", headers=admin).body["items"]
     assert [r["id"] for r in runs] == [real["id"], dry["id"]] and runs[0]["by"].startswith("admin:")
     assert json.dumps(runs).count('"dry_run": true') == 1
+
+
+def answer(call_api, token, tracking_id, agency="64-72-pupr"):
+    result = call_api("POST", f"/reports/{tracking_id}/responses", headers={"Authorization": token("operator", agency)},
+                      json_body={"message": "Sudah ditambal.", "status": "responded"})
+    assert result.status == 200, result.body
+    return runtime.store().get_report(tracking_id)
+
+
+def index_keys_of(aws, tracking_id):
+    item = aws.get_item(TableName="ReportsTable", Key={"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}})
+    return {k for k in item["Item"] if k.endswith(("_pk", "_sk"))}
+
+
+def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_once(aws, call_api, token):
+    tracking_id = file_at(LONG_AGO)["tracking_id"]
+    report = answer(call_api, token, tracking_id)
+    # It left the due index in the answering write, and waits in ByClosing until its reopen window ends.
+    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "close_pk", "close_sk"}
+    config = runtime.config_cache().get()
+    responded_at = datetime.fromisoformat(report["timeline"][-1]["at"])
+    assert report["closes_at_utc"] == config.deadline("64.72", responded_at, 10)["due_at_utc"]
+    closes_at = datetime.fromisoformat(report["closes_at_utc"])
+    assert sweep_now(closes_at).closed == 0  # the last second of the 10th working day: still open to a reopen
+    counts = sweep_now(closes_at + timedelta(seconds=1))
+    assert (counts.scanned, counts.closed, counts.escalated) == (1, 1, 0)
+    closed = runtime.store().get_report(tracking_id)
+    assert closed["status"] == "closed" and closed["timeline"][-1]["type"] == "closed"
+    assert closed["timeline"][-1]["actor_role"] == "system"
+    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk"}
+    assert sweep_now(closes_at + timedelta(days=60)).scanned == 0  # never again
+    # The reporter can still rate the closed report.
+    assert call_api("POST", f"/reports/{tracking_id}/feedback", json_body={"rating": 4}, headers={
+        "X-Access-Code": "wrong"}).status in (403, 404)
+
+
+def test_a_reopened_report_leaves_the_closing_index_and_is_not_closed(aws, call_api, token):
+    filed = call_api("POST", "/reports", json_body=VALID_REPORT).body
+    report = answer(call_api, token, filed["tracking_id"])
+    reopened = call_api("POST", f"/reports/{filed['tracking_id']}/feedback",
+                        headers={"X-Access-Code": filed["access_code"]}, json_body={"rating": 1, "reopen": True})
+    assert reopened.status == 200, reopened.body
+    assert "close_pk" not in {k for k in index_keys_of(aws, filed["tracking_id"])}
+    later = datetime.fromisoformat(report["closes_at_utc"]) + timedelta(days=1)
+    assert sweep_now(later).closed == 0
+    assert runtime.store().get_report(filed["tracking_id"])["status"] != "closed"
+
+
+def test_a_reopen_racing_the_closing_sweep_is_kept(aws, call_api, token, monkeypatch):
+    filed = call_api("POST", "/reports", json_body=VALID_REPORT).body
+    report = answer(call_api, token, filed["tracking_id"])
+    store = runtime.store()
+    real_page = store.closing_page
+
+    def reopen_after_the_read(*args, **kwargs):
+        page = real_page(*args, **kwargs)
+        if page[0]:  # the reporter reopens between the sweep's read and its write
+            assert call_api("POST", f"/reports/{filed['tracking_id']}/feedback", json_body={"rating": 2, "reopen": True},
+                            headers={"X-Access-Code": filed["access_code"]}).status == 200
+        return page
+
+    monkeypatch.setattr(store, "closing_page", reopen_after_the_read)
+    # As of the reopen window's end: the reporter is (just) in time, the sweep (just) due to close.
+    counts = sweep_now(datetime.fromisoformat(report["closes_at_utc"]) + timedelta(seconds=1))
+    assert (counts.closed, counts.skipped) == (0, 1)
+    assert store.get_report(filed["tracking_id"])["status"] == "routed"
+
+
+def test_a_shard_resumes_through_both_indexes_from_its_cursor(aws, call_api, token):
+    overdue = [file_at(LONG_AGO)["tracking_id"] for _ in range(3)]
+    answered = [file_at(LONG_AGO)["tracking_id"] for _ in range(3)]
+    closes = [answer(call_api, token, t)["closes_at_utc"] for t in answered]
+    as_of = max(datetime.fromisoformat(c) for c in closes) + timedelta(seconds=1)
+    store, config, total, calls = runtime.store(), runtime.config_cache().get(), sweep.SweepCounts(), 0
+    for shard in range(8):
+        cursor = None
+        while True:  # a worker that runs out of time after every page
+            counts, cursor = sweep.sweep_shard(store, config, shard, as_of=as_of, dry_run=False, start_key=cursor,
+                                               page_size=1, keep_going=lambda: False)
+            calls += 1
+            json.dumps(cursor)  # it travels in an SQS message
+            total = sweep.SweepCounts(**{k: getattr(total, k) + getattr(counts, k) for k in ("scanned", "escalated",
+                                                                                          "flagged_final", "closed",
+                                                                                          "skipped")})
+            if cursor is None:
+                break
+    assert (total.escalated, total.closed) == (3, 3) and calls > 8
+    assert {store.get_report(t)["status"] for t in answered} == {"closed"}
+    assert {store.get_report(t)["status"] for t in overdue} == {"escalated"}
+    # A cursor queued before closing existed (a bare ByDue key) still resumes in the due index.
+    assert sweep._phase({"due_pk": {"S": "DUE#1"}}) == ("due", {"due_pk": {"S": "DUE#1"}})

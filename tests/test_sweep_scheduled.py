@@ -32,7 +32,11 @@ def queue(aws, monkeypatch):
     return sqs, url
 
 
-def drain(sqs, url, context_class=LambdaContext, duplicate=False):
+def worker_context(name):
+    return LambdaContext(name, timeout_seconds=300)  # the worker's Timeout in template.yaml
+
+
+def drain(sqs, url, context_class=worker_context, duplicate=False):
     """Deliver queued messages to the worker (as the SQS event source would) until the queue is empty."""
     from lapor_sweep.app import worker_handler
 

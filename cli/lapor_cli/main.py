@@ -166,7 +166,8 @@ def _sweep(args: argparse.Namespace) -> int:
         if spinner.is_alive():
             spinner.join()
     rows = [("as of", run["as_of"]), ("dry run", "yes" if run["dry_run"] else "no"), ("scanned", run["scanned"]),
-            ("escalated", run["escalated"]), ("flagged final", run["flagged_final"]), ("skipped", run["skipped"])]
+            ("escalated", run["escalated"]), ("flagged final", run["flagged_final"]), ("closed", run.get("closed", 0)),
+            ("skipped", run["skipped"])]
     width = max(len(name) for name, _ in rows)
     print("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
     return 0

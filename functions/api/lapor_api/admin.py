@@ -106,11 +106,12 @@ def run_sweep(body: SweepIn) -> SweepOut:
                              started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
     runtime.store().put_sweep_run(run)
     if not body.dry_run:
-        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final)):
+        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
+                            ("ReportsClosed", counts.closed)):
             with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
                 metric.add_dimension(name="trigger", value="on_demand")
     logger.info("sweep finished", extra={k: run[k] for k in ("id", "as_of", "dry_run", "scanned", "escalated",
-                                                            "flagged_final", "skipped")})
+                                                            "flagged_final", "closed", "skipped")})
     return SweepOut.model_validate(run)
 
 

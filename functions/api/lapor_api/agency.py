@@ -97,7 +97,8 @@ def agency_report(tracking_id: TrackingId) -> AgencyReportView:
 @router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY)
 def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
     caller = auth.caller(router)
-    record = operations.respond(runtime.store(), _visible_report(caller, tracking_id), caller,
+    record = operations.respond(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
+                                caller,
                                 status=response.status, message=response.message, version=response.version,
                                 now=_now())
     logger.info("report answered", extra={"tracking_id": record["tracking_id"], "status": response.status,

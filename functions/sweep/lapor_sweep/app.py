@@ -70,7 +70,8 @@ def sweep_message(record: SQSRecord, lambda_context: Any = None) -> None:
         _send(message | {"cursor": cursor})  # the rest of the shard, for a fresh invocation
     runtime.store().add_to_sweep_run(message["run_id"], asdict(counts), finished_shard=cursor is None)
     if not message["dry_run"]:
-        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final)):
+        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
+                            ("ReportsClosed", counts.closed)):
             with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
                 metric.add_dimension(name="trigger", value="schedule")
     logger.info("shard swept", extra={"run_id": message["run_id"], "shard": message["shard"],

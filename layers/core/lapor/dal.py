@@ -11,6 +11,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
 Indexes (sparse, projecting everything but ``reporter``):
 - ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
                 awaits the agency, so the sweep reads open reports by deadline, never the whole table.
+- ``ByClosing``: ``close_pk`` = ``CLOSE#<shard>``, ``close_sk`` = ``<closes_at_utc>#<tracking_id>``; only while an
+                answered report waits for the reporter's word, so the sweep closes silent ones without a Scan.
 - ``ByAgency``: ``agency_pk`` = ``AGENCY#<agency_id>``, ``agency_sk`` = ``<status>#<submitted_at>``.
 """
 
@@ -30,7 +32,7 @@ REPORTER_ATTRIBUTE = "reporter"
 VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
-    "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days",
+    "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days", "closes_at_utc",
 )
 OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
 
@@ -118,6 +120,10 @@ class ReportStore:
         if report["status"] in OPEN_STATUSES and not report.get("overdue_final"):
             shard = due_shard(report["tracking_id"], self.due_index_shards)
             keys |= {"due_pk": f"DUE#{shard}", "due_sk": f"{report['due_at_utc']}#{report['tracking_id']}"}
+        # An answered report waits in ByClosing for the reporter's word until it closes.
+        if report["status"] == "responded" and report.get("closes_at_utc"):
+            shard = due_shard(report["tracking_id"], self.due_index_shards)
+            keys |= {"close_pk": f"CLOSE#{shard}", "close_sk": f"{report['closes_at_utc']}#{report['tracking_id']}"}
         return keys
 
     def create_report(self, report: dict[str, Any]) -> None:
@@ -150,6 +156,20 @@ class ReportStore:
             "TableName": self.table_name, "IndexName": "ByDue", "Limit": limit,
             "KeyConditionExpression": "due_pk = :pk AND due_sk < :before",
             "ExpressionAttributeValues": {":pk": {"S": f"DUE#{shard}"}, ":before": {"S": before}},
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = self.client.query(**kwargs)
+        return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def closing_page(self, shard: int, before: str, *, limit: int = 100,
+                     start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of shard ``shard`` of ``ByClosing``: answered reports whose reporter stayed silent until
+        ``before`` (a UTC instant), the longest-waiting first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": "ByClosing", "Limit": limit,
+            "KeyConditionExpression": "close_pk = :pk AND close_sk < :before",
+            "ExpressionAttributeValues": {":pk": {"S": f"CLOSE#{shard}"}, ":before": {"S": before}},
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
@@ -210,10 +230,11 @@ class ReportStore:
         keys = self.index_keys(changed)
         sets = changes | {"agency_pk": keys["agency_pk"], "agency_sk": keys["agency_sk"], "updated_at": now_utc}
         removes = []
-        if "due_pk" in keys:
-            sets |= {"due_pk": keys["due_pk"], "due_sk": keys["due_sk"]}
-        else:
-            removes = ["due_pk", "due_sk"]
+        for pk, sk in (("due_pk", "due_sk"), ("close_pk", "close_sk")):
+            if pk in keys:
+                sets |= {pk: keys[pk], sk: keys[sk]}
+            else:
+                removes += [pk, sk]
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#timeline": "timeline",
                                                                    "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}

@@ -269,6 +269,7 @@ class SweepOut(BaseModel):
     scanned: int
     escalated: int
     flagged_final: int
+    closed: int = Field(0, description="Answered reports closed after 10 working days without the reporter's word")
     skipped: int
 
 

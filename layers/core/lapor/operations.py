@@ -38,14 +38,18 @@ def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any],
                        details={"current_version": current["version"], "status": current["status"]}) from exc
 
 
-def respond(store: ReportStore, record: dict[str, Any], caller: Caller, *, status: str, message: str,
-            version: int | None, now: datetime) -> dict[str, Any]:
+def respond(store: ReportStore, config: RoutingConfig, record: dict[str, Any], caller: Caller, *, status: str,
+            message: str, version: int | None, now: datetime) -> dict[str, Any]:
     _check_version(record, version)
     if not lifecycle.response_allowed(record["status"], status):
         raise _refuse_transition(record, f"answered as {status!r}")
     event = new_event(lifecycle.EVENT_FOR_RESPONSE[status], now, caller.role, "operator",
                       agency_id=caller.agency_id or record["agency_id"], message=message)
-    return _commit(store, record, {"status": status}, event, now)
+    changes: dict[str, Any] = {"status": status}
+    if status == "responded":  # the sweep closes it when the reporter stays silent through the reopen window
+        changes["closes_at_utc"] = config.deadline(record["region_code"], now,
+                                                   lifecycle.REOPEN_WINDOW_WORKING_DAYS)["due_at_utc"]
+    return _commit(store, record, changes, event, now)
 
 
 def reassign(store: ReportStore, config: RoutingConfig, record: dict[str, Any], caller: Caller, *,

@@ -1,9 +1,11 @@
-"""The deadline sweep: every report past its deadline goes one step up the escalation ladder, exactly once.
+"""The deadline sweep: every report past its deadline goes one step up the escalation ladder, exactly once;
+every answered report whose reporter stayed silent for 10 working days is closed.
 
 It reads only the sparse ``ByDue`` index (reports awaiting an agency, oldest deadline first, shard by
-shard), so its cost grows with overdue reports, not with the table. Each escalation is one write
-conditional on the version and status the index showed: two sweeps at once, a rerun after a crash, or an
-agency answering meanwhile all make the later write fail harmlessly (counted as ``skipped``).
+shard), then ``ByClosing`` (answered reports by the end of their reopen window), so its cost grows with the
+reports due for action, not with the table. Each change is one write conditional on the version and status
+the index showed: two sweeps at once, a rerun after a crash, or an agency answering (a reporter reopening)
+meanwhile all make the later write fail harmlessly (counted as ``skipped``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class SweepCounts:
     scanned: int = 0
     escalated: int = 0
     flagged_final: int = 0
+    closed: int = 0
     skipped: int = 0
 
     def add(self, outcome: str) -> None:
@@ -50,32 +53,57 @@ def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now
     return "escalated", changes, event
 
 
+def closing(item: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Closing a silent answered report: (attribute changes, timeline event). Pure."""
+    event = new_event("closed", now, "system", "system", agency_id=item["agency_id"],
+                      message="Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja setelah jawaban")
+    return {"status": "closed"}, event
+
+
+def _phase(cursor: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """Where a shard's sweep resumes: (index, its LastEvaluatedKey). A bare key is a ByDue cursor."""
+    if cursor is None:
+        return "due", None
+    return (cursor["phase"], cursor["key"]) if "phase" in cursor else ("due", cursor)
+
+
 def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of: datetime, dry_run: bool,
                 start_key: dict[str, Any] | None = None, page_size: int = 100,
                 keep_going: Callable[[], bool] = lambda: True) -> tuple[SweepCounts, dict[str, Any] | None]:
-    """Sweep one shard from ``start_key``, page by page, while ``keep_going()``.
+    """Sweep one shard from ``start_key``, page by page, while ``keep_going()``: its overdue reports, then
+    its answered reports due to close.
 
     Returns the counts and where to resume (None once the shard is done): a worker near its time limit hands
     the rest on instead of being cut off half way.
     """
     counts = SweepCounts()
-    bound = iso_utc(as_of)  # ByDue sort keys below this are due before as_of
+    bound = iso_utc(as_of)  # index sort keys below this fall due before as_of
     now = datetime.now(UTC).replace(microsecond=0)
+    phase, key = _phase(start_key)
     while True:
-        items, start_key = store.overdue_page(shard, bound, limit=page_size, start_key=start_key)
+        read = store.overdue_page if phase == "due" else store.closing_page
+        items, key = read(shard, bound, limit=page_size, start_key=key)
         for item in items:
-            if not is_overdue(item["due_at_utc"], as_of):
+            deadline = item["due_at_utc"] if phase == "due" else item["closes_at_utc"]
+            if not is_overdue(deadline, as_of):
                 counts.add("skipped")
                 continue
-            outcome, changes, event = escalation(config, item, as_of, now)
+            if phase == "due":
+                outcome, changes, event = escalation(config, item, as_of, now)
+            else:
+                outcome, (changes, event) = "closed", closing(item, now)
             if not dry_run:
                 try:
                     store.record_change(item, changes, event=event, now_utc=iso_utc(now))
                 except ReportChanged:
-                    outcome = "skipped"  # answered or escalated meanwhile: never twice, never lost
+                    outcome = "skipped"  # answered, reopened or swept meanwhile: never twice, never lost
             counts.add(outcome)
-        if start_key is None or not keep_going():
-            return counts, start_key
+        if key is None and phase == "due":
+            phase = "closing"
+        elif key is None:
+            return counts, None
+        if not keep_going():
+            return counts, {"phase": phase, "key": key}
 
 
 def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,

@@ -1,7 +1,8 @@
 """The report lifecycle (design §2): which change is allowed from which status.
 
 ``submitted`` → ``routed`` → ``in_progress`` → ``responded`` → ``closed``; any open state can be
-``escalated`` or ``rejected``; the reporter may reopen a responded report once within 10 working days.
+``escalated`` or ``rejected``; the reporter may reopen a responded report once within 10 working days, and
+the sweep closes a responded report whose reporter stayed silent for those 10 working days.
 """
 
 from __future__ import annotations
