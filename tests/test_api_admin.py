@@ -1,6 +1,7 @@
 """Admin configuration: agencies, routes and calendar overrides, validated before anything is saved."""
 
 import copy
+import json
 
 import pytest
 
@@ -92,3 +93,27 @@ def test_calendar_overrides_need_dates_and_reasons_and_move_deadlines(call_api, 
     assert call_api("PUT", "/admin/calendar", headers=admin, json_body={"items": day_off}).status == 200
     assert call_api("GET", "/admin/calendar", headers=admin).body["items"] == day_off
     assert call_api("POST", "/reports", json_body=VALID_REPORT).body["due_at"][:10] > due
+
+
+def test_admins_issue_list_and_revoke_open311_api_keys_stored_hashed(call_api, token, aws):
+    from lapor import runtime
+    from lapor.domain import ids
+
+    admin = {"Authorization": token("admin")}
+    created = call_api("POST", "/admin/apikeys", headers=admin, json_body={"name": "FixMyStreet Samarinda"})
+    assert created.status == 201, created.body
+    key = created.body["key"]
+    key_id, secret = ids.split_api_key(key)
+    assert key_id == created.body["id"] and created.body["revoked_at"] is None
+    stored = runtime.store().get_api_key(key_id)
+    assert stored["secret_hash"] == ids.hash_api_secret(secret)
+    assert key not in json.dumps(aws.scan(TableName="ReportsTable")["Items"])  # only the hash is kept
+    listed = call_api("GET", "/admin/apikeys", headers=admin).body["items"]
+    assert [(k["id"], k["name"]) for k in listed] == [(key_id, "FixMyStreet Samarinda")]
+    assert "key" not in listed[0] and "secret_hash" not in listed[0]
+    revoked = call_api("POST", f"/admin/apikeys/{key_id}/revoke", headers=admin)
+    assert revoked.status == 200 and revoked.body["revoked_at"] and revoked.body["revoked_by"].startswith("admin:")
+    assert call_api("POST", "/admin/apikeys/NOSUCHKEY0/revoke", headers=admin).status == 404
+    operator = {"Authorization": token("operator", "64-72-pupr")}
+    assert call_api("POST", "/admin/apikeys", headers=operator, json_body={"name": "x"}).status == 403
+    assert call_api("GET", "/admin/apikeys").status == 401

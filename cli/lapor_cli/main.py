@@ -173,6 +173,29 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apikeys(args: argparse.Namespace) -> int:
+    from lapor_cli.remote import ApiError, bearer, call
+
+    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    base = f"{args.endpoint.rstrip('/')}/admin/apikeys"
+    try:
+        if args.apikeys_command == "create":
+            created = call("POST", base, token, {"name": args.name})
+            print(created["key"])
+            print(f"API key {created['id']} for {created['name']!r}: shown once, keep it now", file=sys.stderr)
+        elif args.apikeys_command == "revoke":
+            revoked = call("POST", f"{base}/{args.key_id}/revoke", token)
+            print(f"revoked {revoked['id']} ({revoked['name']}) at {revoked['revoked_at']}")
+        else:
+            for key in call("GET", base, token)["items"]:
+                state = f"revoked {key['revoked_at']}" if key.get("revoked_at") else "active"
+                print(f"{key['id']}  {key['created_at']}  {state:<29}  {key['name']}")
+    except ApiError as exc:
+        print(f"lapor apikeys {args.apikeys_command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _outbox(args: argparse.Namespace) -> int:
     import json
     import time
@@ -239,6 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
     sweep.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
     sweep.set_defaults(func=_sweep)
+
+    apikeys = commands.add_parser("apikeys", help="Open311 API keys (admin): create, list, revoke")
+    apikey_commands = apikeys.add_subparsers(dest="apikeys_command", required=True)
+    create = apikey_commands.add_parser("create", help="issue a key; prints it once")
+    create.add_argument("--name", required=True, help="who will use it, e.g. the app's name")
+    apikey_commands.add_parser("list", help="every key: id, created, active or revoked, name")
+    revoke = apikey_commands.add_parser("revoke", help="revoke a key at once (kept in the list as revoked)")
+    revoke.add_argument("key_id")
+    for sub in (create, apikey_commands.choices["list"], revoke):
+        sub.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+        sub.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
+        sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+        sub.set_defaults(func=_apikeys)
 
     outbox = commands.add_parser("outbox", help="the notices the local stack sent (SMS to reporters, agency events)")
     outbox.add_argument("tracking_id", nargs="?", help="only this report's notices")

@@ -121,8 +121,10 @@ def test_lapor_sweep_as_of_escalates_exactly_the_overdue_and_then_nothing(lapor_
     report = requests.get(f"{api_url}/agency/reports/{filed['tracking_id']}", timeout=TIMEOUT,
                           headers=token(lapor_dev, "admin")).json()
     assert report["status"] == "escalated" and report["agency"]["id"] == "64-11-inspektorat"
+    # The answered one is never escalated; by then its reporter has been silent for 10 working days: closed.
     untouched = requests.get(f"{api_url}/reports/{answered['tracking_id']}", timeout=TIMEOUT).json()
-    assert untouched["status"] == "responded" and untouched["escalation_level"] == 0
+    assert untouched["status"] == "closed" and untouched["escalation_level"] == 0
+    assert int(re.search(r"closed\s+(\d+)", first.stdout).group(1)) >= 1
     # The reporter and both agencies hear of it through the stream, in the local outbox.
     escalation = wait_for(lambda: len(n := notices(lapor_dev, filed["tracking_id"], "escalated")) == 3 and n)
     assert sorted(n["recipient"] for n in escalation) == [

@@ -5,16 +5,29 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import runtime, sweep
-from lapor.domain import reference
+from lapor.domain import ids, reference
+from lapor.domain.clock import iso_utc
 from lapor.domain.access import Caller
 from lapor.domain.routing import Agency, Route
 from lapor.domain.rules import agency_problems, route_problems
-from lapor.errors import Conflict, Unprocessable
-from lapor.models import AgencyList, CalendarList, RouteList, SweepIn, SweepList, SweepOut
+from lapor.errors import Conflict, NotFound, Unprocessable
+from lapor.models import (
+    AgencyList,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyList,
+    ApiKeyOut,
+    CalendarList,
+    RouteList,
+    SweepIn,
+    SweepList,
+    SweepOut,
+)
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor_api import auth
@@ -119,3 +132,31 @@ def run_sweep(body: SweepIn) -> SweepOut:
 def list_sweeps() -> SweepList:
     auth.admin(router)
     return SweepList.model_validate({"items": runtime.store().list_sweep_runs()})
+
+
+@router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY)
+def create_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
+    caller = auth.admin(router)
+    key_id, key, secret_hash = ids.new_api_key()
+    record = {"id": key_id, "name": body.name, "secret_hash": secret_hash,
+              "created_at": iso_utc(datetime.now(UTC)), "created_by": f"{caller.role}:{caller.subject}"}
+    runtime.store().put_api_key(record)
+    logger.info("api key issued", extra={"key_id": key_id, "by": caller.subject})
+    created = ApiKeyCreated.model_validate(record | {"key": key}).model_dump(mode="json")
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@router.get("/admin/apikeys", summary="Open311 API keys (never the keys themselves)", **ADMIN_ONLY)
+def list_api_keys() -> ApiKeyList:
+    auth.admin(router)
+    return ApiKeyList.model_validate({"items": runtime.store().list_api_keys()})
+
+
+@router.post("/admin/apikeys/<key_id>/revoke", summary="Revoke an Open311 API key at once", **ADMIN_ONLY)
+def revoke_api_key(key_id: str) -> ApiKeyOut:
+    caller = auth.admin(router)
+    store = runtime.store()
+    if not store.revoke_api_key(key_id, revoked_at=iso_utc(datetime.now(UTC)), by=f"{caller.role}:{caller.subject}"):
+        raise NotFound(f"no API key {key_id!r}")
+    logger.info("api key revoked", extra={"key_id": key_id, "by": caller.subject})
+    return ApiKeyOut.model_validate(store.get_api_key(key_id))

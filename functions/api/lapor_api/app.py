@@ -22,7 +22,7 @@ API_VERSION = "0.1.0"
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
                               "POST /reports/{tracking_id}/reject", "PUT /admin/agencies", "PUT /admin/routes",
-                              "PUT /admin/calendar", "POST /admin/sweeps"})
+                              "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(reports.router)
 app.include_router(reference.router)

@@ -6,6 +6,7 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
+- Open311 API key  ``CONFIG#APIKEY`` / ``<key id>``: ``secret_hash``, name, who and when created / revoked
 - SMS message      ``SMS#<provider>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it again)
 - SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
 Indexes (sparse, projecting everything but ``reporter``):
@@ -253,6 +254,33 @@ class ReportStore:
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise ReportChanged(record["tracking_id"]) from exc
         return changed | {"version": record["version"] + 1, "timeline": [*record.get("timeline", []), event]}
+
+    # -- Open311 API keys ------------------------------------------------------------------------------------
+
+    def put_api_key(self, record: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.table_name, ConditionExpression="attribute_not_exists(PK)",
+                             Item={"PK": {"S": "CONFIG#APIKEY"}, "SK": {"S": record["id"]}} | self._item(record))
+
+    def get_api_key(self, key_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
+                                        Key={"PK": {"S": "CONFIG#APIKEY"}, "SK": {"S": key_id}})
+        item = response.get("Item")
+        return {k: v for k, v in self._plain(item).items() if k not in ("PK", "SK")} if item else None
+
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in i.items() if k not in ("PK", "SK")} for i in self._query_partition("CONFIG#APIKEY")]
+
+    def revoke_api_key(self, key_id: str, *, revoked_at: str, by: str) -> bool:
+        """Mark a key revoked (kept for the record); False if there is no such key."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key={"PK": {"S": "CONFIG#APIKEY"}, "SK": {"S": key_id}},
+                UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :at), revoked_by = if_not_exists("
+                                 "revoked_by, :by)", ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":at": {"S": revoked_at}, ":by": {"S": by}})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     # -- SMS -------------------------------------------------------------------------------------------------
 

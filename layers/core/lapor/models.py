@@ -275,3 +275,25 @@ class SweepOut(BaseModel):
 
 class SweepList(BaseModel):
     items: list[SweepOut]
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[Text, Field(min_length=1, max_length=100, description="Who uses it, e.g. the app's name")]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Shown once; only its hash is stored. Open311 clients send it as api_key.")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]

@@ -52,3 +52,24 @@ def hash_access_code(tracking_id: str, access_code: str) -> str:
 
 def access_code_matches(tracking_id: str, access_code: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_access_code(tracking_id, access_code), stored_hash)
+
+
+# Open311 API keys: ``lpk_<id>_<secret>``. The id names the key (listing, revoking) and finds its record in one
+# read; only the secret's SHA-256 is stored (160 random bits need no slow hash).
+API_KEY_RE = re.compile(r"^lpk_([0-9A-HJKMNP-TV-Z]{10})_([A-Za-z0-9_-]{27})$")
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """(key id, the key as given to the client once, the hash to store)."""
+    key_id, secret = _random_base32(10), secrets.token_urlsafe(20)
+    return key_id, f"lpk_{key_id}_{secret}", hash_api_secret(secret)
+
+
+def hash_api_secret(secret: str) -> str:
+    return hashlib.sha256(f"lapor-api-key:{secret}".encode()).hexdigest()
+
+
+def split_api_key(key: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
+    found = API_KEY_RE.match(key.strip())
+    return (found[1], found[2]) if found else None

@@ -1,0 +1,406 @@
+"""Open311 GeoReport v2 mapping (design §4): Lapor categories, views and forms to and from the spec's shapes.
+
+Pure: no AWS, no I/O beyond the reference data shipped with the code. The spec (wiki.open311.org/GeoReport_v2)
+makes XML required and JSON optional; both come from the same dicts here, JSON as returned and XML via
+``to_xml``. Field order in the dicts follows the spec's examples, because XML clients may read it in order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from lapor.domain import reference
+from lapor.domain.reference import REGION_CODE_PATTERN, Category
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+
+# The spec's status is only open/closed. ``responded`` maps to closed: the spec defines closed as "it has been
+# resolved", and a Lapor response is the agency's resolution (FixMyStreet likewise counts "fixed" as closed);
+# the reporter's rare reopen turns it back to open. status_notes keeps the finer Lapor status.
+CLOSED_STATUSES = frozenset({"responded", "closed", "rejected"})
+OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
+STATUS_NOTES = {
+    "submitted": "Laporan diterima.", "routed": "Laporan diteruskan ke instansi berwenang.",
+    "in_progress": "Laporan sedang ditindaklanjuti instansi.", "escalated": "Laporan dieskalasi ke instansi atasan.",
+    "responded": "Instansi telah menanggapi laporan.", "closed": "Laporan selesai.", "rejected": "Laporan ditolak.",
+}
+KINDS = {"complaint": "Pengaduan", "aspiration": "Aspirasi", "information_request": "Permintaan Informasi"}
+PRIVACIES = {"public": "Publik", "confidential": "Rahasia", "anonymous": "Anonim"}
+# Lapor categories are already SP4N-LAPOR!'s top level: one fixed group keeps grouping clients (FixMyStreet)
+# from showing one single-item group per category.
+GROUP = "Pelayanan Publik"
+DESCRIPTION_MAX = 4000  # the spec's limit for description; Lapor accepts 5000, so longer text is cut on output
+MAX_WINDOW = timedelta(days=90)  # GET requests: default span and largest allowed span
+MAX_RESULTS = 1000  # GET requests: "first 1000 requests returned"
+FALLBACK_TITLE = "Laporan Open311: "  # + the service name, for a description whose first line is too short
+
+_REGION_RE = re.compile(REGION_CODE_PATTERN)
+_ZONES = {"+07:00": "WIB", "+08:00": "WITA", "+09:00": "WIT"}
+# What XML 1.0's Char production leaves out (written positively: the negated class costs 15 ms to compile).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class Open311Error(Exception):
+    """An error in the spec's shape: HTTP ``status`` (404 missing, 403 api_key, 400 anything else) and one or
+    more descriptions, all reported at once so a client can fix its form in one round."""
+
+    def __init__(self, status: int, *descriptions: str) -> None:
+        super().__init__("; ".join(descriptions))
+        self.status = status
+        self.descriptions = descriptions
+
+    def body(self) -> list[dict[str, Any]]:
+        return errors(*((self.status, d) for d in self.descriptions))
+
+
+def errors(*pairs: tuple[int, str]) -> list[dict[str, Any]]:
+    """The spec's error list; ``code`` is the HTTP status number, as in the spec's examples."""
+    return [{"code": int(code), "description": description} for code, description in pairs]
+
+
+# --- services ------------------------------------------------------------------------------------------------
+
+
+def service(category: Category) -> dict[str, Any]:
+    # The English name is a synonym of service_name, which is what the spec says keywords are for.
+    keywords = list(dict.fromkeys([*category.keywords, category.name_en.lower()]))
+    return {"service_code": category.id, "service_name": category.name_id, "description": category.description_id,
+            "metadata": True, "type": "realtime", "keywords": ", ".join(keywords), "group": GROUP}
+
+
+def services() -> list[dict[str, Any]]:
+    return [service(c) for c in reference.categories().values()]
+
+
+def _attribute(code: str, order: int, *, required: bool, description: str, values: dict[str, str],
+               datatype_description: str | None = None) -> dict[str, Any]:
+    return {"variable": True, "code": code, "datatype": "singlevaluelist", "required": required,
+            "datatype_description": datatype_description, "order": order, "description": description,
+            "values": [{"key": key, "name": name} for key, name in values.items()]}
+
+
+def service_definition(category: Category, province_code: str) -> dict[str, Any]:
+    regions = reference.child_regions(province_code)
+    if not regions:
+        raise ValueError(f"no kabupaten/kota under province {province_code!r}")
+    return {"service_code": category.id, "attributes": [
+        _attribute("region_code", 1, required=True, values={r.code: r.name for r in regions},
+                   datatype_description="Kode wilayah Kemendagri, mis. 64.72",
+                   description="Kabupaten/kota tempat masalah terjadi. Kode wilayah Kemendagri lain di provinsi ini "
+                               "(mis. kecamatan 64.72.01) juga diterima."),
+        _attribute("kind", 2, required=False, values=KINDS, description="Jenis laporan. Bawaan: complaint."),
+        _attribute("privacy", 3, required=False, values=PRIVACIES,
+                   description="Kerahasiaan. Bawaan: public (isi dapat ditampilkan, identitas pelapor tidak pernah). "
+                               "confidential: isi hanya untuk pelapor dan instansi. anonymous: identitas tidak "
+                               "disimpan sama sekali."),
+    ]}
+
+
+# --- requests ------------------------------------------------------------------------------------------------
+
+
+def open311_status(lapor_status: str) -> str:
+    return "closed" if lapor_status in CLOSED_STATUSES else "open"
+
+
+def lapor_statuses(status: str) -> frozenset[str]:
+    """The Lapor statuses behind an Open311 status, for filtering GET requests."""
+    return CLOSED_STATUSES if status == "closed" else OPEN_STATUSES
+
+
+def _aware(value: str) -> str:
+    # The spec requires a time zone on every datetime; a naive one here is a bug in the caller.
+    if datetime.fromisoformat(value).tzinfo is None:
+        raise ValueError(f"datetime without a time zone: {value!r}")
+    return value
+
+
+def _local_time(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    offset = moment.isoformat()[-6:]
+    return f"{moment:%d-%m-%Y %H:%M} {_ZONES.get(offset, 'UTC' + offset)}"
+
+
+def deadline_notice(agency_name: str, due_at: str, *, overdue: bool = False, overdue_final: bool = False) -> str:
+    """The deadline as users read it; Open311 has no overdue field, so design §7's overdue flag shows here."""
+    if overdue_final:
+        return (f"Melewati batas waktu {_local_time(due_at)} di tingkat tertinggi; ditandai untuk dirujuk ke "
+                "Ombudsman.")
+    if overdue:
+        return f"Terlambat: {agency_name} belum menanggapi sebelum batas waktu {_local_time(due_at)}."
+    return f"Ditangani {agency_name}; batas waktu tanggapan {_local_time(due_at)}."
+
+
+def _address(region_code: str) -> str | None:
+    # Most specific to most general, as the spec asks: "Kecamatan Palaran, Kota Samarinda, Kalimantan Timur".
+    parts = []
+    for code in (region_code[:i] for i in (8, 5, 2) if len(region_code) >= i):
+        region = reference.region(code)
+        if region:
+            parts.append(f"Kecamatan {region.name}" if region.type == "kecamatan" else region.name)
+    return ", ".join(parts) or None
+
+
+def _description(view: dict[str, Any]) -> str | None:
+    if view["privacy"] != "public" or not view.get("description"):
+        return None
+    # Open311 has no title: lead with it, as FixMyStreet does, unless the text already starts with it
+    # (Open311-filed reports take their title from the description's first line, or are a fallback title).
+    title, text = view.get("title") or "", view["description"]
+    if title and not title.startswith(FALLBACK_TITLE) and not text.startswith(title.rstrip("…")):
+        text = f"{title}\n\n{text}"
+    return text if len(text) <= DESCRIPTION_MAX else text[:DESCRIPTION_MAX - 1] + "…"
+
+
+def service_request(view: dict[str, Any], *, service_name: str, status_notes: str | None,
+                    updated_datetime: str) -> dict[str, Any]:
+    """A Lapor public view (``views.report_view(record, full=False)``) as a spec request.
+
+    Content shows only for public reports, whatever view is passed: a full view of a confidential or anonymous
+    report must not leak through here. Identity is never in a view to begin with. Without ``status_notes``
+    the notes name the Lapor status, which open/closed alone would lose.
+    """
+    public = view["privacy"] == "public"
+    location = view.get("location") if public else None
+    status = open311_status(view["status"])
+    return {
+        "service_request_id": view["tracking_id"], "status": status,
+        "status_notes": status_notes or STATUS_NOTES.get(view["status"]),
+        "service_name": service_name, "service_code": view["category"], "description": _description(view),
+        "agency_responsible": view["agency"]["name"],
+        "service_notice": None if status == "closed" else deadline_notice(
+            view["agency"]["name"], view["due_at"], overdue=view.get("overdue", False),
+            overdue_final=view.get("overdue_final", False)),
+        "requested_datetime": _aware(view["submitted_at"]), "updated_datetime": _aware(updated_datetime),
+        "expected_datetime": _aware(view["due_at"]), "address": _address(view["region_code"]),
+        "address_id": None, "zipcode": None,
+        "lat": location["lat"] if location else None, "long": location["lon"] if location else None,
+        "media_url": None,
+    }
+
+
+def created(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    """The POST reply from intake's 201 body. The one-time access_code has no place in the spec and is not
+    passed on; account_id stays empty, as Lapor has no accounts."""
+    notice = deadline_notice(reply["agency"]["name"], reply["due_at"])
+    return [{"service_request_id": reply["tracking_id"], "service_notice": notice, "account_id": None}]
+
+
+# --- forms and queries ---------------------------------------------------------------------------------------
+
+
+def form_value(form: dict[str, list[str]], name: str) -> str | None:
+    """The first non-blank value: the spec treats an empty parameter as one not passed at all."""
+    for value in form.get(name, ()):
+        if value.strip():
+            return value.strip()
+    return None
+
+
+def _title(description: str, fallback: str) -> str:
+    # From the text, never from the sender (design §7: phone numbers leaked into titles elsewhere).
+    line = description.splitlines()[0].strip()
+    if len(line) > 150:
+        line = line[:149].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+    return line if len(line) >= 5 else fallback
+
+
+class CreateRequest(NamedTuple):
+    report: dict[str, Any]  # ReportIn's fields
+    api_key: str
+    jurisdiction_id: str | None
+
+
+def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateRequest:
+    """A POST requests form (``urllib.parse.parse_qs`` shape) as a Lapor report, or ``Open311Error``.
+
+    Checked here: presence, lengths, choices, coordinates and the region code's pattern. Whether the category
+    and region exist is the intake's question (it answers 404/400 in the caller). Ignored, as Lapor has no
+    place for them: address_id, device_id, account_id, media_url and unknown attributes.
+    """
+    value = form_value
+    api_key = value(form, "api_key")
+    if api_key is None:  # before any other check: the spec answers a missing key with 403
+        raise Open311Error(403, "api_key was not provided")
+    problems: list[str] = []
+    jurisdiction = value(form, "jurisdiction_id")
+    category = value(form, "service_code")
+    if category is None:
+        problems.append("service_code was not provided")
+
+    # A kabupaten/kota (or kecamatan) jurisdiction_id of this province already names the region, so it stands in
+    # for a missing region_code; a province or a domain-style jurisdiction_id does not.
+    jurisdiction_region = (jurisdiction if jurisdiction and _REGION_RE.match(jurisdiction) and "." in jurisdiction
+                           and jurisdiction.startswith(province_code + ".") else None)
+    region_code = value(form, "attribute[region_code]") or jurisdiction_region
+    if region_code is None:
+        problems.append("attribute[region_code] was not provided: the Kemendagri code of the kabupaten/kota, "
+                        "e.g. 64.72 (see the service definition for the list)")
+    elif not _REGION_RE.match(region_code):
+        problems.append(f"attribute[region_code] {region_code!r} is not a Kemendagri code such as 64.72")
+    elif jurisdiction_region and not (region_code + ".").startswith(jurisdiction_region + "."):
+        problems.append(f"attribute[region_code] {region_code} is outside jurisdiction_id {jurisdiction}")
+
+    kind = value(form, "attribute[kind]") or "complaint"
+    if kind not in KINDS:
+        problems.append(f"attribute[kind] must be one of {', '.join(KINDS)}")
+    privacy = value(form, "attribute[privacy]") or "public"
+    if privacy not in PRIVACIES:
+        problems.append(f"attribute[privacy] must be one of {', '.join(PRIVACIES)}")
+
+    description = value(form, "description")
+    address = value(form, "address_string")
+    if description is None:
+        problems.append("description was not provided: Lapor needs at least 10 characters describing the problem")
+    elif len(description) < 10:
+        problems.append("description is too short: Lapor needs at least 10 characters describing the problem")
+    else:
+        # Lapor stores no address: keep the human-entered one with the text (shown only as the text is).
+        if address:
+            description = f"{description}\n\nAlamat: {address}"
+        if len(description) > 5000:
+            problems.append("description (with address_string) is too long: at most 5000 characters")
+
+    location, location_problem = _location(value(form, "lat"), value(form, "long"))
+    if location_problem:
+        problems.append(location_problem)
+    if problems:
+        raise Open311Error(400, *problems)
+
+    found = reference.categories().get(category)
+    report: dict[str, Any] = {
+        "kind": kind, "category": category, "region_code": region_code,
+        "title": _title(description, FALLBACK_TITLE + (found.name_id if found else category)),
+        "description": description, "privacy": privacy,
+    }
+    if location:
+        report["location"] = location
+    name = " ".join(filter(None, (value(form, "first_name"), value(form, "last_name"))))
+    reporter = {k: v for k, v in (("name", name), ("phone", value(form, "phone")), ("email", value(form, "email")))
+                if v}
+    # Lapor refuses identity on an anonymous report (anonymity is enforced at storage). Open311 clients send
+    # their user's details by habit, so drop them rather than fail the report the user asked to keep anonymous.
+    if reporter and privacy != "anonymous":
+        report["reporter"] = reporter
+    return CreateRequest(report, api_key, jurisdiction)
+
+
+def _location(lat: str | None, lon: str | None) -> tuple[dict[str, float] | None, str | None]:
+    if lat is None and lon is None:
+        return None, None  # region_code already locates the report; coordinates are optional in Lapor
+    if lat is None or lon is None:
+        return None, "lat and long must be sent together"
+    try:
+        point = {"lat": float(lat), "lon": float(lon)}
+    except ValueError:
+        return None, "lat and long must be decimal numbers (WGS84)"
+    if not all(map(math.isfinite, point.values())) or abs(point["lat"]) > 90 or abs(point["lon"]) > 180:
+        return None, "lat must be within -90..90 and long within -180..180"
+    return point, None
+
+
+class ListQuery(NamedTuple):
+    ids: tuple[str, ...] | None  # when set, every other filter is ignored (spec)
+    service_codes: tuple[str, ...]  # empty: all
+    statuses: tuple[str, ...]  # Open311 statuses; empty: all
+    start: datetime | None
+    end: datetime | None
+    limit: int = MAX_RESULTS
+
+
+def _values(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
+    # "can be declared multiple times, comma delimited"
+    return tuple(dict.fromkeys(v.strip() for raw in params.get(name, ()) for v in raw.split(",") if v.strip()))
+
+
+def _date(params: dict[str, list[str]], name: str) -> datetime | None:
+    raw = form_value(params, name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a W3C datetime such as 2010-01-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise Open311Error(400, f"{name} must include a time zone (Z or an offset such as +08:00)")
+    return moment
+
+
+def list_query(params: dict[str, list[str]], *, now: datetime) -> ListQuery:
+    """GET requests' filters, with the spec's defaults: the most recent 90 days, at most 1000 requests."""
+    ids = _values(params, "service_request_id")
+    if ids:
+        return ListQuery(ids[:MAX_RESULTS], (), (), None, None)
+    statuses = _values(params, "status")
+    if bad := [s for s in statuses if s not in ("open", "closed")]:
+        raise Open311Error(400, f"status must be open or closed, not {', '.join(bad)}")
+    start, end = _date(params, "start_date"), _date(params, "end_date")
+    if end is None:
+        end = min(start + MAX_WINDOW, now) if start else now
+    if start is None:
+        start = end - MAX_WINDOW
+    if start > end:
+        raise Open311Error(400, "start_date is after end_date")
+    if end - start > MAX_WINDOW:
+        raise Open311Error(400, "start_date and end_date may not span more than 90 days")
+    return ListQuery(None, _values(params, "service_code"), statuses, start, end)
+
+
+# --- output --------------------------------------------------------------------------------------------------
+
+# XML roots the spec defines, and the element each list holds (GET list, GET one and POST reply all use
+# service_requests/request).
+ROOTS = ("services", "service_definition", "service_requests", "errors")
+_ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
+          "values": "value"}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None  # an empty element, as the spec's examples show for empty fields
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _NOT_XML.sub("", str(value))  # characters XML 1.0 cannot carry would make the document unreadable
+
+
+def _fill(element: Element, value: Any) -> None:
+    from xml.etree.ElementTree import SubElement
+
+    if isinstance(value, list):
+        for item in value:
+            _fill(SubElement(element, _ITEMS[element.tag]), item)
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            _fill(SubElement(element, key), child)
+    else:
+        element.text = _text(value)
+
+
+def to_xml(kind: str, payload: Any) -> str:
+    """``kind`` is the root element: services, service_definition, service_requests or errors."""
+    # Imported here: most cold starts serve no XML (ElementTree costs about 7 ms to import).
+    from xml.etree.ElementTree import Element, tostring
+
+    if kind not in ROOTS:
+        raise ValueError(f"unknown Open311 document {kind!r}")
+    root = Element(kind)
+    _fill(root, payload)
+    # short_empty_elements=False writes <description></description>, the form of the spec's examples.
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="unicode",
+                                                                short_empty_elements=False)
+
+
+def render(kind: str, payload: Any, fmt: str) -> tuple[str, str]:
+    """The body and its Content-Type for ``fmt`` (json or xml, from the URL's suffix)."""
+    if fmt == "xml":
+        return to_xml(kind, payload), FORMATS["xml"]
+    if fmt == "json":
+        return json.dumps(payload, ensure_ascii=False), FORMATS["json"]
+    raise ValueError(f"unknown Open311 format {fmt!r}")
