@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.observability import logger, tracer
 from lapor.settings import get_settings
-from lapor_api import admin, agency, reference, reports, stats
+from lapor_api import admin, agency, open311, reference, reports, stats
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
@@ -25,6 +25,7 @@ JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feed
                               "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(reports.router)
+app.include_router(open311.router)
 app.include_router(reference.router)
 app.include_router(agency.router)
 app.include_router(admin.router)

@@ -28,16 +28,28 @@ ERRORS = {
 }
 
 
-def _submit(report: ReportIn) -> dict:
+def _submit(report: ReportIn, channel: str) -> dict:
     created = submit_report(
-        report, channel="web", store=runtime.store(), config=runtime.config_cache().get(),
+        report, channel=channel, store=runtime.store(), config=runtime.config_cache().get(),
         default_deadline_days=get_settings().deadline_working_days,
     )
     with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="kind", value=report.kind)
-        metric.add_dimension(name="channel", value="web")
-    logger.info("report submitted", extra={"tracking_id": created["tracking_id"], "agency_id": created["agency"]["id"]})
+        metric.add_dimension(name="channel", value=channel)
+    logger.info("report submitted", extra={"tracking_id": created["tracking_id"], "agency_id": created["agency"]["id"],
+                                           "channel": channel})
     return created
+
+
+def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, lambda_context: object) -> dict:
+    """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply."""
+    if idempotency_key is None:
+        return _submit(report, channel)
+    from lapor.idempotency import run_once
+
+    # The channel is part of the request: the same key from another channel is another request.
+    payload = report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {})
+    return run_once(idempotency_key, payload, lambda: _submit(report, channel), lambda_context)
 
 
 @router.post(
@@ -55,13 +67,7 @@ def create_report(
                description="Replays with the same key and body return the first report; never a second one."),
     ] = None,
 ) -> Response[ReportCreated]:
-    if idempotency_key is None:
-        created = _submit(report)
-    else:
-        from lapor.idempotency import run_once
-
-        created = run_once(idempotency_key, report.model_dump(mode="json"), lambda: _submit(report),
-                           router.lambda_context)
+    created = file_report(report, channel="web", idempotency_key=idempotency_key, lambda_context=router.lambda_context)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 

@@ -15,6 +15,8 @@ Indexes (sparse, projecting everything but ``reporter``):
 - ``ByClosing``: ``close_pk`` = ``CLOSE#<shard>``, ``close_sk`` = ``<closes_at_utc>#<tracking_id>``; only while an
                 answered report waits for the reporter's word, so the sweep closes silent ones without a Scan.
 - ``ByAgency``: ``agency_pk`` = ``AGENCY#<agency_id>``, ``agency_sk`` = ``<status>#<submitted_at>``.
+- ``ByMonth``:  ``month_pk`` = ``MONTH#<yyyy-mm>``, ``month_sk`` = ``<submitted_at>#<tracking_id>``: every report
+                by filing date, for Open311's date-window listings (a 90-day window is at most four partitions).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
     "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days", "closes_at_utc",
+    "status_notes", "updated_at",
 )
 OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
 
@@ -60,6 +63,16 @@ def report_key(tracking_id: str) -> dict[str, dict[str, str]]:
 
 def due_shard(tracking_id: str, shards: int) -> int:
     return int.from_bytes(hashlib.sha256(tracking_id.encode()).digest()[:4], "big") % shards
+
+
+def _months(first: str, last: str) -> list[str]:
+    """``yyyy-mm`` from ``first`` to ``last`` inclusive."""
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -116,6 +129,9 @@ class ReportStore:
         keys = {
             "agency_pk": f"AGENCY#{report['agency_id']}",
             "agency_sk": f"{report['status']}#{report['submitted_at']}",
+            # Every report, by the month it was filed (UTC): Open311's date-window listings.
+            "month_pk": f"MONTH#{report['submitted_at'][:7]}",
+            "month_sk": f"{report['submitted_at']}#{report['tracking_id']}",
         }
         # Only reports still awaiting an agency, and not already at the top of the ladder, wait in ByDue.
         if report["status"] in OPEN_STATUSES and not report.get("overdue_final"):
@@ -162,6 +178,42 @@ class ReportStore:
             kwargs["ExclusiveStartKey"] = start_key
         page = self.client.query(**kwargs)
         return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def reports_filed_between(self, start_utc: str, end_utc: str, *, newest_first: bool = True
+                              ) -> Iterator[dict[str, Any]]:
+        """Reports filed from ``start_utc`` to ``end_utc`` (inclusive), month partition by month partition of
+        ``ByMonth``, page by page as the caller reads on (it stops when it has enough)."""
+        months = _months(start_utc[:7], end_utc[:7])
+        for month in reversed(months) if newest_first else months:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": "ByMonth", "ScanIndexForward": not newest_first,
+                "KeyConditionExpression": "month_pk = :pk AND month_sk BETWEEN :start AND :end",
+                "ExpressionAttributeValues": {":pk": {"S": f"MONTH#{month}"}, ":start": {"S": start_utc},
+                                              ":end": {"S": end_utc + "~"}},
+            }
+            while True:
+                page = self.client.query(**kwargs)
+                yield from (self._plain(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
+        wanted = list(dict.fromkeys(tracking_ids))
+        names = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [report_key(t) for t in wanted[start:start + 100]],
+                "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table_name, []):
+                    report = self._plain(item)
+                    found[report["tracking_id"]] = report
+                request = response.get("UnprocessedKeys") or {}
+        return [found[t] for t in wanted if t in found]
 
     def closing_page(self, shard: int, before: str, *, limit: int = 100,
                      start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
@@ -229,7 +281,8 @@ class ReportStore:
         """
         changed = record | changes
         keys = self.index_keys(changed)
-        sets = changes | {"agency_pk": keys["agency_pk"], "agency_sk": keys["agency_sk"], "updated_at": now_utc}
+        sets = changes | {"agency_pk": keys["agency_pk"], "agency_sk": keys["agency_sk"],
+                          "month_pk": keys["month_pk"], "month_sk": keys["month_sk"], "updated_at": now_utc}
         removes = []
         for pk, sk in (("due_pk", "due_sk"), ("close_pk", "close_sk")):
             if pk in keys:

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     # A notice is sent at most once while its record lives: longer than a stream keeps records (24 h).
     notice_dedupe_seconds: int = Field(3 * 24 * 3600, ge=3600)
 
+    # The deployment's province: Open311 offers its kabupaten/kota as the region_code values.
+    home_province: str = Field("64", pattern=r"^\d{2}$")
     # SMS webhooks. The secrets are values here (lapor dev) or ``ssm:<parameter name>`` (read once, decrypted).
     # Empty means no provider is configured: every webhook call is refused.
     twilio_auth_token: str = ""

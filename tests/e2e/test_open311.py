@@ -1,0 +1,54 @@
+"""An Open311 client against lapor dev: a key from `lapor apikeys`, services listed, a request for Kota
+Samarinda filed and read back with its agency and expected datetime, in JSON and XML; a revoked key is refused."""
+
+from xml.etree import ElementTree as ET
+
+import pytest
+import requests
+
+from e2e.helpers import lapor
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 30
+
+
+def test_an_open311_client_lists_files_and_reads_back_in_json_and_xml(lapor_dev, api_url):
+    issued = lapor(lapor_dev, "apikeys", "create", "--name", "e2e Open311 client", "--endpoint", api_url)
+    assert issued.returncode == 0, issued.stderr
+    api_key = issued.stdout.strip()
+    assert api_key.startswith("lpk_") and "shown once" in issued.stderr
+    base = f"{api_url}/open311/v2"
+
+    services = requests.get(f"{base}/services.json", timeout=TIMEOUT).json()
+    assert "infrastructure" in {s["service_code"] for s in services}
+    xml_services = ET.fromstring(requests.get(f"{base}/services.xml", timeout=TIMEOUT).content)
+    assert "infrastructure" in {s.findtext("service_code") for s in xml_services}
+
+    form = {"api_key": api_key, "service_code": "infrastructure", "attribute[region_code]": "64.72",
+            "description": "Lampu penerangan jalan di Jl. Juanda padam sejak seminggu.", "lat": "-0.4807",
+            "long": "117.1527"}
+    created = requests.post(f"{base}/requests.json", data=form, timeout=TIMEOUT)
+    assert created.status_code == 200, created.text
+    tracking_id = created.json()[0]["service_request_id"]
+
+    [request] = requests.get(f"{base}/requests/{tracking_id}.json", timeout=TIMEOUT).json()
+    assert request["agency_responsible"] == "Dinas Pekerjaan Umum dan Penataan Ruang Kota Samarinda"
+    assert request["expected_datetime"].endswith("T23:59:59+08:00") and request["status"] == "open"
+    xml = ET.fromstring(requests.get(f"{base}/requests/{tracking_id}.xml", timeout=TIMEOUT).content)
+    assert xml.tag == "service_requests"
+    assert xml.findtext("request/agency_responsible") == request["agency_responsible"]
+    assert xml.findtext("request/expected_datetime") == request["expected_datetime"]
+
+    xml_created = ET.fromstring(requests.post(f"{base}/requests.xml", data=form, timeout=TIMEOUT).content)
+    second = xml_created.findtext("request/service_request_id")
+    assert second.startswith("LPR-") and second != tracking_id
+    listed = requests.get(f"{base}/requests.json", params={"service_request_id": f"{tracking_id},{second}"},
+                          timeout=TIMEOUT).json()
+    assert [r["service_request_id"] for r in listed] == [tracking_id, second]
+
+    key_id = api_key.split("_")[1]
+    assert key_id in lapor(lapor_dev, "apikeys", "list", "--endpoint", api_url).stdout
+    revoked = lapor(lapor_dev, "apikeys", "revoke", key_id, "--endpoint", api_url)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = requests.post(f"{base}/requests.json", data=form, timeout=TIMEOUT)
+    assert refused.status_code == 403 and refused.json()[0]["code"] == 403
