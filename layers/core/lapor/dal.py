@@ -165,19 +165,23 @@ class ReportStore:
         item = response.get("Item")
         return self._plain(item) if item else None
 
-    def overdue_page(self, shard: int, before: str, *, limit: int = 100,
-                     start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
-        """One page of shard ``shard`` of the ``ByDue`` index: reports due before ``before`` (a UTC instant),
-        oldest deadline first. Only overdue reports are read, however large the table."""
+    def _page_before(self, index: str, key: str, partition: str, before: str, limit: int,
+                     start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict | None]:
         kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "IndexName": "ByDue", "Limit": limit,
-            "KeyConditionExpression": "due_pk = :pk AND due_sk < :before",
-            "ExpressionAttributeValues": {":pk": {"S": f"DUE#{shard}"}, ":before": {"S": before}},
+            "TableName": self.table_name, "IndexName": index, "Limit": limit,
+            "KeyConditionExpression": f"{key}_pk = :pk AND {key}_sk < :before",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":before": {"S": before}},
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         page = self.client.query(**kwargs)
         return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def overdue_page(self, shard: int, before: str, *, limit: int = 100,
+                     start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of shard ``shard`` of the ``ByDue`` index: reports due before ``before`` (a UTC instant),
+        oldest deadline first. Only overdue reports are read, however large the table."""
+        return self._page_before("ByDue", "due", f"DUE#{shard}", before, limit, start_key)
 
     def reports_filed_between(self, start_utc: str, end_utc: str, *, newest_first: bool = True
                               ) -> Iterator[dict[str, Any]]:
@@ -219,15 +223,7 @@ class ReportStore:
                      start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict | None]:
         """One page of shard ``shard`` of ``ByClosing``: answered reports whose reporter stayed silent until
         ``before`` (a UTC instant), the longest-waiting first."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "IndexName": "ByClosing", "Limit": limit,
-            "KeyConditionExpression": "close_pk = :pk AND close_sk < :before",
-            "ExpressionAttributeValues": {":pk": {"S": f"CLOSE#{shard}"}, ":before": {"S": before}},
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        page = self.client.query(**kwargs)
-        return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+        return self._page_before("ByClosing", "close", f"CLOSE#{shard}", before, limit, start_key)
 
     def put_sweep_run(self, run: dict[str, Any]) -> None:
         self.client.put_item(TableName=self.table_name, Item={"PK": {"S": "SWEEP"}, "SK": {"S": run["id"]}}
