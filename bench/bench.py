@@ -547,7 +547,7 @@ def build_reports(store: Any, config: Any, reports: int, overdue: int,
 def scan_sweep(store: Any, as_of: Any) -> set[str]:
     """The baseline: what a sweep without the index would do, a filtered Scan of the whole table (reads only)."""
     from lapor.dal import OPEN_STATUSES
-    from lapor.domain.escalation import due_key_bound
+    from lapor.domain.clock import iso_utc
 
     statuses = {f":s{i}": {"S": s} for i, s in enumerate(sorted(OPEN_STATUSES))}
     kwargs: dict[str, Any] = {
@@ -555,7 +555,7 @@ def scan_sweep(store: Any, as_of: Any) -> set[str]:
         "FilterExpression": f"SK = :meta AND due_at_utc < :as_of AND #status IN ({', '.join(statuses)}) "
                             "AND attribute_not_exists(overdue_final)",
         "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {":meta": {"S": "META"}, ":as_of": {"S": due_key_bound(as_of)}} | statuses,
+        "ExpressionAttributeValues": {":meta": {"S": "META"}, ":as_of": {"S": iso_utc(as_of)}} | statuses,
     }
     found = set()
     while True:
