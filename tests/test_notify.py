@@ -11,7 +11,7 @@ from lapor.intake import submit_report
 from lapor.models import ReportIn
 
 LONG_AGO = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
-PHONE = "+6281234567890"  # the sample reporter's 0812-3456-7890
+PHONE = "+6281234567890"  # an SMS reporter's number (their reply channel)
 
 
 @pytest.fixture
@@ -42,9 +42,12 @@ def stream_record(old, new, sequence):
             "awsRegion": "ap-southeast-3", "dynamodb": change}
 
 
-def file_report(**changes):
-    return submit_report(ReportIn.model_validate(VALID_REPORT | changes), channel="web", store=runtime.store(),
-                         config=runtime.config_cache().get(), default_deadline_days=30, now=LONG_AGO)["tracking_id"]
+def file_report(channel="sms", **changes):
+    """A report filed long ago; by SMS (anonymous, the phone as reply channel) unless ``channel="web"``."""
+    sms = {"privacy": "anonymous", "reporter": None} if channel == "sms" else {}
+    return submit_report(ReportIn.model_validate(VALID_REPORT | sms | changes), channel=channel,
+                         store=runtime.store(), config=runtime.config_cache().get(), default_deadline_days=30,
+                         now=LONG_AGO, extra={"reply_to": PHONE} if channel == "sms" else None)["tracking_id"]
 
 
 def escalate_all():
@@ -73,19 +76,19 @@ def plain(item):
     return runtime.store().plain(item)
 
 
-def test_intake_tells_the_agency_and_a_web_reporter_who_gave_a_phone(aws):
+def test_intake_tells_the_agency_and_never_texts_a_phone_typed_into_a_form(aws):
     tracking_id = file_report()
-    new = plain(raw_item(aws, tracking_id))
-    notices = notices_for(None, new)
-    assert {(n.recipient, n.channel, n.address, n.event_type) for n in notices} == {
-        ("reporter", "sms", PHONE, "routed"), ("agency:64-72-pupr", "agency", "64-72-pupr", "routed")}
-    assert all(tracking_id in n.text for n in notices)
-    # Anonymous: no identity, no reply channel, so nothing to the reporter; the agency is still told.
-    anonymous = plain(raw_item(aws, file_report(privacy="anonymous", reporter=None)))
-    assert [n.recipient for n in notices_for(None, anonymous)] == ["agency:64-72-pupr"]
-    # Filed by SMS: the reply to the message already said where it went.
-    by_sms = new | {"channel": "sms", "reply_to": PHONE}
-    assert [n.recipient for n in notices_for(None, by_sms)] == ["agency:64-72-pupr"]
+    notices = notices_for(None, plain(raw_item(aws, tracking_id)))
+    # The SMS reporter read the routing in the reply to their message; the agency is told.
+    assert [(n.recipient, n.channel, n.address, n.event_type) for n in notices] == [
+        ("agency:64-72-pupr", "agency", "64-72-pupr", "routed")]
+    assert tracking_id in notices[0].text
+    # A web reporter's phone is whatever was typed, perhaps a stranger's: it gets no SMS, now or later.
+    web = file_report(channel="web")
+    old = plain(raw_item(aws, web))
+    assert [n.recipient for n in notices_for(None, old)] == ["agency:64-72-pupr"]
+    escalate_all()
+    assert "reporter" not in {n.recipient for n in notices_for(old, plain(raw_item(aws, web)))}
 
 
 def test_escalation_tells_the_reporter_and_both_agencies_and_the_ids_are_stable(aws):
@@ -181,7 +184,9 @@ def test_on_aws_sms_go_through_sns_and_agency_notices_to_the_event_bus(aws, monk
     boto3.client("events").create_event_bus(Name="lapor-notices")
     transport = notify.AwsTransport("lapor-notices")
     tracking_id = file_report()
-    for notice in notices_for(None, plain(raw_item(aws, tracking_id))):
+    old = plain(raw_item(aws, tracking_id))
+    escalate_all()
+    for notice in notices_for(old, plain(raw_item(aws, tracking_id))):  # one SMS, two agency events
         transport.send(notice)
     sms = sns_backends[DEFAULT_ACCOUNT_ID]["ap-southeast-3"].sms_messages
     assert [(number, tracking_id in text) for number, text in ((v[0], v[1]) for v in sms.values())] == [

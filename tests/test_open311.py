@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conftest import report_items
+from conftest import ROOT, report_items
 from test_open311_mapping import CREATED_SCHEMA, ERRORS_SCHEMA, assert_same, validate
 
 BASE = "/open311/v2"
@@ -185,3 +185,18 @@ def test_the_same_idempotency_key_files_one_request(open311, api_key, aws):
     first = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once"})[1]
     again = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once"})[1]
     assert first == again and len(report_items(aws)) == 1
+
+
+def test_a_base64_form_as_api_gateway_sends_it_even_with_bytes_that_are_not_utf8(api_key, aws):
+    import base64
+    from urllib.parse import quote_from_bytes
+
+    from lapor_api.app import lambda_handler
+    from lapor_cli.devserver import LambdaContext
+
+    form = urlencode(request_form(api_key)) + "&first_name=" + quote_from_bytes(b"Sit\xff")
+    event = json.loads((ROOT / "events" / "api" / "post-open311-request.json").read_text())
+    event |= {"body": base64.b64encode(form.encode()).decode(), "isBase64Encoded": True}
+    filed = lambda_handler(event, LambdaContext("ApiFunction"))
+    assert filed["statusCode"] == 200, filed["body"]
+    assert json.loads(filed["body"])[0]["service_request_id"] in {i["tracking_id"]["S"] for i in report_items(aws)}

@@ -242,3 +242,28 @@ def test_the_sample_events_pass_with_the_documented_dev_secrets(aws, monkeypatch
     runtime.reset()
     refused = lambda_handler(json.loads((ROOT / "events/sms/twilio-lapor.json").read_text()), LambdaContext("SmsFunction"))
     assert refused["statusCode"] == 403 and len(report_items(aws)) == 1
+
+
+def test_a_transaction_conflict_on_the_phones_quota_is_retried_not_lost(aws, twilio, monkeypatch):
+    """Two SMS from one phone at once contend for its quota item; DynamoDB cancels one with TransactionConflict."""
+    client = runtime.store().client
+    real, calls = client.transact_write_items, []
+
+    def conflict_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise client.exceptions.TransactionCanceledException(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                 "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict"}]},
+                "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", conflict_once)
+    reply = twiml_text(twilio("LAPOR Samarinda kesehatan: Antrian puskesmas sangat panjang"))
+    assert "LPR-" in reply and len(calls) == 2 and len(report_items(aws)) == 1
+
+
+def test_a_sender_that_is_not_a_phone_gets_empty_twiml_and_nothing_is_stored(aws, twilio):
+    result = twilio("LAPOR Samarinda kesehatan: promo paket data", sender="TELKOMSEL")
+    assert result.status == 200 and result.headers["Content-Type"].startswith("text/xml")
+    assert twiml_text(result) is None and report_items(aws) == []

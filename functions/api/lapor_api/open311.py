@@ -7,6 +7,7 @@ as ``POST /reports`` (routing, deadline, idempotency) and needs an API key issue
 
 from __future__ import annotations
 
+import base64
 import hmac
 import re
 from datetime import UTC, datetime
@@ -58,8 +59,10 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
     return open311.service_request(
         view,
         service_name=category.name_id if category else record["category"],
-        # The agency's answer is public when the report is; otherwise the notes only name the status.
-        status_notes=record.get("status_notes") if record["privacy"] == "public" else None,
+        # The agency's answer is public when the report is, while it stands (not once rejected or reopened);
+        # otherwise the notes only name the status.
+        status_notes=record.get("status_notes") if record["privacy"] == "public"
+        and record["status"] in ("responded", "closed") else None,
         updated_datetime=updated)
 
 
@@ -92,7 +95,10 @@ def _api_key_valid(api_key: str) -> bool:
 
 def _create(fmt: str) -> Response:
     event = router.current_event
-    form = parse_qs(event.decoded_body or "", keep_blank_values=True)
+    # API Gateway sends form bodies base64-encoded; bytes that are not UTF-8 must not crash the handler.
+    raw = event.body or ""
+    text = base64.b64decode(raw).decode("utf-8", "replace") if event.is_base64_encoded else raw
+    form = parse_qs(text, keep_blank_values=True)
     try:
         api_key = open311.form_value(form, "api_key")
         if api_key is None or not _api_key_valid(api_key):  # before anything else is read: nothing is stored

@@ -69,7 +69,11 @@ def twilio(event: dict[str, Any], headers: dict[str, str], body: bytes) -> dict[
     if missing:
         return _error(400, "missing_fields", "the webhook lacks " + ", ".join(missing), [{"loc": missing}])
     message = InboundSms("twilio", fields["MessageSid"], fields["From"], fields["To"], fields.get("Body", "")[:MAX_TEXT])
-    return _twiml(_answer(message))
+    try:
+        return _twiml(_answer(message))
+    except LaporError as error:  # e.g. an alphanumeric sender: Twilio wants TwiML, so answer with no message
+        logger.info("sms not answered", extra={"provider": "twilio", "code": error.code})
+        return _twiml("")
 
 
 def generic(headers: dict[str, str], body: bytes) -> dict[str, Any]:

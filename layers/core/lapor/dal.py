@@ -22,6 +22,8 @@ Indexes (sparse, projecting everything but ``reporter``):
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date
@@ -31,6 +33,7 @@ from typing import Any
 from lapor.domain.routing import Agency, Route
 
 REPORTER_ATTRIBUTE = "reporter"
+SMS_TRANSACTION_ATTEMPTS = 4
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
 VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
@@ -369,26 +372,32 @@ class ReportStore:
         item = report_key(report["tracking_id"]) | self._item(report | self.index_keys(report))
         message = self._sms_message_key(provider, message_id) | {
             "reply": {"S": reply}, "tracking_id": {"S": report["tracking_id"]}, "expires_at": {"N": str(expires_at)}}
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
-                {"Put": {"TableName": self.table_name, "Item": message,
-                         "ConditionExpression": "attribute_not_exists(PK)"}},
-                {"Update": {"TableName": self.table_name, "Key": self._sms_quota_key(phone_key, day),
-                            "UpdateExpression": "ADD filed :one SET expires_at = :expires",
-                            "ConditionExpression": "attribute_not_exists(filed) OR filed < :limit",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(daily_limit)},
-                                                          ":expires": {"N": str(expires_at)}}}},
-            ])
-        except self.client.exceptions.TransactionCanceledException as exc:
-            failed = [r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons", [])]
-            if failed[:1] == [True]:
-                raise TrackingIdTaken(report["tracking_id"]) from exc
-            if failed[1:2] == [True]:
-                raise MessageSeen(message_id) from exc
-            if failed[2:3] == [True]:
-                raise DailyLimitReached(phone_key) from exc
-            raise
+        transaction = [
+            {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"TableName": self.table_name, "Item": message,
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Update": {"TableName": self.table_name, "Key": self._sms_quota_key(phone_key, day),
+                        "UpdateExpression": "ADD filed :one SET expires_at = :expires",
+                        "ConditionExpression": "attribute_not_exists(filed) OR filed < :limit",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(daily_limit)},
+                                                      ":expires": {"N": str(expires_at)}}}},
+        ]
+        for attempt in range(SMS_TRANSACTION_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=transaction)
+                return
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    raise TrackingIdTaken(report["tracking_id"]) from exc
+                if reasons[1:2] == ["ConditionalCheckFailed"]:
+                    raise MessageSeen(message_id) from exc
+                if reasons[2:3] == ["ConditionalCheckFailed"]:
+                    raise DailyLimitReached(phone_key) from exc
+                # Two messages from one phone at once contend for its quota item: try again, never drop one.
+                if "TransactionConflict" not in reasons or attempt == SMS_TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
 
     def get_reply_channel(self, tracking_id: str) -> str | None:
         """The phone an SMS report came from: read only to check who may ask about it, never for a view."""

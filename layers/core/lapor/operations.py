@@ -45,9 +45,10 @@ def respond(store: ReportStore, config: RoutingConfig, record: dict[str, Any], c
         raise _refuse_transition(record, f"answered as {status!r}")
     event = new_event(lifecycle.EVENT_FOR_RESPONSE[status], now, caller.role, "operator",
                       agency_id=caller.agency_id or record["agency_id"], message=message)
-    # The latest answer is the report's status notes (Open311 shows them for public reports).
-    changes: dict[str, Any] = {"status": status, "status_notes": message}
+    changes: dict[str, Any] = {"status": status}
     if status == "responded":  # the sweep closes it when the reporter stays silent through the reopen window
+        # The answer (not a progress note) is what Open311 shows as status_notes of a public report.
+        changes["status_notes"] = message
         changes["closes_at_utc"] = config.deadline(record["region_code"], now,
                                                    lifecycle.REOPEN_WINDOW_WORKING_DAYS)["due_at_utc"]
     return _commit(store, record, changes, event, now)

@@ -104,7 +104,8 @@ class SmsDesk:
                 region_code, category, text, triage = resolved.region.code, resolved.category.id, command.text, False
             elif resolved.code != "unrecognized":  # "LAPOR jalan rusak: sudah 3 bulan" is free text, not a head
                 return self._remember(message, commands.reply_problem(resolved)), {"outcome": resolved.code}
-        zone = reference.region(region_code).zone  # type: ignore[union-attr]
+        # The phone's day is the receiving number's: one bucket a day, wherever its reports are filed.
+        zone = reference.region(self.default_region(message.recipient)).zone  # type: ignore[union-attr]
         day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
         if self.store.sms_reports_on(key, day) >= limit:
             return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}

@@ -11,23 +11,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 _TWILIO_HASHES = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-@lru_cache(maxsize=8)
-def _parameter(name: str) -> str:
+def secret(value: str) -> str:
+    """A secret setting: the value itself, or ``ssm:<name>`` for an SSM SecureString (cached 5 minutes, so a
+    rotated token is picked up without a restart)."""
+    if not value.startswith("ssm:"):
+        return value
     from aws_lambda_powertools.utilities.parameters import get_parameter
 
-    return get_parameter(name, decrypt=True, max_age=300)
-
-
-def secret(value: str) -> str:
-    """A secret setting: the value itself, or ``ssm:<name>`` for an SSM SecureString (read once per container)."""
-    return _parameter(value.removeprefix("ssm:")) if value.startswith("ssm:") else value
+    return get_parameter(value.removeprefix("ssm:"), decrypt=True, max_age=300)
 
 
 def request_url(headers: dict[str, str], raw_path: str, raw_query: str) -> str:

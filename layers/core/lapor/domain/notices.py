@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-# The reporter hears of every step that changes who answers, or whether the report is answered at all.
-REPORTER_EVENTS = frozenset({"routed", "reassigned", "responded", "escalated", "overdue_final", "rejected",
-                             "closed"})
+# The reporter hears of every step that changes who answers, or whether the report is answered at all (the
+# routing they read in the reply to their SMS).
+REPORTER_EVENTS = frozenset({"reassigned", "responded", "escalated", "overdue_final", "rejected", "closed"})
 # Responses and reasons reach an SMS reporter in full, up to about three SMS.
 MESSAGE_CHARS = 400
 
 REPORTER_TEXT = {
-    "routed": "Laporan {tid} diteruskan ke {agency}. Batas waktu {due}. Cek: CEK {tid}",
     "reassigned": "Laporan {tid} dialihkan ke {agency}. Batas waktu {due}. Cek: CEK {tid}",
     "responded": "Laporan {tid} dijawab oleh {agency}: {message}",
     "escalated": "Laporan {tid} belum dijawab tepat waktu; kini ditangani {agency}. Batas waktu {due}.",
@@ -51,8 +50,9 @@ class Notice:
 
 
 def reply_channel(report: dict[str, Any]) -> str | None:
-    """Where the reporter gets notices: the phone an SMS came from, or the phone a web reporter gave."""
-    return report.get("reply_to") or (report.get("reporter") or {}).get("phone")
+    """Where the reporter gets notices: the phone an SMS came from. Not a phone typed into a web form: anyone
+    could type anyone's number, and Lapor would then text a stranger on every change."""
+    return report.get("reply_to")
 
 
 def _new_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -73,8 +73,7 @@ def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
                   "message": (event.get("message") or "")[:MESSAGE_CHARS],
                   "agency_from": event.get("from_agency_id", "")}
         wanted: list[tuple[str, str, str, str]] = []  # (recipient, channel, address, template)
-        # An SMS reporter already read the routing in the reply to their message.
-        if phone and kind in REPORTER_EVENTS and not (kind == "routed" and new.get("channel") == "sms"):
+        if phone and kind in REPORTER_EVENTS:
             wanted.append(("reporter", "sms", phone, REPORTER_TEXT[kind]))
         if kind in AGENCY_TEXT:
             wanted.append((f"agency:{new['agency_id']}", "agency", new["agency_id"], AGENCY_TEXT[kind]))
