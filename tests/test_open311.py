@@ -132,6 +132,8 @@ def test_bad_requests_get_the_spec_errors_and_store_nothing(open311, api_key, aw
         assert all(e["code"] == 400 and e["description"] for e in errors)
     status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.99"))
     assert status == 404 and "jurisdiction_id" in errors[0]["description"]
+    status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="63"))  # Kalsel
+    assert status == 400 and "outside jurisdiction_id 63" in errors[0]["description"]
     assert report_items(aws) == []
     # A jurisdiction that is a known region code, or not a region code at all, is accepted.
     assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64"))[0] == 200

@@ -107,6 +107,11 @@ def _create(fmt: str) -> Response:
         if jurisdiction and re.fullmatch(REGION_CODE_PATTERN, jurisdiction) and reference.region(jurisdiction) is None:
             raise open311.Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
         request = open311.parse_create(form, province_code=get_settings().home_province)
+        region_code = request.report["region_code"]
+        if jurisdiction and re.fullmatch(REGION_CODE_PATTERN, jurisdiction) and not (
+                region_code + ".").startswith(jurisdiction + "."):
+            raise open311.Open311Error(400, f"attribute[region_code] {region_code} is outside jurisdiction_id "
+                                            f"{jurisdiction}")
         try:
             report = ReportIn.model_validate(request.report)
         except ValidationError as exc:
