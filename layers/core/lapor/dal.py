@@ -30,6 +30,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from lapor.domain import lifecycle
 from lapor.domain.routing import Agency, Route
 
 REPORTER_ATTRIBUTE = "reporter"
@@ -41,7 +42,9 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at",
 )
-OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
+_VIEW_NAMES = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
+_VIEW_PROJECTION = {"ProjectionExpression": ", ".join(_VIEW_NAMES), "ExpressionAttributeNames": _VIEW_NAMES}
+OPEN_STATUSES = lifecycle.OPEN
 
 
 class TrackingIdTaken(Exception):
@@ -158,13 +161,7 @@ class ReportStore:
 
     def get_report(self, tracking_id: str) -> dict[str, Any] | None:
         """The report as views may see it: without the reporter's identity."""
-        names = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
-        response = self.client.get_item(
-            TableName=self.table_name,
-            Key=report_key(tracking_id),
-            ProjectionExpression=", ".join(names),
-            ExpressionAttributeNames=names,
-        )
+        response = self.client.get_item(TableName=self.table_name, Key=report_key(tracking_id), **_VIEW_PROJECTION)
         item = response.get("Item")
         return self._plain(item) if item else None
 
@@ -208,12 +205,10 @@ class ReportStore:
     def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
         wanted = list(dict.fromkeys(tracking_ids))
-        names = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {self.table_name: {
-                "Keys": [report_key(t) for t in wanted[start:start + 100]],
-                "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}}
+                "Keys": [report_key(t) for t in wanted[start:start + 100]], **_VIEW_PROJECTION}}
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self.table_name, []):

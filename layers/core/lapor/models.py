@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from lapor.domain.phones import to_e164
 from lapor.domain.reference import REGION_CODE_PATTERN
 
 Kind = Literal["complaint", "aspiration", "information_request"]
@@ -33,17 +34,7 @@ class ReporterIn(BaseModel):
     @field_validator("phone")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        import phonenumbers
-
-        try:
-            number = phonenumbers.parse(value, "ID")
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("not a phone number") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("not a valid phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return None if value is None else to_e164(value)
 
 
 class ReportIn(BaseModel):

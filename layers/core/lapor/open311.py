@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lapor.domain import reference
+from lapor.domain import lifecycle, reference
 from lapor.domain.reference import REGION_CODE_PATTERN, Category
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=
 # resolved", and a Lapor response is the agency's resolution (FixMyStreet likewise counts "fixed" as closed);
 # the reporter's rare reopen turns it back to open. status_notes keeps the finer Lapor status.
 CLOSED_STATUSES = frozenset({"responded", "closed", "rejected"})
-OPEN_STATUSES = frozenset({"submitted", "routed", "in_progress", "escalated"})
+OPEN_STATUSES = lifecycle.OPEN
 STATUS_NOTES = {
     "submitted": "Laporan diterima.", "routed": "Laporan diteruskan ke instansi berwenang.",
     "in_progress": "Laporan sedang ditindaklanjuti instansi.", "escalated": "Laporan dieskalasi ke instansi atasan.",

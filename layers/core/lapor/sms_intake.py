@@ -18,6 +18,7 @@ from lapor.dal import DailyLimitReached, MessageSeen, ReportStore
 from lapor.domain import reference
 from lapor.domain import sms as commands
 from lapor.domain.clock import parse_utc
+from lapor.domain.phones import to_e164
 from lapor.errors import Unprocessable
 from lapor.intake import submit_report
 from lapor.models import ReportIn
@@ -37,16 +38,10 @@ class InboundSms:
 
 
 def e164(number: str) -> str:
-    """``0812…``, ``62812…`` and ``+62812…`` are the same reporter (Indonesia unless a country code is given)."""
-    import phonenumbers
-
     try:
-        parsed = phonenumbers.parse(number, "ID")
-    except phonenumbers.NumberParseException as exc:
-        raise Unprocessable("the sender is not a phone number", code="invalid_sender") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise Unprocessable("the sender is not a valid phone number", code="invalid_sender")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(number)
+    except ValueError as exc:
+        raise Unprocessable(f"the sender is {exc}", code="invalid_sender") from exc
 
 
 def phone_key(phone: str) -> str:
@@ -72,10 +67,13 @@ class SmsDesk:
         reply = commands.reply_help() if isinstance(command, commands.Help) else self._status(command, sender, now)
         return self._remember(message, reply), {"outcome": "help" if isinstance(command, commands.Help) else "check"}
 
+    def _expires_at(self) -> int:
+        """When a message id (and a day's quota) may be forgotten."""
+        return int(time.time()) + self.settings.sms_dedupe_seconds
+
     def _remember(self, message: InboundSms, reply: str) -> str:
         """Store the reply under the message id; a concurrent copy that stored first wins (same reply for both)."""
-        expires_at = int(time.time()) + self.settings.sms_dedupe_seconds
-        if self.store.remember_sms(message.provider, message.message_id, reply, expires_at=expires_at):
+        if self.store.remember_sms(message.provider, message.message_id, reply, expires_at=self._expires_at()):
             return reply
         return self.store.sms_reply(message.provider, message.message_id) or reply
 
@@ -96,8 +94,8 @@ class SmsDesk:
     def _file(self, message: InboundSms, sender: str, command: commands.File, now: datetime
               ) -> tuple[str, dict[str, Any]]:
         # Free text goes to the receiving number's region, to be triaged by the agency that routes it on.
-        region_code, category, text, triage = self.default_region(message.recipient), FREE_TEXT_CATEGORY, \
-            command.message, True
+        home = self.default_region(message.recipient)
+        region_code, category, text, triage = home, FREE_TEXT_CATEGORY, command.message, True
         if command.head is not None:
             resolved = commands.resolve_file(command.head, province=region_code)
             if isinstance(resolved, commands.Resolved):
@@ -105,14 +103,14 @@ class SmsDesk:
             elif resolved.code != "unrecognized":  # "LAPOR jalan rusak: sudah 3 bulan" is free text, not a head
                 return self._remember(message, commands.reply_problem(resolved)), {"outcome": resolved.code}
         # The phone's day is the receiving number's: one bucket a day, wherever its reports are filed.
-        zone = reference.region(self.default_region(message.recipient)).zone  # type: ignore[union-attr]
+        zone = reference.region(home).zone  # type: ignore[union-attr]
         day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
         if self.store.sms_reports_on(key, day) >= limit:
             return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
 
         report = ReportIn(kind="complaint", category=category, region_code=region_code, privacy="anonymous",
                           title=commands.title_from_text(text), description=commands.description_from_text(text))
-        expires_at = int(time.time()) + self.settings.sms_dedupe_seconds
+        expires_at = self._expires_at()
         replies: list[str] = []
 
         def write(item: dict[str, Any]) -> None:
