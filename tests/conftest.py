@@ -6,6 +6,7 @@ import importlib
 import io
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,11 @@ def log_lines():
 
     buffer = io.StringIO()
     handler = logger.registered_handler
-    previous = handler.setStream(buffer)
+    # Assigned, not setStream(): that flushes the stream it had, which may be an earlier test's capsys
+    # buffer, closed by now. For the same reason the logger gets the live stdout back, not that stream.
+    handler.stream = buffer
     yield buffer
-    handler.setStream(previous)
+    handler.stream = sys.stdout
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 
 from lapor.errors import LaporError
-from lapor.observability import logger, tracer
+from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 from lapor_api import admin, agency, open311, reference, reports, stats
 
@@ -85,7 +85,7 @@ def _body_size(event: dict[str, Any]) -> int:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
     limit = get_settings().max_body_bytes

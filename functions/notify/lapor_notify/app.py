@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from lapor import notify, runtime
 from lapor.domain.notices import notices_for
-from lapor.observability import logger, tracer
+from lapor.observability import logger, traced_handler
 
 
 class NoticesNotSent(Exception):
@@ -63,7 +63,7 @@ def notify_change(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _context["lambda"] = context
     return process_partial_response(event=event, record_handler=notify_change, processor=processor, context=context)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lapor import runtime, webhooks
 from lapor.errors import LaporError
-from lapor.observability import logger, tracer
+from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 from lapor.sms_intake import InboundSms, SmsDesk
 
@@ -91,7 +91,7 @@ ROUTES = {"POST /webhooks/sms/twilio": "twilio", "POST /webhooks/sms/generic": "
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     raw = event.get("body") or ""

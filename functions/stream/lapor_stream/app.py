@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from lapor import runtime
 from lapor.domain import reference, stats
-from lapor.observability import logger, tracer
+from lapor.observability import logger, traced_handler
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 MARKER_DAYS = 7  # longer than a stream keeps records (24 h), so a redelivery always finds its marker
@@ -44,6 +44,6 @@ def count_change(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=count_change, processor=processor, context=context)

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lapor import runtime, sweep
 from lapor.domain.clock import parse_utc
-from lapor.observability import logger, tracer
+from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -38,7 +38,7 @@ def _send(message: dict[str, Any]) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced_handler
 def coordinator_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Start a run: its record, then one message per shard. ``event`` may carry ``as_of`` and ``dry_run``."""
     settings = get_settings()
@@ -79,6 +79,6 @@ def sweep_message(record: SQSRecord, lambda_context: Any = None) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced_handler
 def worker_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=sweep_message, processor=processor, context=context)
