@@ -147,7 +147,7 @@ def test_text_is_stored_and_returned_as_data(call_api):
 
 
 def test_same_idempotency_key_and_body_files_once(call_api, aws):
-    headers = {"Idempotency-Key": "mobile-7f3a"}
+    headers = {"Idempotency-Key": "7b4f2a6e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"}
     first = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
     # Whitespace differs, the parsed body does not: still the same request.
     padded = {**VALID_REPORT, "title": f"  {VALID_REPORT['title']}  "}
@@ -158,14 +158,14 @@ def test_same_idempotency_key_and_body_files_once(call_api, aws):
     # The stored reply keeps the access code sealed, and the key only as a hash.
     stored = json.dumps(table_items(aws, "IdempotencyTable"))
     assert first.body["tracking_id"] in stored
-    assert first.body["access_code"] not in stored and "mobile-7f3a" not in stored
+    assert first.body["access_code"] not in stored and "7b4f2a6e-1c3d-4e5f-8a9b-0c1d2e3f4a5b" not in stored
     other = call_api("POST", "/reports", json_body={**VALID_REPORT, "category": "health"}, headers=headers)
     assert (other.status, other.body["error"]["code"]) == (422, "idempotency_key_reused")
     assert len(report_items(aws)) == 1
 
 
 def test_a_failed_idempotent_request_leaves_nothing_behind_and_can_be_retried(call_api, aws):
-    headers = {"Idempotency-Key": "retry-1"}
+    headers = {"Idempotency-Key": "retry-Xk29fPq0LmZ8vN3aBcD7eR"}
     bad = call_api("POST", "/reports", json_body={**VALID_REPORT, "region_code": "64.99"}, headers=headers)
     assert bad.status == 422
     assert table_items(aws, "IdempotencyTable") == [] and report_items(aws) == []

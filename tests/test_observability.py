@@ -9,7 +9,7 @@ from conftest import VALID_REPORT
 
 
 def test_no_identity_in_any_log_line_and_metric_by_kind_and_channel(call_api, capsys, log_lines):
-    headers = {"Idempotency-Key": "log-check"}
+    headers = {"Idempotency-Key": "log-check-Hq83nZ0pLx7VcT2m"}
     created = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
     call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)  # replay
     call_api("POST", "/reports", json_body={**VALID_REPORT, "region_code": "64.99"})  # an error

@@ -184,8 +184,8 @@ def test_listing_filters_by_code_status_and_dates_with_the_spec_defaults(open311
 
 def test_the_same_idempotency_key_files_one_request(open311, api_key, aws):
     form = request_form(api_key)
-    first = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once"})[1]
-    again = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once"})[1]
+    first = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once-Jm4Qz8Lp2Vx9"})[1]
+    again = open311("POST", "requests", form=form, headers={"Idempotency-Key": "open311-once-Jm4Qz8Lp2Vx9"})[1]
     assert first == again and len(report_items(aws)) == 1
 
 

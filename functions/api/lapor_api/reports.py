@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import operations, runtime
 from lapor.domain import ids
-from lapor.errors import NotFound
+from lapor.errors import NotFound, Unprocessable
 from lapor.intake import submit_report
 from lapor.models import ErrorResponse, FeedbackIn, ReportCreated, ReportIn, ReportView
 from lapor.observability import logger
@@ -45,6 +45,10 @@ def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, 
     """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply."""
     if idempotency_key is None:
         return _submit(report, channel)
+    if not ids.idempotency_key_is_strong(idempotency_key):
+        raise Unprocessable("the Idempotency-Key must be a random UUID or at least 22 random URL-safe characters "
+                            "(uuidgen, secrets.token_urlsafe(16), crypto.randomUUID())",
+                            code="weak_idempotency_key", details=[{"loc": ["header", "idempotency-key"]}])
     from lapor.idempotency import run_once
 
     # The channel is part of the request: the same key from another channel is another request.
@@ -64,7 +68,10 @@ def create_report(
     idempotency_key: Annotated[
         str | None,
         Header(alias="idempotency-key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
-               description="Replays with the same key and body return the first report; never a second one."),
+               description="A random UUID (version 4) or at least 22 random URL-safe characters; anything "
+                           "weaker is a 422 weak_idempotency_key. Replays with the same key and body return "
+                           "the first report; never a second one.",
+               examples=["5b0c1a52-3f0e-4d7b-9a51-2c7a0d6e8f13"]),
     ] = None,
 ) -> Response[ReportCreated]:
     created = file_report(report, channel="web", idempotency_key=idempotency_key, lambda_context=router.lambda_context)

@@ -73,3 +73,22 @@ def split_api_key(key: str) -> tuple[str, str] | None:
     """(key id, secret) of a well-formed key, else None."""
     found = API_KEY_RE.match(key.strip())
     return (found[1], found[2]) if found else None
+
+
+# Idempotency-Key (design 4.3): a replay returns the first reply, access code included, to whoever sends the
+# same key and body, and the body of a public report can be rebuilt from its public view. So the key is what
+# keeps the reply to its sender: a random UUID (version 4, 122 random bits) or at least 22 URL-safe characters
+# (``secrets.token_urlsafe(16)``: 128 bits). A counter, a timestamp or a word is refused.
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-([0-9a-f])[0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
+_URLSAFE_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
+# Random keys of 22 or more characters use many distinct characters (a 32-character hex key has 5 or fewer
+# with a probability below 10^-9); a key with fewer repeats a pattern.
+_MIN_DISTINCT_CHARACTERS = 6
+
+
+def idempotency_key_is_strong(key: str) -> bool:
+    uuid = _UUID_RE.match(key)
+    if uuid:  # only a random one: version 1, 6 and 7 UUIDs carry a timestamp, and the nil UUID nothing
+        return uuid[1] == "4" and uuid[2].lower() in "89ab" and len(set(key)) >= _MIN_DISTINCT_CHARACTERS
+    return (bool(_URLSAFE_KEY_RE.match(key)) and len(set(key)) >= _MIN_DISTINCT_CHARACTERS
+            and not key.isdigit())
