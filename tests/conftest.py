@@ -23,6 +23,7 @@ os.environ.update({
     "AWS_DEFAULT_REGION": "ap-southeast-3", "LAPOR_TABLE_NAME": "ReportsTable",
     "LAPOR_IDEMPOTENCY_TABLE_NAME": "IdempotencyTable", "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "lapor-api", "POWERTOOLS_METRICS_NAMESPACE": "Lapor",
+    "LAPOR_CURSOR_SECRET": "test-cursor-secret",
 })
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)

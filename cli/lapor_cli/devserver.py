@@ -21,9 +21,10 @@ from werkzeug.wrappers import Request, Response
 from lapor_cli.issuer import InvalidToken, LocalIssuer, flatten_claims
 from lapor_cli.template import FunctionSpec, HttpRoute, Template
 
-# The local stack's webhook secrets, unless LAPOR_TWILIO_AUTH_TOKEN / LAPOR_SMS_HMAC_SECRET are set: for
+# The local stack's secrets (webhooks, page cursors), unless set in the environment: for
 # development only (on AWS they live in SSM Parameter Store).
-DEV_SECRETS = {"LAPOR_TWILIO_AUTH_TOKEN": "lapor-dev-twilio-token", "LAPOR_SMS_HMAC_SECRET": "lapor-dev-sms-secret"}
+DEV_SECRETS = {"LAPOR_TWILIO_AUTH_TOKEN": "lapor-dev-twilio-token", "LAPOR_SMS_HMAC_SECRET": "lapor-dev-sms-secret",
+               "LAPOR_CURSOR_SECRET": "lapor-dev-cursor-secret"}
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
               "application/problem+json", "application/javascript")
 

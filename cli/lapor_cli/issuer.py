@@ -47,20 +47,22 @@ class LocalIssuer:
         return serialization.load_pem_private_key(self._key(), password=None).public_key()
 
     def issue(self, role: str, agency_id: str | None = None, ttl_seconds: int = 8 * 3600,
-              subject: str | None = None, now: float | None = None) -> str:
+              subject: str | None = None, now: float | None = None, claims: dict[str, Any] | None = None) -> str:
+        """A token as Cognito would issue it; ``claims`` adds or replaces claims (tests: access tokens, odd
+        group names)."""
         import jwt
 
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         issued = int(now if now is not None else time.time())
-        claims: dict[str, Any] = {
+        payload: dict[str, Any] = {
             "iss": ISSUER, "aud": AUDIENCE, "sub": subject or str(uuid.uuid4()), "token_use": "id",
             "iat": issued, "nbf": issued, "exp": issued + ttl_seconds, "cognito:groups": [role],
             "cognito:username": f"{role}-{agency_id or 'all'}",
         }
         if agency_id:
-            claims["custom:agency_id"] = agency_id
-        return jwt.encode(claims, self._key(), algorithm="RS256", headers={"kid": "lapor-dev"})
+            payload["custom:agency_id"] = agency_id
+        return jwt.encode(payload | (claims or {}), self._key(), algorithm="RS256", headers={"kid": "lapor-dev"})
 
     def verify(self, authorization: str | None) -> dict[str, Any]:
         """The token's claims, if API Gateway's JWT authorizer would accept it."""

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from lapor import operations, runtime
+from lapor import cursors, operations, runtime
 from lapor.domain import ids
 from lapor.domain.access import Caller, agencies_in_scope
-from lapor.errors import Forbidden, LaporError, NotFound, Unprocessable
+from lapor.errors import Forbidden, NotFound, Unprocessable
 from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
 from lapor.observability import logger
 from lapor.settings import get_settings
@@ -44,25 +42,14 @@ def _visible_report(caller: Caller, tracking_id: str) -> dict[str, Any]:
 
 
 def _agency_view(record: dict[str, Any]) -> AgencyReportView:
-    view = report_view(record, full=True)
+    view = report_view(record, full=True, for_operators=True)
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
     return AgencyReportView.model_validate(view)
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def _decode_cursor(cursor: str, agency_id: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = key["agency_pk"] == {"S": f"AGENCY#{agency_id}"}
-    except (ValueError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise LaporError("the cursor is not one this queue gave out", code="invalid_cursor")
-    return key
+def _queue_scope(agency_id: str, status: str | None) -> str:
+    return f"agency-queue:{agency_id}:{status or '*'}"
 
 
 @router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY)
@@ -80,13 +67,14 @@ def agency_queue(
         raise Unprocessable("name the agency with ?agency_id=", code="agency_required")
     if not _in_scope(caller, agency):
         raise Forbidden("this agency is outside your scope")
+    scope = _queue_scope(agency, status)
     items, last_key = runtime.store().list_agency_reports(
-        agency, status=status, limit=limit, start_key=_decode_cursor(cursor, agency) if cursor else None)
+        agency, status=status, limit=limit, start_key=cursors.decode(cursor, scope) if cursor else None)
     now = _now()
     lines = [queue_item(item, now) for item in items]
     if overdue is not None:
         lines = [line for line in lines if line["overdue"] is overdue]
-    return QueuePage.model_validate({"items": lines, "next_cursor": _encode_cursor(last_key)})
+    return QueuePage.model_validate({"items": lines, "next_cursor": cursors.encode(last_key, scope)})
 
 
 @router.get("/agency/reports/<tracking_id>", summary="A report, as its agency chain sees it", **OPERATOR_ONLY)
@@ -102,7 +90,8 @@ def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
                                 status=response.status, message=response.message, version=response.version,
                                 now=_now())
     logger.info("report answered", extra={"tracking_id": record["tracking_id"], "status": response.status,
-                                          "agency_id": record["agency_id"], "role": caller.role})
+                                          "agency_id": record["agency_id"], "role": caller.role,
+                                          "by": caller.subject})
     return _agency_view(record)
 
 
@@ -112,7 +101,8 @@ def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
     record = operations.reassign(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
                                  caller, agency_id=change.agency_id, reason=change.reason, version=change.version,
                                  now=_now(), default_deadline_days=get_settings().deadline_working_days)
-    logger.info("report reassigned", extra={"tracking_id": record["tracking_id"], "agency_id": record["agency_id"]})
+    logger.info("report reassigned", extra={"tracking_id": record["tracking_id"], "agency_id": record["agency_id"],
+                                            "role": caller.role, "by": caller.subject})
     return _agency_view(record)
 
 
@@ -122,5 +112,6 @@ def reject(tracking_id: TrackingId, change: RejectIn) -> AgencyReportView:
     caller = auth.admin(router)
     record = operations.reject(runtime.store(), _visible_report(caller, tracking_id), caller, reason=change.reason,
                                version=change.version, now=_now())
-    logger.info("report rejected", extra={"tracking_id": record["tracking_id"]})
+    logger.info("report rejected", extra={"tracking_id": record["tracking_id"], "role": caller.role,
+                                          "by": caller.subject})
     return _agency_view(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 
 from lapor.errors import LaporError
+from lapor.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds
 from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 from lapor_api import admin, agency, open311, reference, reports, stats
@@ -84,6 +86,22 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
 
 
+def _refuse_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 4xx for a JSON route's body the resolver must not see: not UTF-8, or nested deeper than a report
+    can be (json would recurse until RecursionError, a 500)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return _plain_error(400, "invalid_encoding", "the body is not UTF-8 text")
+        # The resolver decodes it again; hand it the text, as API Gateway does for a text content type.
+        event["body"], event["isBase64Encoded"] = body, False
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        return _plain_error(400, "invalid_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    return None
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -96,9 +114,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Media types are case-insensitive (RFC 9110); Powertools compares them as written.
         media_type, separator, parameters = headers["content-type"].partition(";")
         headers["content-type"] = media_type.strip().lower() + separator + parameters
-    content_type = headers.get("content-type", "application/json")
-    if event.get("routeKey") in JSON_BODY_ROUTES and not content_type.startswith("application/json"):
-        return _plain_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    if event.get("routeKey") in JSON_BODY_ROUTES:
+        media_type = headers.get("content-type", "application/json").partition(";")[0].strip()
+        if media_type != "application/json":
+            return _plain_error(415, "unsupported_media_type",
+                                "send the body as JSON with Content-Type: application/json")
+        refused = _refuse_body(event)
+        if refused is not None:
+            return refused
     return app.resolve(event, context)
 
 

@@ -11,7 +11,10 @@ OPERATOR_ONLY = {"security": [{"operatorJwt": []}]}
 
 
 def caller(router: APIGatewayHttpRouter) -> Caller:
-    found = Caller.from_claims(router.current_event.request_context.authorizer.jwt_claim)
+    claims = router.current_event.request_context.authorizer.jwt_claim or {}
+    if claims.get("token_use") != "id":
+        raise Forbidden("send the Cognito ID token, not an access token", code="id_token_required")
+    found = Caller.from_claims(claims)
     if found is None:
         raise Forbidden("this token carries none of the operator, supervisor or admin roles")
     return found

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from lapor import runtime
 from lapor.domain import reference, stats
+from lapor.domain.clock import EARLIEST, LATEST
 from lapor.errors import NotFound, Unprocessable
 from lapor.models import StatsOut
 
@@ -26,6 +27,10 @@ def get_stats(
     from_: Annotated[date | None, Query(alias="from", description="First submission day (default: a year ago)")] = None,
     to: Annotated[date | None, Query(description="Last submission day (default: today)")] = None,
 ) -> StatsOut:
+    for name, day in (("from", from_), ("to", to)):
+        if day is not None and not EARLIEST.date() <= day < LATEST.date():
+            raise Unprocessable(f"{name} must lie between {EARLIEST.year} and {LATEST.year - 1}",
+                                code="date_out_of_range", details=[{"loc": ["query", name], "input": str(day)}])
     if region is not None and reference.region(region) is None:
         raise NotFound(f"no region {region!r}", code="unknown_region")
     # Buckets are local submission days; the easternmost zone (WIT) is the first to reach a new day.

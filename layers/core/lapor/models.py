@@ -6,23 +6,28 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from lapor.domain.clock import EARLIEST, LATEST
 from lapor.domain.phones import to_e164
 from lapor.domain.reference import REGION_CODE_PATTERN
+from lapor.domain.text import check_text
 
 Kind = Literal["complaint", "aspiration", "information_request"]
 Privacy = Literal["public", "confidential", "anonymous"]
 Status = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated", "rejected"]
 Channel = Literal["web", "sms", "open311", "operator", "system"]
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+# Every free text Lapor stores: trimmed, no control characters or bidi overrides, something visible in it.
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_text)]
+# JSON numbers and booleans as they are: `true` is not a latitude nor a rating, "1.5" not a number.
+Coordinate = Annotated[float, Field(strict=True)]
 
 
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Coordinate = Field(ge=-90, le=90)
+    lon: Coordinate = Field(ge=-180, le=180)
 
 
 class ReporterIn(BaseModel):
@@ -75,6 +80,13 @@ class TimelineEvent(BaseModel):
     message: str | None = None
     rating: int | None = Field(None, description="The reporter's rating (feedback and reopened events)")
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
+
+
+class OperatorTimelineEvent(TimelineEvent):
+    """An event as the agency chain and admins see it: it also names the operator who acted."""
+
+    actor_sub: str | None = Field(None, description="The operator's stable id (Cognito sub); never shown to the "
+                                                    "reporter")
 
 
 class ReportSummary(BaseModel):
@@ -144,7 +156,8 @@ class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: Annotated[Text, Field(min_length=1, max_length=2000)]
     status: Literal["in_progress", "responded"]
-    version: int | None = Field(None, ge=1, description="The version the operator saw; a stale one is a 409.")
+    version: int | None = Field(None, ge=1, strict=True, description="The version the operator saw; a stale one "
+                                                                     "is a 409.")
 
 
 class ReporterOut(BaseModel):
@@ -154,6 +167,7 @@ class ReporterOut(BaseModel):
 
 
 class AgencyReportView(ReportView):
+    timeline: list[OperatorTimelineEvent] | None = None
     reporter: ReporterOut | None = Field(None, description="Never present for anonymous reports.")
 
 
@@ -170,22 +184,22 @@ class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, strict=True)
 
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Di luar kewenangan pemerintah daerah"])]
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, strict=True)
 
 
 class FeedbackIn(BaseModel):
     """The reporter's rating of the answer; ``reopen`` once, within 10 working days of the answer."""
 
     model_config = ConfigDict(extra="forbid")
-    rating: int = Field(ge=1, le=5)
+    rating: int = Field(ge=1, le=5, strict=True)
     comment: Annotated[Text, Field(max_length=1000)] | None = None
-    reopen: bool = False
+    reopen: bool = Field(False, strict=True)
 
 
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -221,7 +235,8 @@ class RouteList(BaseModel):
 class CalendarOverride(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: date_type
-    working: bool = Field(description="true: a working day despite the national calendar; false: a day off")
+    working: bool = Field(strict=True, description="true: a working day despite the national calendar; false: a "
+                                                   "day off")
     reason: Annotated[Text, Field(min_length=1, max_length=200)]
 
 
@@ -247,7 +262,14 @@ class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     as_of: AwareDatetime | None = Field(None, description="Sweep as of this instant (default: now); ISO 8601 "
                                                           "with an offset, e.g. 2027-01-15T00:00:00+08:00")
-    dry_run: bool = Field(False, description="Count what would happen; write nothing")
+    dry_run: bool = Field(False, strict=True, description="Count what would happen; write nothing")
+
+    @field_validator("as_of")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"as_of must lie between {EARLIEST.year} and {LATEST.year}")
+        return value
 
 
 class SweepOut(BaseModel):

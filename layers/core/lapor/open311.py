@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lapor.domain import lifecycle, reference
+from lapor.domain.clock import EARLIEST, LATEST
 from lapor.domain.reference import REGION_CODE_PATTERN, Category
 
 if TYPE_CHECKING:
@@ -330,6 +331,8 @@ def _date(params: dict[str, list[str]], name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be a W3C datetime such as 2010-01-01T00:00:00Z") from None
     if moment.tzinfo is None:
         raise Open311Error(400, f"{name} must include a time zone (Z or an offset such as +08:00)")
+    if not EARLIEST <= moment <= LATEST:
+        raise Open311Error(400, f"{name} must lie between {EARLIEST.year} and {LATEST.year}")
     return moment
 
 

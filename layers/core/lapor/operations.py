@@ -44,7 +44,7 @@ def respond(store: ReportStore, config: RoutingConfig, record: dict[str, Any], c
     if not lifecycle.response_allowed(record["status"], status):
         raise _refuse_transition(record, f"answered as {status!r}")
     event = new_event(lifecycle.EVENT_FOR_RESPONSE[status], now, caller.role, "operator",
-                      agency_id=caller.agency_id or record["agency_id"], message=message)
+                      agency_id=caller.agency_id or record["agency_id"], message=message, actor_sub=caller.subject)
     changes: dict[str, Any] = {"status": status}
     if status == "responded":  # the sweep closes it when the reporter stays silent through the reopen window
         # The answer (not a progress note) is what Open311 shows as status_notes of a public report.
@@ -71,7 +71,7 @@ def reassign(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
     changes = {"status": "routed", "agency_id": agency.id, "agency_name": agency.name,
                **config.deadline(record["region_code"], now, days), "deadline_working_days": days}
     event = new_event("reassigned", now, caller.role, "operator", agency_id=agency.id, message=reason,
-                      from_agency_id=record["agency_id"])
+                      from_agency_id=record["agency_id"], actor_sub=caller.subject)
     return _commit(store, record, changes, event, now)
 
 
@@ -80,7 +80,8 @@ def reject(store: ReportStore, record: dict[str, Any], caller: Caller, *, reason
     _check_version(record, version)
     if not lifecycle.reject_allowed(record["status"]):
         raise _refuse_transition(record, "rejected")
-    event = new_event("rejected", now, caller.role, "operator", agency_id=record["agency_id"], message=reason)
+    event = new_event("rejected", now, caller.role, "operator", agency_id=record["agency_id"], message=reason,
+                      actor_sub=caller.subject)
     return _commit(store, record, {"status": "rejected"}, event, now)
 
 

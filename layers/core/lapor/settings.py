@@ -27,6 +27,9 @@ class Settings(BaseModel):
     due_index_shards: int = Field(8, ge=1, le=256)
     # Routes, agencies and calendar overrides are cached per warm container for this long.
     config_cache_seconds: float = Field(300, ge=0)
+    # Signs page cursors (a value here, ``ssm:<parameter name>`` on AWS): a client can resume only listings the
+    # server paged for it.
+    cursor_secret: str = ""
     # Requests with a larger body are refused with 413 before parsing.
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     # The queue the scheduled sweep fans out on (one message per shard).

@@ -20,8 +20,14 @@ def is_overdue(record: dict[str, Any], now: datetime) -> bool:
     return record["status"] in OPEN_STATUSES and deadline_passed(record["due_at_utc"], now)
 
 
-def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None) -> dict[str, Any]:
-    """The public view, or with ``full`` the reporter's own view with the timeline.
+# Who among the operators acted: for the agency chain and admins, never for the reporter.
+OPERATOR_ONLY_EVENT_FIELDS = ("actor_sub",)
+
+
+def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None,
+                for_operators: bool = False) -> dict[str, Any]:
+    """The public view, or with ``full`` the reporter's own view with the timeline (``for_operators``: the
+    agency chain's, whose timeline also names the operator who acted).
 
     Confidential content (title, description, location) shows only in the full view. Identity never shows:
     the store does not even load it for views.
@@ -43,7 +49,9 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "location": record.get("location") if content_visible else None,
     }
     if full:
-        view["timeline"] = [event | {"at": _local(event["at"], zone)} for event in record.get("timeline", [])]
+        hidden = () if for_operators else OPERATOR_ONLY_EVENT_FIELDS
+        view["timeline"] = [{k: v for k, v in event.items() if k not in hidden} | {"at": _local(event["at"], zone)}
+                            for event in record.get("timeline", [])]
     return view
 
 

@@ -14,12 +14,19 @@ ROLES = ("operator", "supervisor", "admin")  # lowest to highest
 
 
 def claim_list(value: str | list[str] | None) -> list[str]:
-    """``"[operator admin]"`` (API Gateway), ``"operator,admin"`` or a real list → ``["operator", "admin"]``."""
+    """The names in an array claim: ``"[operator admin]"`` as API Gateway flattens it, or a real list.
+
+    The names between the brackets are split on white space and on nothing else, and matched whole: Cognito
+    group names cannot hold white space, so this is exact, whereas splitting on commas would make a group
+    called ``x,admin`` an admin. A string without brackets is one name.
+    """
     if value is None:
         return []
     if isinstance(value, list):
         return [str(v) for v in value]
-    return [part for part in value.strip().strip("[]").replace(",", " ").split() if part]
+    if value.startswith("[") and value.endswith("]"):
+        return value[1:-1].split()
+    return [value] if value else []
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,11 @@ class Caller:
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, object]) -> Caller | None:
-        """The caller's highest role, or None when the token carries none of Lapor's roles."""
+        """The caller's highest role, or None when the token carries none of Lapor's roles or is not an ID
+        token (a Cognito access token passes API Gateway's audience check too, but says nothing of the
+        agency: only ID tokens carry ``custom:agency_id``)."""
+        if claims.get("token_use") != "id":
+            return None
         groups = set(claim_list(claims.get("cognito:groups")))  # type: ignore[arg-type]
         roles = [r for r in ROLES if r in groups]
         if not roles:

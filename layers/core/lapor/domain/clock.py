@@ -6,6 +6,12 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 
+# The instants Lapor accepts from outside (query dates, as_of): wider than any real request, and narrow enough
+# that adding a window or a year of working days, or moving to any time zone, cannot leave datetime's range.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def iso_utc(moment: datetime) -> str:
     """``2026-11-29T03:00:00Z``: sortable, so it can be part of an index key."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
