@@ -2,6 +2,9 @@
 
 from conftest import ROOT
 
+# The functions running lapor_api's resolver: citizen/operator/Open311 routes, and the admin routes.
+API_FUNCTIONS = ("ApiFunction", "AdminFunction")
+
 
 def test_categories_list_every_category_with_both_names_and_its_deadline(call_api):
     reply = call_api("GET", "/categories")
@@ -45,8 +48,9 @@ def test_openapi_document_describes_every_public_route(call_api):
     assert document["openapi"].startswith("3.")
     from lapor_cli.template import load_template
 
-    served = {r.path for r in load_template(ROOT / "template.yaml").http_routes if r.function.logical_id == "ApiFunction"}
+    served = {r.path for r in load_template(ROOT / "template.yaml").http_routes}
     assert set(document["paths"]) == served - {"/openapi.json"}
+    assert set(document["paths"]["/webhooks/sms/generic"]["post"]["responses"]) >= {"200", "403"}
     assert {"/reports", "/reports/{tracking_id}", "/admin/sweeps", "/admin/apikeys"} <= served
     assert document["components"]["securitySchemes"]["operatorJwt"]["scheme"] == "bearer"
     assert document["paths"]["/agency/reports"]["get"]["security"] == [{"operatorJwt": []}]
@@ -63,7 +67,7 @@ def test_template_routes_and_app_routes_are_the_same_set():
     from lapor_cli.template import load_template
 
     template_routes = {(r.method, r.path) for r in load_template(ROOT / "template.yaml").http_routes
-                       if r.function.logical_id == "ApiFunction"}
+                       if r.function.logical_id in API_FUNCTIONS}
     app_routes = set()
     for route in app._static_routes + app._dynamic_routes:
         for method in route.method.split("|"):
@@ -104,6 +108,6 @@ def test_every_sample_event_runs_through_the_handler(aws):
     assert set(samples) == set(expected)
     covered = {event["routeKey"] for event in samples.values()}
     assert covered == {r.route_key for r in load_template(ROOT / "template.yaml").http_routes
-                       if r.function.logical_id == "ApiFunction"}
+                       if r.function.logical_id in API_FUNCTIONS}
     for name, event in samples.items():
         assert lambda_handler(event, LambdaContext("ApiFunction"))["statusCode"] == expected[name], name

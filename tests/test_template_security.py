@@ -1,0 +1,242 @@
+"""template.yaml's security properties (issue #10, docs/security.md "Infrastructure"): throttling, reserved
+concurrency, access logs, least-privilege IAM, MFA, log retention. moto enforces no IAM, so these are checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from lapor_cli.template import _CfnLoader, load_template
+
+DOCUMENT: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+RESOURCES: dict[str, Any] = DOCUMENT["Resources"]
+TEMPLATE = load_template(ROOT / "template.yaml")
+FUNCTIONS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+API = RESOURCES["HttpApi"]["Properties"]
+
+TABLE_ARN = {"Fn::GetAtt": ["ReportsTable", "Arn"]}
+PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback", "POST /webhooks/sms/twilio",
+                       "POST /webhooks/sms/generic", "POST /open311/v2/requests.json",
+                       "POST /open311/v2/requests.xml")
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate",
+                 "dynamodb:PartiQLDelete"}
+# Each function's writes to the reports table: action -> the partition keys (dal.py's item types) it may write.
+EXPECTED_WRITES = {
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
+    "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
+                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
+                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY"}},
+    "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
+    "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
+    "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}},
+    "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}},
+    "NotifyFunction": {},
+}
+RESERVED = {"ApiFunction": "ApiReservedConcurrency", "AdminFunction": "AdminReservedConcurrency",
+            "SmsFunction": "SmsReservedConcurrency", "SweepWorkerFunction": "SweepWorkerReservedConcurrency"}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(function: str) -> list[dict[str, Any]]:
+    return [s for policy in FUNCTIONS[function].get("Policies", []) if isinstance(policy, dict)
+            for s in policy.get("Statement", [])]
+
+
+def leading_keys(statement: dict[str, Any]) -> set[str] | None:
+    """The partition keys a statement is limited to, or None when it is not limited."""
+    keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    return set(as_list(keys)) if keys is not None else None
+
+
+def resolved(value: Any) -> Any:
+    """A parameter reference as its default (what a deploy without overrides gets); any other value as is."""
+    if isinstance(value, dict) and "Ref" in value:
+        return DOCUMENT["Parameters"][value["Ref"]]["Default"]
+    return value
+
+
+def on_table(statement: dict[str, Any]) -> bool:
+    return TABLE_ARN in as_list(statement["Resource"])
+
+
+def on_reports_table_or_index(resource: Any) -> bool:
+    return resource == TABLE_ARN or (isinstance(resource, dict) and "${ReportsTable.Arn}" in str(resource.get("Fn::Sub")))
+
+
+# -- throttling -------------------------------------------------------------------------------------------------
+
+def test_every_route_of_the_stage_is_throttled():
+    default = API["DefaultRouteSettings"]
+    assert 0 < default["ThrottlingRateLimit"] <= 100
+    assert 0 < default["ThrottlingBurstLimit"] <= 200
+
+
+@pytest.mark.parametrize("route_key", PUBLIC_WRITE_ROUTES)
+def test_public_write_routes_are_throttled_tighter_than_the_rest(route_key):
+    default, route = API["DefaultRouteSettings"], API["RouteSettings"][route_key]
+    assert 0 < route["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+    assert 0 < route["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+    assert route["ThrottlingBurstLimit"] >= route["ThrottlingRateLimit"]
+
+
+def test_every_public_write_route_has_its_own_limit_and_every_limit_names_a_route():
+    routes = {r.route_key: r for r in TEMPLATE.http_routes}
+    public_writes = {key for key, r in routes.items() if r.authorizer is None and r.method != "GET"}
+    assert public_writes == set(PUBLIC_WRITE_ROUTES)  # a new public write route needs a limit (and this list)
+    # A key naming no route fails the deploy ("Unable to find Route by key").
+    assert set(API["RouteSettings"]) <= set(routes)
+
+
+# -- reserved concurrency ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("function", "parameter"), RESERVED.items())
+def test_reserved_concurrency_is_a_parameter_where_zero_means_none(function, parameter):
+    wired = FUNCTIONS[function]["ReservedConcurrentExecutions"]
+    condition, value, otherwise = wired["Fn::If"]
+    assert value == {"Ref": parameter} and otherwise == {"Ref": "AWS::NoValue"}
+    assert DOCUMENT["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]}
+    declared = DOCUMENT["Parameters"][parameter]
+    assert declared["Type"] == "Number" and declared["MinValue"] == 0 and declared["Default"] > 0
+
+
+def test_no_function_reserves_a_fixed_concurrency():
+    for name, props in FUNCTIONS.items():
+        assert name in RESERVED or "ReservedConcurrentExecutions" not in props, name
+
+
+# -- access logs ------------------------------------------------------------------------------------------------
+
+def access_log_format() -> str:
+    return API["AccessLogSettings"]["Format"]
+
+
+def test_the_stage_writes_access_logs_to_a_group_with_retention():
+    destination = API["AccessLogSettings"]["DestinationArn"]
+    group = RESOURCES[destination["Fn::GetAtt"][0]]
+    assert destination["Fn::GetAtt"][1] == "Arn" and group["Type"] == "AWS::Logs::LogGroup"
+    assert resolved(group["Properties"]["RetentionInDays"]) > 0
+
+
+def test_access_log_lines_are_json_with_request_route_status_latency_and_caller():
+    line = json.loads(access_log_format())
+    values = set(line.values())
+    assert {"$context.requestId", "$context.routeKey", "$context.status", "$context.responseLatency",
+            "$context.authorizer.claims.sub"} <= values
+
+
+def test_access_logs_never_hold_ip_user_agent_path_query_or_body():
+    variables = re.findall(r"\$[\w.]+", access_log_format())
+    assert variables
+    forbidden = ("identity", "sourceip", "useragent", "path", "query", "body", "$input", "$request", "$stagevariables")
+    for variable in variables:
+        assert not any(word in variable.lower() for word in forbidden), variable
+
+
+# -- IAM --------------------------------------------------------------------------------------------------------
+
+def test_only_the_admin_function_may_batch_write():
+    for name in FUNCTIONS:
+        granted = {a for s in statements(name) if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+        assert ("dynamodb:BatchWriteItem" in granted) == (name == "AdminFunction"), name
+
+
+@pytest.mark.parametrize("function", EXPECTED_WRITES)
+def test_writes_to_the_reports_table_are_limited_to_the_item_types_the_function_writes(function):
+    writes: dict[str, set[str]] = {}
+    for statement in statements(function):
+        actions = WRITE_ACTIONS & set(as_list(statement["Action"]))
+        if statement["Effect"] != "Allow" or not actions:
+            continue
+        resources = as_list(statement["Resource"])
+        if not any(on_reports_table_or_index(r) for r in resources):
+            continue
+        assert resources == [TABLE_ARN], f"{function} writes to an index or to more than the table: {resources}"
+        keys = leading_keys(statement)
+        assert keys, f"{function}: {sorted(actions)} on the reports table without dynamodb:LeadingKeys"
+        for action in actions:
+            writes.setdefault(action, set()).update(keys)
+    assert writes == EXPECTED_WRITES[function]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_grant_on_the_reports_table_itself_names_its_item_types(function):
+    for statement in statements(function):
+        if statement["Effect"] == "Allow" and on_table(statement):
+            assert leading_keys(statement), f"{function}: {statement['Action']} on any item"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_nothing_scans_nor_grants_a_whole_service(function):
+    for statement in statements(function):
+        for action in as_list(statement["Action"]):
+            assert not action.endswith("*") and action not in ("dynamodb:Scan", "dynamodb:PartiQLSelect"), action
+
+
+def test_the_item_types_granted_are_the_data_layers_key_prefixes():
+    dal = (ROOT / "layers" / "core" / "lapor" / "dal.py").read_text(encoding="utf-8")
+    for function in FUNCTIONS:
+        for statement in statements(function):
+            for key in leading_keys(statement) or ():
+                prefix = key.rstrip("*")
+                assert f'"{prefix}' in dal or f'f"{prefix}' in dal, f"{function}: {key} is no item type of dal.py"
+
+
+def test_only_sms_publishing_is_granted_on_any_resource_and_never_to_topics_or_endpoints():
+    for name in FUNCTIONS:
+        for statement in statements(name):
+            if statement["Effect"] == "Allow" and "*" in as_list(statement["Resource"]):
+                assert (name, as_list(statement["Action"])) == ("NotifyFunction", ["sns:Publish"])
+                assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": {"Ref": "AWS::Region"}}}
+    denies = [s for s in statements("NotifyFunction") if s["Effect"] == "Deny"]
+    assert any(as_list(s["Action"]) == ["sns:Publish"]
+               and as_list(s["Resource"]) == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}] for s in denies)
+    for name in set(FUNCTIONS) - {"NotifyFunction"}:
+        assert not any("sns:Publish" in as_list(s["Action"]) for s in statements(name)), name
+
+
+def test_admin_routes_run_in_the_admin_function_and_only_they_do():
+    served = {r.route_key: r.function.logical_id for r in TEMPLATE.http_routes}
+    for route_key, function in served.items():
+        assert (function == "AdminFunction") == route_key.split(" ", 1)[1].startswith("/admin/"), route_key
+    api, admin = FUNCTIONS["ApiFunction"], FUNCTIONS["AdminFunction"]
+    assert (admin["CodeUri"], admin["Handler"]) == (api["CodeUri"], api["Handler"])
+
+
+def test_lapor_dev_runs_both_api_functions_on_the_one_handler():
+    from lapor_cli.devserver import DevApp
+
+    app = DevApp(TEMPLATE, {name: name for name in TEMPLATE.tables}, lambda: None, issuer=None)  # type: ignore[arg-type]
+    api, admin = TEMPLATE.functions["ApiFunction"], TEMPLATE.functions["AdminFunction"]
+    assert app.handler(api) is app.handler(admin)
+    assert app.environment(admin)["LAPOR_TABLE_NAME"] == "ReportsTable"
+
+
+# -- Cognito, logs, traces --------------------------------------------------------------------------------------
+
+def test_every_operator_signs_in_with_a_totp_second_factor():
+    pool = RESOURCES["OperatorPool"]["Properties"]
+    assert pool["MfaConfiguration"] == "ON"  # the string: a bare ON in YAML would be True
+    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_logs_to_a_group_with_retention(function):
+    group = FUNCTIONS[function]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert RESOURCES[group]["Type"] == "AWS::Logs::LogGroup"
+    assert resolved(RESOURCES[group]["Properties"]["RetentionInDays"]) > 0
+
+
+def test_traces_record_no_response_nor_error():
+    variables = DOCUMENT["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
