@@ -5,7 +5,10 @@ Metrics are emitted with ``single_metric`` where they happen, each with its own 
 
 from __future__ import annotations
 
+import functools
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Tracer
@@ -16,11 +19,42 @@ tracer = Tracer()
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
-def traced_handler(handler: Handler) -> Handler:
-    """The handler in an X-Ray subsegment that records neither its response nor its error.
+class HandlerFailed(Exception):
+    """What leaves a handler in place of an unexpected exception: its type and where it was raised.
 
-    Powertools records both by default, and an X-Ray trace is a second data store: a response carries access
-    codes, identities and confidential text, and an error's message can quote its input. Timings, the cold
-    start annotation and the AWS calls' own subsegments are what a trace is for; they stay.
+    Never its message: messages quote their input (a phone number, a confidential description, a whole batch
+    of records in Powertools' BatchProcessingError), and whatever escapes a handler is written by X-Ray as the
+    trace's cause, by Powertools and by the Lambda runtime to the logs.
     """
-    return tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+
+
+def error_summary(error: BaseException) -> dict[str, Any]:
+    """An exception as logs may hold it: its type and the frames it passed, without message or values."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return {"error": type(error).__name__,
+            "frames": [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames[-8:]]}
+
+
+def _failing_safely(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def run(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except Exception as error:  # noqa: BLE001 (every exception: the message must not leave)
+            summary = error_summary(error)
+            logger.error("handler failed", extra=summary)
+            raise HandlerFailed(f"{summary['error']} at {summary['frames'][-1] if summary['frames'] else '?'}"
+                                ) from None
+
+    return run  # type: ignore[return-value]
+
+
+def traced_handler(handler: Handler) -> Handler:
+    """The handler in an X-Ray subsegment that records neither its response nor its error, and whose
+    unexpected exceptions leave it as ``HandlerFailed`` (type and place, no message).
+
+    Powertools records response and error by default, and an X-Ray trace is a second data store: a response
+    carries access codes, identities and confidential text, and an error's message can quote its input.
+    Timings, the cold start annotation and the AWS calls' own subsegments are what a trace is for; they stay.
+    """
+    return tracer.capture_lambda_handler(_failing_safely(handler), capture_response=False, capture_error=False)
