@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from lapor.errors import LaporError
 from lapor.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds
-from lapor.observability import logger, traced_handler
+from lapor.observability import error_summary, logger, traced_handler
 from lapor.settings import get_settings
 from lapor_api import admin, agency, open311, reference, reports, stats
 
@@ -43,12 +43,17 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 def openapi_document() -> Response[str]:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    schema = app.get_openapi_json_schema(
+    from lapor.sms_openapi import sms_paths
+
+    schema = app.get_openapi_schema(
         title="Lapor", version=API_VERSION,
         security_schemes={"operatorJwt": HTTPBearer(bearerFormat="JWT", description="Cognito ID token of an operator")},
         description="Public complaints, aspirations and information requests, routed to the agency that must answer.",
     )
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=schema)
+    document = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # SmsFunction serves the webhooks; this function only describes them, so the document names every route.
+    document["paths"] |= sms_paths()
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(document))
 
 
 @app.exception_handler(RequestValidationError)
@@ -77,7 +82,7 @@ def not_found(exc: Exception) -> Response:
 
 @app.exception_handler(Exception)
 def unexpected(exc: Exception) -> Response:
-    logger.exception("unhandled error")
+    logger.error("unhandled error", extra=error_summary(exc))  # no message: it may quote the request
     return error_response(500, "internal_error", "something went wrong on our side; nothing was stored")
 
 

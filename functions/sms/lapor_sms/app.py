@@ -2,12 +2,17 @@
 
 ``POST /webhooks/sms/twilio`` (form-encoded, ``X-Twilio-Signature``, TwiML reply) and
 ``POST /webhooks/sms/generic`` (JSON, ``X-Signature: sha256=<hex>``, ``{"reply": ...}``). The signature is
-checked first: a request without a valid one gets 403 and nothing is parsed, stored or echoed.
+checked first: a request without a valid one gets 403 and nothing is parsed, stored or echoed. Only the body's
+size (413) and, for a base64 body, its encoding (400) are looked at before, as they must be to check it.
+Hostile input gets a 4xx or a clean reply, never a 500: the text is cleaned in the domain
+(:func:`lapor.domain.sms.clean_text`) and every reply once more on its way out (:func:`safe_reply`).
+The statuses answered here are the ones :mod:`lapor.sms_openapi` documents.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -15,24 +20,15 @@ from xml.sax.saxutils import escape
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from lapor import runtime, webhooks
+from lapor.domain.sms import safe_reply
 from lapor.errors import LaporError
 from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 from lapor.sms_intake import InboundSms, SmsDesk
-
-MAX_TEXT = 1600  # the longest SMS providers deliver (concatenated parts)
-
-
-class GenericSms(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    message_id: str = Field(min_length=1, max_length=128)
-    sender: str = Field(alias="from", min_length=3, max_length=32)
-    to: str = Field(min_length=1, max_length=32)
-    text: str = Field("", max_length=MAX_TEXT)
-    received_at: str | None = None
+from lapor.sms_models import MAX_MESSAGE_ID, MAX_TEXT, TWILIO_REQUIRED, GenericSms
 
 
 def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +40,7 @@ def _error(status: int, code: str, message: str, details: Any = None) -> dict[st
 
 
 def _twiml(reply: str) -> dict[str, Any]:
+    reply = safe_reply(reply)  # escape() leaves control characters as they are, and XML 1.0 cannot carry them
     message = f"<Message>{escape(reply)}</Message>" if reply else ""
     return {"statusCode": 200, "headers": {"Content-Type": "text/xml; charset=utf-8"},
             "body": f'<?xml version="1.0" encoding="UTF-8"?><Response>{message}</Response>'}
@@ -55,19 +52,32 @@ def _answer(message: InboundSms) -> str:
     logger.info("sms answered", extra={"provider": message.provider, **outcome})
     with single_metric(name="SmsReceived", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="outcome", value=outcome["outcome"])
-    return reply
+    return safe_reply(reply)
+
+
+def _twilio_signed(event: dict[str, Any], headers: dict[str, str], form: dict[str, list[str]]) -> bool:
+    try:
+        url = webhooks.request_url(headers, event.get("rawPath", ""), event.get("rawQueryString", ""))
+        return webhooks.twilio_valid(webhooks.secret(get_settings().twilio_auth_token), url, form,
+                                     headers.get("x-twilio-signature"),
+                                     headers.get("x-twilio-webhooks-signature-settings"))
+    except ValueError:  # a Host no URL can have ("a:b", "[x"): Twilio did not call that
+        return False
 
 
 def twilio(event: dict[str, Any], headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    # Leniently: Twilio sends UTF-8, and what it signed is the decoded fields. An undecodable byte becomes one
+    # U+FFFD (a run of them one in all, see clean_text) and is never echoed as garbage.
     form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    url = webhooks.request_url(headers, event.get("rawPath", ""), event.get("rawQueryString", ""))
-    if not webhooks.twilio_valid(webhooks.secret(get_settings().twilio_auth_token), url, form,
-                                 headers.get("x-twilio-signature"), headers.get("x-twilio-webhooks-signature-settings")):
+    if not _twilio_signed(event, headers, form):
         return _error(403, "invalid_signature", "the request is not signed by the SMS provider")
     fields = {name: values[0] for name, values in form.items()}
-    missing = [name for name in ("MessageSid", "From", "To") if not fields.get(name)]
+    missing = [name for name in TWILIO_REQUIRED if not fields.get(name)]
     if missing:
         return _error(400, "missing_fields", "the webhook lacks " + ", ".join(missing), [{"loc": missing}])
+    if len(fields["MessageSid"]) > MAX_MESSAGE_ID:  # it becomes part of a table key, which has a size limit
+        return _error(400, "invalid_fields", f"MessageSid is over {MAX_MESSAGE_ID} characters",
+                      [{"loc": ["MessageSid"]}])
     message = InboundSms("twilio", fields["MessageSid"], fields["From"], fields["To"], fields.get("Body", "")[:MAX_TEXT])
     try:
         return _twiml(_answer(message))
@@ -80,8 +90,14 @@ def generic(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     if not webhooks.body_valid(webhooks.secret(get_settings().sms_hmac_secret), body, headers.get("x-signature")):
         return _error(403, "invalid_signature", "the request is not signed by the SMS provider")
     try:
-        sms = GenericSms.model_validate_json(body)
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _error(400, "invalid_encoding", "the body is not UTF-8 text")
+    try:
+        sms = GenericSms.model_validate_json(body)  # a Rust parser with a depth limit: deep nesting is json_invalid
     except ValidationError as exc:  # no input in the details: it may hold a phone number
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            return _error(400, "invalid_json", "the body is not valid JSON (or nests too deeply)")
         details = [{"loc": list(e["loc"]), "type": e["type"]} for e in exc.errors()]
         return _error(422, "validation_error", "the message does not match the generic webhook's schema", details)
     return _json(200, {"reply": _answer(InboundSms("generic", sms.message_id, sms.sender, sms.to, sms.text))})
@@ -90,18 +106,39 @@ def generic(headers: dict[str, str], body: bytes) -> dict[str, Any]:
 ROUTES = {"POST /webhooks/sms/twilio": "twilio", "POST /webhooks/sms/generic": "generic"}
 
 
+def _body(event: dict[str, Any]) -> bytes | None:
+    """The body's bytes as the provider sent (and signed) them; None when a base64 body is not base64."""
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    try:  # a str with lone surrogates can only come from bytes decoded with surrogateescape: give them back
+        return raw.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return raw.encode("utf-8", "surrogatepass")  # not UTF-8: refused (generic) or decoded leniently (Twilio)
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    raw = event.get("body") or ""
+    return len(raw) * 3 // 4 if event.get("isBase64Encoded") else len(raw.encode("utf-8", "surrogatepass"))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
     route = ROUTES.get(event.get("routeKey", ""))
+    if route is None:
+        return _error(404, "not_found", "no such webhook")
+    limit = get_settings().max_body_bytes  # an SMS webhook is a few kilobytes; a larger body is not worth an HMAC
+    if _body_size(event) > limit:
+        return _error(413, "payload_too_large", f"the body is over {limit} bytes")
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    body = _body(event)
+    if body is None:
+        return _error(400, "invalid_encoding", "the body is not valid base64")
     try:
-        if route == "twilio":
-            return twilio(event, headers, body)
-        if route == "generic":
-            return generic(headers, body)
+        return twilio(event, headers, body) if route == "twilio" else generic(headers, body)
     except LaporError as error:
         return _json(error.status, error.body())
-    return _error(404, "not_found", "no such webhook")

@@ -7,6 +7,10 @@ receiving number's default province, files or looks up the report, and answers w
 - ``CEK <tracking id>`` (or a bare tracking id) → :class:`Check`
 - ``LAPOR <region> <category>: <text>`` → :class:`File` with a ``head`` for :func:`resolve_file`
 - ``LAPOR <text>`` or any other text → :class:`File` without a head (free text, awaiting triage)
+
+Every text from a sender is cleaned before it is parsed, stored or echoed (:func:`clean_text`): no control
+characters, bidi overrides or noncharacters reach a report or a reply (TwiML is XML 1.0, and an operator must read
+what the sender wrote in the order it was written); a message with nothing visible left is an empty one (help).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Literal
 
 from lapor.domain.ids import normalize_tracking_id
 from lapor.domain.reference import Category, Region, categories, child_regions, region
+from lapor.domain.text import FORBIDDEN, INVISIBLE
 
 # ---------------------------------------------------------------------------------------------------------------
 # Replies: every text a citizen can receive, in one place so they are easy to review and translate.
@@ -111,8 +116,45 @@ _HEAD_END = re.compile(r"(?<!\d):|:(?!\d)")
 _HEAD_CHARS = re.compile(r"[\w\s.,'()/-]+")
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile or garbled text
+# ---------------------------------------------------------------------------------------------------------------
+# Line breaks other than \n (\r\n is folded first) become \n; every other control character goes (FORBIDDEN).
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n"})
+_REPLACEMENTS = re.compile("\ufffd{2,}")  # lenient decoding leaves one U+FFFD per undecodable byte
+# Kept at the end of a text: they give the emoji before them its colour presentation ("❤️").
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\u180b-\u180f]")
+
+
+def _invisible_at(text: str, index: int) -> bool:
+    return INVISIBLE.fullmatch(text[index]) is not None
+
+
+def clean_text(text: str) -> str:
+    """``text`` as a report may store it and a reply echo it: line breaks as ``\\n``; no other control character,
+    bidi embedding/override/isolate, noncharacter or lone surrogate; one U+FFFD where lenient decoding lost
+    bytes; no white space or zero-width characters at either end (a leading BOM must not hide ``INFO``).
+    "" when nothing visible is left (only white space, zero-width characters and U+FFFD)."""
+    text = FORBIDDEN.sub("", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
+    text = _REPLACEMENTS.sub("\ufffd", text)
+    if not INVISIBLE.sub("", text).replace("\ufffd", ""):
+        return ""
+    start, end = 0, len(text)
+    while _invisible_at(text, start):  # something visible is left: neither loop runs off the text
+        start += 1
+    while _invisible_at(text, end - 1) and not _VARIATION_SELECTORS.fullmatch(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def safe_reply(reply: str) -> str:
+    """A reply with nothing XML 1.0 or an SMS cannot carry: the last line of defence, for replies stored
+    before the text was cleaned or written by code that forgot to."""
+    return FORBIDDEN.sub("", reply)
+
+
 def parse(text: str) -> Command:
-    message = text.strip()
+    message = clean_text(text)
     if not message:
         return Help()
     if tracking_id := normalize_tracking_id(message):
@@ -351,8 +393,13 @@ def reply_status(
     return _fit(TEMPLATES["status"], agency_name, tracking_id=tracking_id, status=word, details=details)
 
 
+def _echo(text: str, limit: int) -> str:
+    """A fragment of what the sender wrote, fit to repeat in a reply: cleaned, on one line, at most ``limit``."""
+    return _clip(clean_text(text), limit)
+
+
 def reply_not_found(raw: str) -> str:
-    raw = raw.strip()
+    raw = clean_text(raw)
     return TEMPLATES["not_found"].format(raw=_clip(raw, 24)) if raw else TEMPLATES["check_format"]
 
 
@@ -361,7 +408,7 @@ def reply_limit(limit: int) -> str:
 
 
 def reply_problem(problem: Problem) -> str:
-    query = _clip(problem.query, 30)
+    query = _echo(problem.query, 30)
     names = ", ".join(category_short_names())
     if problem.code == "ambiguous_region":
         listed = ", ".join(f"{display_name(r)} ({r.code})" for r in problem.candidates[:3])
@@ -375,7 +422,7 @@ def reply_problem(problem: Problem) -> str:
 
 def title_from_text(text: str) -> str:
     """A 5..TITLE_MAX character title from the message text alone (never the sender: design §7)."""
-    flat = " ".join(text.split())
+    flat = " ".join(clean_text(text).split())
     if len(flat) > TITLE_MAX:
         cut = flat[: TITLE_MAX - 1]
         space = cut.rfind(" ")
@@ -384,6 +431,6 @@ def title_from_text(text: str) -> str:
 
 
 def description_from_text(text: str) -> str:
-    """The text as sent; a labelled prefix only when it is shorter than the 10 characters a report needs."""
-    body = text.strip()[:DESCRIPTION_MAX]
+    """The text as sent (cleaned); a labelled prefix only when it is shorter than the 10 characters a report needs."""
+    body = clean_text(clean_text(text)[:DESCRIPTION_MAX])  # cleaned again: the cut may end on white space
     return body if len(body) >= 10 else TEMPLATES["description_short"].format(text=body).rstrip(": ")
