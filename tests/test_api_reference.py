@@ -56,7 +56,7 @@ def test_openapi_document_describes_every_public_route(call_api):
     assert document["paths"]["/agency/reports"]["get"]["security"] == [{"operatorJwt": []}]
     assert "security" not in document["paths"]["/reports"]["post"]
     post = document["paths"]["/reports"]["post"]
-    assert {"201", "400", "413", "422"} <= set(post["responses"])
+    assert {"201", "400", "409", "413", "415", "422"} <= set(post["responses"])
     assert any(p["name"] == "idempotency-key" for p in post["parameters"])
     assert "ReportIn" in document["components"]["schemas"]
 

@@ -164,3 +164,14 @@ def stop_dev():
 def dynamodb_at():
     """``dynamodb_at(endpoint)``: a boto3 DynamoDB client for another stack's embedded DynamoDB."""
     return dynamodb_client
+
+
+@pytest.fixture(scope="module")
+def own_lapor_dev(tmp_path_factory: pytest.TempPathFactory):
+    """A ``lapor dev`` for one module alone, for tests that replace the configuration wholesale (the fuzz suite
+    PUTs random agencies, routes and calendars, and sweeps as of any instant): the session's stack never sees it."""
+    server = start_lapor_dev(tmp_path_factory.mktemp("lapor-dev-own"))
+    try:
+        yield server
+    finally:
+        stop_lapor_dev(server)

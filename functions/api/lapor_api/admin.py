@@ -31,9 +31,18 @@ from lapor.models import (
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor_api import auth
+from lapor_api.responses import ADMIN, JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
 ADMIN_ONLY = auth.OPERATOR_ONLY | {"tags": ["admin"]}
+READ = errors(ADMIN)
+
+
+def _replaced(what: str, *more: tuple[int, str]) -> dict:
+    """The responses of a PUT that replaces a whole configuration list."""
+    return ok(f"The {what} as saved") | errors(ADMIN, JSON_BODY, (422, (
+        f"The body does not match the schema (`validation_error`), or the {what} are inconsistent "
+        "(`invalid_configuration`; details list each problem); nothing was saved")), *more)
 
 
 def _refuse(problems: list[dict], what: str) -> None:
@@ -47,13 +56,15 @@ def _changed(what: str, count: int, caller: Caller) -> None:
     logger.info("configuration replaced", extra={"what": what, "count": count, "by": caller.subject})
 
 
-@router.get("/admin/agencies", summary="Agencies and their escalation ladders", **ADMIN_ONLY)
+@router.get("/admin/agencies", summary="Agencies and their escalation ladders", **ADMIN_ONLY,
+            responses=ok("Every agency") | READ)
 def get_agencies() -> AgencyList:
     auth.admin(router)
     return AgencyList.model_validate({"items": [asdict(a) for a in runtime.store().list_agencies()]})
 
 
-@router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY)
+@router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY, responses=_replaced("agencies", (
+    409, "It removes agencies that still have reports (`agency_in_use`; details name them); nothing was saved")))
 def put_agencies(body: AgencyList) -> AgencyList:
     caller = auth.admin(router)
     store = runtime.store()
@@ -72,13 +83,13 @@ def put_agencies(body: AgencyList) -> AgencyList:
     return body
 
 
-@router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY)
+@router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY, responses=ok("Every routing rule") | READ)
 def get_routes() -> RouteList:
     auth.admin(router)
     return RouteList.model_validate({"items": [asdict(r) for r in runtime.store().list_routes()]})
 
 
-@router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY)
+@router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY, responses=_replaced("routes"))
 def put_routes(body: RouteList) -> RouteList:
     caller = auth.admin(router)
     store = runtime.store()
@@ -90,13 +101,15 @@ def put_routes(body: RouteList) -> RouteList:
     return body
 
 
-@router.get("/admin/calendar", summary="Working-day overrides", **ADMIN_ONLY)
+@router.get("/admin/calendar", summary="Working-day overrides", **ADMIN_ONLY,
+            responses=ok("Every working-day override") | READ)
 def get_calendar() -> CalendarList:
     auth.admin(router)
     return CalendarList.model_validate({"items": runtime.store().list_calendar_overrides()})
 
 
-@router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY)
+@router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY,
+            responses=_replaced("calendar overrides"))
 def put_calendar(body: CalendarList) -> CalendarList:
     caller = auth.admin(router)
     days = [o.date for o in body.items]
@@ -108,7 +121,8 @@ def put_calendar(body: CalendarList) -> CalendarList:
     return body
 
 
-@router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY)
+@router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY,
+             responses=ok("The run, as recorded") | errors(ADMIN, JSON_BODY))
 def run_sweep(body: SweepIn) -> SweepOut:
     caller = auth.admin(router)
     started = datetime.now(UTC).replace(microsecond=0)
@@ -128,13 +142,16 @@ def run_sweep(body: SweepIn) -> SweepOut:
     return SweepOut.model_validate(run)
 
 
-@router.get("/admin/sweeps", summary="Recent sweep runs, newest first", **ADMIN_ONLY)
+@router.get("/admin/sweeps", summary="Recent sweep runs, newest first", **ADMIN_ONLY,
+            responses=ok("The recent runs") | READ)
 def list_sweeps() -> SweepList:
     auth.admin(router)
     return SweepList.model_validate({"items": runtime.store().list_sweep_runs()})
 
 
-@router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY)
+@router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY,
+             responses=ok("Issued; the key itself is in this reply only", status=201, model=ApiKeyCreated)
+             | errors(ADMIN, JSON_BODY))
 def create_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
     caller = auth.admin(router)
     key_id, key, secret_hash = ids.new_api_key()
@@ -146,13 +163,16 @@ def create_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
-@router.get("/admin/apikeys", summary="Open311 API keys (never the keys themselves)", **ADMIN_ONLY)
+@router.get("/admin/apikeys", summary="Open311 API keys (never the keys themselves)", **ADMIN_ONLY,
+            responses=ok("Every key issued, revoked ones included") | READ)
 def list_api_keys() -> ApiKeyList:
     auth.admin(router)
     return ApiKeyList.model_validate({"items": runtime.store().list_api_keys()})
 
 
-@router.post("/admin/apikeys/<key_id>/revoke", summary="Revoke an Open311 API key at once", **ADMIN_ONLY)
+@router.post("/admin/apikeys/<key_id>/revoke", summary="Revoke an Open311 API key at once", **ADMIN_ONLY,
+             responses=ok("The key, revoked (revoking it again changes nothing)")
+             | errors(ADMIN, (404, "No API key with this id (`not_found`)")))
 def revoke_api_key(key_id: str) -> ApiKeyOut:
     caller = auth.admin(router)
     store = runtime.store()

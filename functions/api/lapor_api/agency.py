@@ -17,10 +17,18 @@ from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import queue_item, report_view
 from lapor_api import auth
+from lapor_api.responses import ADMIN, DEFAULTS, JSON_BODY, OPERATOR, errors, ok
 
 router = APIGatewayHttpRouter()
 OPERATOR_ONLY = auth.OPERATOR_ONLY | {"tags": ["agency"]}
+NOT_VISIBLE = (404, "No report with this tracking id in the caller's agency chain")
+CHANGE = ok("The report as its agency chain sees it, changed")
 TrackingId = Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])]
+
+
+def _conflict(*codes: str) -> tuple[int, str]:
+    return 409, ("The report's status does not allow it (`invalid_transition`)" + "".join(codes)
+                 + ", or it changed since the given version (`stale_version`)")
 
 
 def _in_scope(caller: Caller, agency_id: str) -> bool:
@@ -52,7 +60,12 @@ def _queue_scope(agency_id: str, status: str | None) -> str:
     return f"agency-queue:{agency_id}:{status or '*'}"
 
 
-@router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY)
+@router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY,
+            responses=ok("A page of the queue") | errors(
+                OPERATOR, (400, "The cursor is not one this listing gave out (`invalid_cursor`)"),
+                (403, DEFAULTS[403] + ", or the agency is outside the caller's scope (`forbidden`)"),
+                (422, "The query does not match the schema (`validation_error`), or the caller has no agency of "
+                      "its own and names none (`agency_required`)")))
 def agency_queue(
     status: Annotated[Status | None, Query(description="Only reports in this status.")] = None,
     overdue: Annotated[bool | None, Query(description="true: only overdue reports; false: only those on time.")] = None,
@@ -77,12 +90,15 @@ def agency_queue(
     return QueuePage.model_validate({"items": lines, "next_cursor": cursors.encode(last_key, scope)})
 
 
-@router.get("/agency/reports/<tracking_id>", summary="A report, as its agency chain sees it", **OPERATOR_ONLY)
+@router.get("/agency/reports/<tracking_id>", summary="A report, as its agency chain sees it", **OPERATOR_ONLY,
+            responses=ok("The full view, with the reporter's identity unless anonymous") | errors(
+                OPERATOR, NOT_VISIBLE, 422))
 def agency_report(tracking_id: TrackingId) -> AgencyReportView:
     return _agency_view(_visible_report(auth.caller(router), tracking_id))
 
 
-@router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY)
+@router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY,
+             responses=CHANGE | errors(OPERATOR, JSON_BODY, NOT_VISIBLE, _conflict()))
 def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
     caller = auth.caller(router)
     record = operations.respond(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
@@ -95,7 +111,11 @@ def respond(tracking_id: TrackingId, response: ResponseIn) -> AgencyReportView:
     return _agency_view(record)
 
 
-@router.post("/reports/<tracking_id>/reassign", summary="Hand a report to another agency (admin)", **OPERATOR_ONLY)
+@router.post("/reports/<tracking_id>/reassign", summary="Hand a report to another agency (admin)", **OPERATOR_ONLY,
+             responses=CHANGE | errors(
+                 ADMIN, JSON_BODY, NOT_VISIBLE, _conflict(", it is already with that agency (`same_agency`)"),
+                 (422, "The body does not match the schema (`validation_error`), or names an unknown agency "
+                       "(`unknown_agency`)")))
 def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
     caller = auth.admin(router)
     record = operations.reassign(runtime.store(), runtime.config_cache().get(), _visible_report(caller, tracking_id),
@@ -107,7 +127,7 @@ def reassign(tracking_id: TrackingId, change: ReassignIn) -> AgencyReportView:
 
 
 @router.post("/reports/<tracking_id>/reject", summary="Reject a report as spam or out of scope (admin)",
-             **OPERATOR_ONLY)
+             **OPERATOR_ONLY, responses=CHANGE | errors(ADMIN, JSON_BODY, NOT_VISIBLE, _conflict()))
 def reject(tracking_id: TrackingId, change: RejectIn) -> AgencyReportView:
     caller = auth.admin(router)
     record = operations.reject(runtime.store(), _visible_report(caller, tracking_id), caller, reason=change.reason,

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
+    ResponseValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -25,7 +26,10 @@ JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feed
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
                               "POST /reports/{tracking_id}/reject", "PUT /admin/agencies", "PUT /admin/routes",
                               "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
-app = APIGatewayHttpResolver(enable_validation=True)
+# Routes that read a body: only these are size-checked (a GET's body is never read, so never refused).
+BODY_ROUTES = JSON_BODY_ROUTES | open311.CREATE_ROUTES.keys()
+# A handler whose own reply fails its return model is a bug: a 500, never a 422 blaming the request.
+app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
 app.include_router(reports.router)
 app.include_router(open311.router)
 app.include_router(reference.router)
@@ -51,9 +55,31 @@ def openapi_document() -> Response[str]:
         description="Public complaints, aspirations and information requests, routed to the agency that must answer.",
     )
     document = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    _drop_powertools_validation_responses(document)
+    open311.describe(document["paths"])
     # SmsFunction serves the webhooks; this function only describes them, so the document names every route.
     document["paths"] |= sms_paths()
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(document))
+
+
+# What Powertools documents on its own, and Lapor never answers: its 422 body (Lapor's is ErrorResponse, listed by
+# each route that can answer 422 through lapor_api.responses) and the 500 of response_validation_error_http_code.
+POWERTOOLS_ONLY_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+
+
+def _drop_powertools_validation_responses(document: dict[str, Any]) -> None:
+    refs = {f"#/components/schemas/{name}" for name in POWERTOOLS_ONLY_SCHEMAS}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            kept = {status: response for status, response in responses.items()
+                    if not {c.get("schema", {}).get("$ref") for c in response.get("content", {}).values()} & refs}
+            operation["responses"] = dict(sorted(kept.items()))
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in POWERTOOLS_ONLY_SCHEMAS:
+        schemas.pop(name, None)
+    if any(ref in json.dumps(document) for ref in refs):  # nothing may still point at what was dropped
+        raise RuntimeError("a route documents a response with a Powertools validation schema")
 
 
 @app.exception_handler(RequestValidationError)
@@ -63,6 +89,14 @@ def invalid_request(exc: RequestValidationError) -> Response:
         return error_response(400, "invalid_json", "the body is not valid JSON")
     details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
     return error_response(422, "validation_error", "the request does not match the schema", details)
+
+
+@app.exception_handler(ResponseValidationError)
+def invalid_response(exc: ResponseValidationError) -> Response:
+    # Where and what, never the values: they may be a report's confidential content.
+    logger.error("a handler's reply failed its response model",
+                 extra={"errors": [{"loc": list(e.get("loc", ())), "type": e.get("type")} for e in exc.errors()]})
+    return error_response(500, "internal_error", "something went wrong on our side")
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -77,7 +111,7 @@ def lapor_error(exc: LaporError) -> Response:
 
 @app.not_found
 def not_found(exc: Exception) -> Response:
-    return error_response(404, "route_not_found", "no such route")
+    return open311.not_found(app.current_event.path) or error_response(404, "route_not_found", "no such route")
 
 
 @app.exception_handler(Exception)
@@ -111,15 +145,20 @@ def _refuse_body(event: dict[str, Any]) -> dict[str, Any] | None:
 @traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
+    route_key = event.get("routeKey")
     limit = get_settings().max_body_bytes
-    if _body_size(event) > limit:
-        return _plain_error(413, "payload_too_large", f"the body is over {limit} bytes")
+    if route_key in BODY_ROUTES and _body_size(event) > limit:
+        message = f"the body is over {limit} bytes"
+        spec = open311.too_large(route_key, message)  # Open311 clients read the spec's errors, not Lapor's
+        if spec is not None:
+            return {"statusCode": 413, "headers": {"Content-Type": spec[1]}, "body": spec[0]}
+        return _plain_error(413, "payload_too_large", message)
     headers = event.get("headers") or {}
     if "content-type" in headers:
         # Media types are case-insensitive (RFC 9110); Powertools compares them as written.
         media_type, separator, parameters = headers["content-type"].partition(";")
         headers["content-type"] = media_type.strip().lower() + separator + parameters
-    if event.get("routeKey") in JSON_BODY_ROUTES:
+    if route_key in JSON_BODY_ROUTES:
         media_type = headers.get("content-type", "application/json").partition(";")[0].strip()
         if media_type != "application/json":
             return _plain_error(415, "unsupported_media_type",

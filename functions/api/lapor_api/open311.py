@@ -11,10 +11,11 @@ import base64
 import hmac
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
@@ -23,15 +24,28 @@ from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc, parse_utc
 from lapor.domain.reference import REGION_CODE_PATTERN
 from lapor.errors import LaporError
-from lapor.models import ReportIn
+from lapor.models import (
+    Open311CreatedList,
+    Open311RequestForm,
+    Open311Requests,
+    Open311ServiceDefinition,
+    Open311Services,
+    ReportIn,
+)
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import report_view
 from lapor_api.reports import file_report
+from lapor_api.responses import open311_errors, open311_ok
 
 router = APIGatewayHttpRouter()
 BASE = "/open311/v2"
 TAGS = {"tags": ["open311"], "include_in_schema": True}
+BOTH = tuple(open311.FORMATS)  # routes whose format is the path parameter's suffix
+CREATE_ROUTES = {f"POST {BASE}/requests.{fmt}": fmt for fmt in open311.FORMATS}  # the routes that read a body
+ServiceFile = Annotated[str, Path(description="A service_code and the format: infrastructure.json or .xml")]
+RequestFile = Annotated[str, Path(description="A service_request_id (tracking id) and the format: "
+                                              "LPR-7K3M9Q2X.json or .xml")]
 
 
 def _reply(kind: str, payload: Any, fmt: str, status: int = 200) -> Response:
@@ -72,7 +86,7 @@ def _services(fmt: str) -> Response:
     return _reply("services", open311.services(), fmt)
 
 
-def _service_definition(service_file: str):  # noqa: ANN202 (see _in)
+def _service_definition(service_file: ServiceFile):  # noqa: ANN202 (see _in)
     fmt = "xml"
     try:
         code, fmt = _split(service_file)
@@ -151,7 +165,7 @@ def _list(fmt: str) -> Response:
     return _reply("service_requests", [_request(r, now) for r in records], fmt)
 
 
-def _read(request_file: str):  # noqa: ANN202 (see _in)
+def _read(request_file: RequestFile):  # noqa: ANN202 (see _in)
     fmt = "xml"
     try:
         raw, fmt = _split(request_file)
@@ -173,11 +187,92 @@ def _in(fmt: str, serve: Any) -> Any:
     return handler
 
 
+def not_found(path: str) -> Response | None:
+    """The spec's 404 for a path under /open311/v2 that API Gateway routed here but the resolver cannot match
+    (a path parameter with characters its route pattern leaves out, e.g. a control character); XML unless
+    the path ends in .json, as for an unknown suffix."""
+    if not path.startswith(BASE + "/"):
+        return None
+    return _refuse(open311.Open311Error(404, "no such resource"), "json" if path.endswith(".json") else "xml")
+
+
+def too_large(route_key: str, description: str) -> tuple[str, str] | None:
+    """The 413 body and Content-Type of an Open311 route (the size check runs before routing), in its format."""
+    fmt = CREATE_ROUTES.get(route_key)
+    return open311.render("errors", open311.errors((413, description)), fmt) if fmt else None
+
+
+NOT_FOUND = (404, "No such service_code or service_request_id, or a suffix other than .json or .xml")
+CREATE_ERRORS = (
+    (400, "The form cannot be filed: every problem is listed (missing or invalid fields, a region outside "
+          "jurisdiction_id, an unknown service_code or region, a weak or reused Idempotency-Key)"),
+    (403, "api_key is missing, unknown or revoked; nothing else was read"),
+    (404, "jurisdiction_id is a Kemendagri code that does not exist"),
+    (409, "A request with this Idempotency-Key is still in progress"),
+    (413, "The body is over the deployment's limit, 64 KiB by default; checked first"),
+)
+
 for _fmt in open311.FORMATS:
-    router.get(f"{BASE}/services.{_fmt}", summary=f"Open311: services ({_fmt})", **TAGS)(_in(_fmt, _services))
-    router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded ({_fmt})", **TAGS)(
-        _in(_fmt, _create))
-    router.get(f"{BASE}/requests.{_fmt}", summary=f"Open311: list requests ({_fmt})", **TAGS)(_in(_fmt, _list))
-router.get(f"{BASE}/services/<service_file>", summary="Open311: a service definition (.json or .xml)", **TAGS)(
+    _one = (_fmt,)
+    router.get(f"{BASE}/services.{_fmt}", summary=f"Open311: services ({_fmt})", **TAGS,
+               responses=open311_ok("Every service (a Lapor category)", Open311Services, _one))(_in(_fmt, _services))
+    router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded ({_fmt})", **TAGS,
+                responses=open311_ok("Filed and routed", Open311CreatedList, _one)
+                | open311_errors(_one, *CREATE_ERRORS))(_in(_fmt, _create))
+    router.get(f"{BASE}/requests.{_fmt}", summary=f"Open311: list requests ({_fmt})", **TAGS,
+               responses=open311_ok("The requests that match, at most 1000", Open311Requests, _one)
+               | open311_errors(_one, (400, "A filter is invalid: status, a date without a time zone or out of "
+                                            "range, start_date after end_date, or a span over 90 days")))(
+        _in(_fmt, _list))
+router.get(f"{BASE}/services/<service_file>", summary="Open311: a service definition (.json or .xml)", **TAGS,
+           responses=open311_ok("The service's attributes: what to send as attribute[code]",
+                                Open311ServiceDefinition, BOTH) | open311_errors(BOTH, NOT_FOUND))(
     _service_definition)
-router.get(f"{BASE}/requests/<request_file>", summary="Open311: one request (.json or .xml)", **TAGS)(_read)
+router.get(f"{BASE}/requests/<request_file>", summary="Open311: one request (.json or .xml)", **TAGS,
+           responses=open311_ok("The request, as a list of one", Open311Requests, BOTH)
+           | open311_errors(BOTH, NOT_FOUND))(_read)
+
+
+# -- the document: what the handlers read themselves (Powertools validates none of it) -------------------------
+
+def _form_schema() -> dict[str, Any]:
+    """The form's JSON schema: an optional field is one that may be left out (a form has no null)."""
+    schema = Open311RequestForm.model_json_schema(by_alias=True)
+    for field in schema["properties"].values():
+        if "anyOf" in field:
+            (kept,) = [variant for variant in field.pop("anyOf") if variant != {"type": "null"}]
+            field |= kept
+        if "default" in field and field["default"] is None:
+            del field["default"]
+    return schema
+
+
+_LIST_PARAMETERS = [
+    ("service_request_id", "Comma-separated service_request_ids (at most 1000); every other filter is then "
+                           "ignored", {"type": "string"}),
+    ("service_code", "Comma-separated service_codes", {"type": "string"}),
+    ("start_date", "Earliest requested_datetime, with a time zone (default: 90 days before end_date)",
+     {"type": "string", "format": "date-time"}),
+    ("end_date", "Latest requested_datetime, with a time zone (default: now); at most 90 days after start_date",
+     {"type": "string", "format": "date-time"}),
+    ("status", "open, closed or both, comma-separated",
+     {"type": "string", "pattern": r"^(open|closed)(,(open|closed))*$"}),
+    ("jurisdiction_id", "Accepted and ignored", {"type": "string"}),
+]
+
+
+def describe(paths: dict[str, Any]) -> None:
+    """Add to ``paths`` (the served document's) the form and query parameters the Open311 handlers read."""
+    for fmt in open311.FORMATS:
+        create = paths[f"{BASE}/requests.{fmt}"]["post"]
+        create["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": _form_schema()}}}
+        create["parameters"] = [{
+            "name": "idempotency-key", "in": "header", "required": False,
+            "description": "As for POST /reports: a random UUID (version 4) or at least 22 random URL-safe "
+                           "characters; a replay with the same form returns the first reply, never a second "
+                           "request. Anything weaker is a 400.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"}}]
+        paths[f"{BASE}/requests.{fmt}"]["get"]["parameters"] = [
+            {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+            for name, description, schema in _LIST_PARAMETERS]

@@ -12,11 +12,12 @@ from lapor.domain import reference
 from lapor.errors import NotFound
 from lapor.models import CategoryList, RegionList
 from lapor.settings import get_settings
+from lapor_api.responses import errors, ok
 
 router = APIGatewayHttpRouter()
 
 
-@router.get("/categories", summary="Report categories", tags=["reference"])
+@router.get("/categories", summary="Report categories", tags=["reference"], responses=ok("Every category"))
 def list_categories() -> CategoryList:
     default_days = get_settings().deadline_working_days
     return CategoryList.model_validate({"items": [
@@ -25,7 +26,9 @@ def list_categories() -> CategoryList:
     ]})
 
 
-@router.get("/regions", summary="Kemendagri regions", tags=["reference"])
+@router.get("/regions", summary="Kemendagri regions", tags=["reference"],
+            responses=ok("The regions one level below parent") | errors(
+                (404, "No region with this code (`unknown_region`)"), 422))
 def list_regions(
     parent: Annotated[
         str | None,

@@ -14,18 +14,14 @@ from lapor import operations, runtime
 from lapor.domain import ids
 from lapor.errors import NotFound, Unprocessable
 from lapor.intake import submit_report
-from lapor.models import ErrorResponse, FeedbackIn, ReportCreated, ReportIn, ReportView
+from lapor.models import FeedbackIn, ReportCreated, ReportIn, ReportView
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import report_view
+from lapor_api.responses import JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
-ERRORS = {
-    400: {"description": "Body is not JSON", "content": {"application/json": {"model": ErrorResponse}}},
-    404: {"description": "No such report", "content": {"application/json": {"model": ErrorResponse}}},
-    413: {"description": "Body over 64 KiB", "content": {"application/json": {"model": ErrorResponse}}},
-    422: {"description": "Invalid report", "content": {"application/json": {"model": ErrorResponse}}},
-}
+NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 
 
 def _submit(report: ReportIn, channel: str) -> dict:
@@ -58,10 +54,12 @@ def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, 
 
 @router.post(
     "/reports", summary="File a report", tags=["reports"],
-    responses={201: {"description": "Filed", "content": {"application/json": {"model": ReportCreated}}},
-               **{k: v for k, v in ERRORS.items() if k != 404},
-               409: {"description": "Same Idempotency-Key still in progress",
-                     "content": {"application/json": {"model": ErrorResponse}}}},
+    responses=ok("Filed and routed", status=201, model=ReportCreated) | errors(
+        JSON_BODY, (409, "A request with this Idempotency-Key is still in progress (`request_in_progress`)"),
+        (422, "The report does not match the schema (`validation_error`), names an unknown region or category "
+              "(`unknown_region`, `unknown_category`), or is anonymous with reporter details "
+              "(`identity_not_allowed`); or the Idempotency-Key is weak (`weak_idempotency_key`) or was used with "
+              "another body (`idempotency_key_reused`)")),
 )
 def create_report(
     report: ReportIn,
@@ -79,7 +77,8 @@ def create_report(
 
 
 @router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],
-            responses={200: {"description": "The report"}, 404: ERRORS[404], 422: ERRORS[422]})
+            responses=ok("The public view; with the access code, the reporter's full view and timeline")
+            | errors(NO_REPORT, 422))
 def get_report(
     tracking_id: Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])],
     access_code: Annotated[
@@ -110,9 +109,11 @@ def _own_report(tracking_id: str, access_code: str) -> dict:
 
 
 @router.post("/reports/<tracking_id>/feedback", summary="Rate the answer, or reopen the report once",
-             tags=["reports"], responses={200: {"description": "The report"}, 404: ERRORS[404], 409: {
-                 "description": "Not answered yet, reopened already, or past the 10-working-day window",
-                 "content": {"application/json": {"model": ErrorResponse}}}, 422: ERRORS[422]})
+             tags=["reports"], responses=ok("The reporter's full view, with the feedback on its timeline") | errors(
+                 JSON_BODY, NO_REPORT,
+                 (409, "Not answered yet or not reopenable now (`invalid_transition`), reopened once already "
+                       "(`reopen_limit`), past the 10-working-day window (`reopen_window_closed`), or changed "
+                       "meanwhile (`stale_version`)")))
 def give_feedback(
     tracking_id: Annotated[str, Path(min_length=1, max_length=32)],
     feedback: FeedbackIn,

@@ -14,6 +14,7 @@ from lapor.domain import reference, stats
 from lapor.domain.clock import EARLIEST, LATEST
 from lapor.errors import NotFound, Unprocessable
 from lapor.models import StatsOut
+from lapor_api.responses import errors, ok
 
 router = APIGatewayHttpRouter()
 DEFAULT_DAYS = 365
@@ -21,7 +22,11 @@ MAX_DAYS = 3 * 366
 
 
 @router.get("/stats", summary="Reports by status, category and region; on-time rate; response time",
-            tags=["reference"])
+            tags=["reference"], responses=ok("The figures for the region and days asked") | errors(
+                (404, "No region with this code (`unknown_region`)"),
+                (422, "The query does not match the schema (`validation_error`), a day lies outside the years "
+                      "Lapor covers (`date_out_of_range`), or from is after to or the range is over "
+                      f"{MAX_DAYS} days (`invalid_range`)")))
 def get_stats(
     region: Annotated[str | None, Query(pattern=reference.REGION_CODE_PATTERN, examples=["64.72"])] = None,
     from_: Annotated[date | None, Query(alias="from", description="First submission day (default: a year ago)")] = None,

@@ -6,7 +6,17 @@ from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    field_validator,
+)
 
 from lapor.domain.clock import EARLIEST, LATEST
 from lapor.domain.phones import to_e164
@@ -148,6 +158,12 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class Unauthorized(BaseModel):
+    """API Gateway's JWT authorizer's answer to a missing, forged or expired token (never the function's)."""
+
+    message: str = Field(examples=["Unauthorized"])
 
 
 class ResponseIn(BaseModel):
@@ -310,3 +326,138 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(BaseModel):
     items: list[ApiKeyOut]
+
+
+# --- Open311 GeoReport v2 (lapor.open311 builds them; documented only, handlers answer raw bodies) -----------
+# The JSON bodies as the community's published schemas have them (tests/data/open311-schema), closed to extra
+# fields and with every key Lapor always sends marked required (nullable where the spec allows null).
+
+
+class Open311Service(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_code: str = Field(description="A Lapor category id")
+    service_name: str
+    description: str | None
+    metadata: bool = Field(description="true: GET services/{service_code} lists the attributes to send")
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str | None = Field(description="Comma-separated")
+    group: str | None
+
+
+class Open311Services(RootModel[list[Open311Service]]):
+    """GET services: every service (Lapor category)."""
+
+
+class Open311AttributeValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    name: str
+
+
+class Open311Attribute(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variable: bool
+    code: str = Field(description="Sent as attribute[code] when filing")
+    datatype: Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+    required: bool
+    datatype_description: str | None
+    order: int | None
+    description: str | None
+    values: list[Open311AttributeValue]
+
+
+class Open311ServiceDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_code: str
+    attributes: list[Open311Attribute]
+
+
+class Open311Request(BaseModel):
+    """A service request (a Lapor report's public view): content only for public reports, never an identity."""
+
+    model_config = ConfigDict(extra="forbid")
+    service_request_id: str = Field(description="The Lapor tracking id")
+    status: Literal["open", "closed"]
+    status_notes: str | None = Field(description="The agency's public answer, or the Lapor status in words")
+    service_name: str | None
+    service_code: str
+    description: Annotated[str, Field(max_length=4000)] | None
+    agency_responsible: str | None
+    service_notice: str | None = Field(description="The deadline and who must meet it; null once closed")
+    requested_datetime: datetime
+    updated_datetime: datetime | None
+    expected_datetime: datetime | None = Field(description="The deadline (due_at)")
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: AnyUrl | None
+
+
+class Open311Requests(RootModel[list[Open311Request]]):
+    """GET requests, GET requests/{id}: service requests (one for a single request)."""
+
+
+class Open311Created(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_request_id: str = Field(description="The Lapor tracking id")
+    service_notice: str | None
+    account_id: str | None = Field(description="Always null: Lapor has no accounts")
+
+
+class Open311CreatedList(RootModel[Annotated[list[Open311Created], Field(min_length=1, max_length=1)]]):
+    """POST requests: the new request's id (the one-time access code of POST /reports is not given here)."""
+
+
+class Open311Error(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: int = Field(description="The HTTP status", examples=[400])
+    description: Annotated[str, Field(min_length=1)]
+
+
+class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]]):
+    """The spec's error list: every problem found at once."""
+
+
+Open311Text = Annotated[str, Field(max_length=5000)]
+
+
+class Open311RequestForm(BaseModel):
+    """The POST requests form (application/x-www-form-urlencoded), as lapor.open311.parse_create reads it.
+
+    A blank field counts as not sent, and only the first non-blank value of a repeated field is read. The
+    optional fields are simply left out (the document drops the null pydantic gives them: a form has none).
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+    api_key: str = Field(min_length=1, description="Issued by an admin (POST /admin/apikeys); missing, unknown "
+                                                    "or revoked: 403, before anything else is read")
+    service_code: str = Field(min_length=1, max_length=64, description="A service_code of GET services",
+                              examples=["infrastructure"])
+    description: Open311Text = Field(min_length=10, description="At least 10 characters; its first line becomes "
+                                                                 "the Lapor title",
+                                     examples=["Jalan berlubang besar di Jl. Juanda, membahayakan pengendara"])
+    jurisdiction_id: str | None = Field(None, max_length=64, description=(
+        "Optional. A Kemendagri code of this province's kabupaten/kota or kecamatan stands in for a missing "
+        "attribute[region_code] and must contain it; an unknown code is a 404. Anything else is ignored."))
+    region_code: str | None = Field(None, alias="attribute[region_code]", pattern=REGION_CODE_PATTERN,
+                                    examples=["64.72"], description=(
+        "The Kemendagri code of the kabupaten/kota (or kecamatan); required unless jurisdiction_id gives it"))
+    kind: Literal["complaint", "aspiration", "information_request"] | None = Field(
+        None, alias="attribute[kind]", description="Default complaint", examples=["complaint"])
+    privacy: Literal["public", "confidential", "anonymous"] | None = Field(
+        None, alias="attribute[privacy]", description="Default public; anonymous drops the name, phone and email",
+        examples=["public"])
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84; with long, or neither")
+    long: float | None = Field(None, ge=-180, le=180, description="WGS84; with lat, or neither")
+    address_string: Open311Text | None = Field(None, description="Appended to the description (at most 5000 "
+                                                                 "characters together)")
+    first_name: str | None = Field(None, max_length=100, description="With last_name, the reporter's name")
+    last_name: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, max_length=32)
+    email: str | None = Field(None, max_length=254)
+    address_id: str | None = Field(None, description="Accepted and ignored")
+    device_id: str | None = Field(None, description="Accepted and ignored")
+    account_id: str | None = Field(None, description="Accepted and ignored")
+    media_url: str | None = Field(None, description="Accepted and ignored")
