@@ -197,13 +197,14 @@ def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, targe
 
     from lapor import runtime
     from lapor_cli.devserver import LambdaContext, build_event
+    from lapor.dal import keys
     from lapor_cli.seed import seed
     from lapor_cli.template import load_template
 
     with local_dynamodb() as endpoint:
         runtime.reset()
         store = runtime.store()
-        seed(store)
+        seed(runtime.config_store())
         if str(API_CODE) not in sys.path:
             sys.path.insert(0, str(API_CODE))
         from lapor_api.app import lambda_handler
@@ -234,14 +235,14 @@ def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, targe
                 handler_call()
 
         # Side B's item: a real stored report (same attributes, index keys and size); only PK changes per call.
-        item = next(i for i in client.scan(TableName=store.table_name)["Items"] if i["PK"]["S"].startswith("REPORT#"))
+        item = next(i for i in client.scan(TableName=store.table_name)["Items"] if keys.is_report_key(i))
         counter = iter(range(10**9))
 
         def put_call() -> None:
-            client.put_item(TableName=store.table_name, Item=item | {"PK": {"S": f"REPORT#BENCH{next(counter):09d}"}})
+            client.put_item(TableName=store.table_name, Item=item | keys.report_key(f"BENCH{next(counter):09d}"))
 
         def conditional_put_call() -> None:  # what the handler sends: the same PutItem with attribute_not_exists(PK)
-            client.put_item(TableName=store.table_name, Item=item | {"PK": {"S": f"REPORT#BENCH{next(counter):09d}"}},
+            client.put_item(TableName=store.table_name, Item=item | keys.report_key(f"BENCH{next(counter):09d}"),
                             ConditionExpression="attribute_not_exists(PK)")
 
         for _ in range(warmup):
@@ -533,7 +534,7 @@ def build_reports(store: Any, config: Any, reports: int, overdue: int,
     writer = ReportStore(store.table_name, due_index_shards=store.due_index_shards,
                          client=boto3.client("dynamodb", config=Config(parameter_validation=False)))
     with moto_without_item_size_check():
-        writer._batch_put(report_key(r["tracking_id"]) | writer._item(r | writer.index_keys(r)) for r in records)
+        writer._batch_put(writer.new_item(r) for r in records)
     done = time.perf_counter()
     overdue_ids = {template["tracking_id"]} | {r["tracking_id"] for r in records if is_overdue(r["due_at_utc"], as_of)}
     if len(overdue_ids) != overdue:
@@ -594,7 +595,7 @@ def _sweep_run(reports: int, overdue: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         runtime.reset()
         store = runtime.store()
-        seed(store)
+        seed(runtime.config_store())
         config = runtime.config_cache().get()
         as_of = datetime.now(UTC).replace(microsecond=0)
         overdue_ids, every_id, build = build_reports(store, config, reports, overdue, as_of)

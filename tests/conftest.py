@@ -55,7 +55,7 @@ def seeded_tables():
     runtime.reset()
     client = boto3.client("dynamodb")
     create_tables(client, load_template(ROOT / "template.yaml"))
-    seed(runtime.store())
+    seed(runtime.config_store())
     return client
 
 

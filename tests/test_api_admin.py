@@ -105,7 +105,7 @@ def test_admins_issue_list_and_revoke_open311_api_keys_stored_hashed(call_api, t
     key = created.body["key"]
     key_id, secret = ids.split_api_key(key)
     assert key_id == created.body["id"] and created.body["revoked_at"] is None
-    stored = runtime.store().get_api_key(key_id)
+    stored = runtime.api_keys().get_api_key(key_id)
     assert stored["secret_hash"] == ids.hash_api_secret(secret)
     assert key not in json.dumps(aws.scan(TableName="ReportsTable")["Items"])  # only the hash is kept
     listed = call_api("GET", "/admin/apikeys", headers=admin).body["items"]

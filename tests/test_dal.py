@@ -75,6 +75,6 @@ def test_calendar_overrides_in_the_table_move_deadlines(call_api, aws, monkeypat
     runtime.reset()
     before = call_api("POST", "/reports", json_body=VALID_REPORT).body["due_at"]
     due_day = date.fromisoformat(before[:10])
-    runtime.store().put_calendar_override(due_day, working=False, reason="Banjir: kantor tutup")
+    runtime.config_store().put_calendar_override(due_day, working=False, reason="Banjir: kantor tutup")
     after = call_api("POST", "/reports", json_body=VALID_REPORT).body["due_at"]
     assert date.fromisoformat(after[:10]) > due_day

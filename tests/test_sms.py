@@ -246,7 +246,7 @@ def test_the_sample_events_pass_with_the_documented_dev_secrets(aws, monkeypatch
 
 def test_a_transaction_conflict_on_the_phones_quota_is_retried_not_lost(aws, twilio, monkeypatch):
     """Two SMS from one phone at once contend for its quota item; DynamoDB cancels one with TransactionConflict."""
-    client = runtime.store().client
+    client = runtime.sms_store().client
     real, calls = client.transact_write_items, []
 
     def conflict_once(**kwargs):

@@ -226,7 +226,7 @@ def test_the_last_line_of_defence_cleans_any_reply(aws, twilio, generic):
     body = _twiml("ok\x00 \u202e<b>&\ufffe\ud800\x1b")["body"]
     assert not NOT_IN_REPLY.search(body) and ElementTree.fromstring(body).findtext("Message") == "ok <b>&"
     # A reply stored before the text was cleaned comes back from the dedupe item: it is cleaned on the way out.
-    store = runtime.store()
+    store = runtime.sms_store()
     store.remember_sms("twilio", "SM-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
     store.remember_sms("generic", "g-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
     assert twiml_message(twilio("INFO", sid="SM-dirty")) == "Balasan lama"

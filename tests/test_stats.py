@@ -170,7 +170,7 @@ def test_date_filters_and_bad_ranges(call_api, stream):
 def test_counting_the_same_event_twice_changes_nothing(aws):
     from lapor import runtime
 
-    store = runtime.store()
+    store = runtime.stats_store()
     changes = {"ALL": {"total": 1, "region#64": 1}, "64": {"total": 1}}
     assert store.apply_stats("event-1", "2026-12-01", changes, expires_at=2000000000) is True
     assert store.stats_applied("event-1") and not store.stats_applied("event-2")

@@ -67,7 +67,7 @@ def test_the_schedule_fans_out_per_shard_and_escalates_each_overdue_report_once(
     assert drain(sqs, url, duplicate=True) == 4  # one message per shard; each delivered twice
     store = runtime.store()
     assert [store.get_report(t)["escalation_level"] for t in late] == [1] * 6
-    [run] = store.list_sweep_runs()
+    [run] = runtime.sweep_runs().list_sweep_runs()
     assert (run["id"], run["by"], run["shards_done"]) == (started["run_id"], "schedule", 8)  # 4 shards, twice
     assert run["escalated"] == 6 and run["scanned"] == 6  # the duplicate deliveries found nothing left to do
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
@@ -86,7 +86,7 @@ def test_a_worker_short_of_time_hands_the_rest_of_its_shard_on(queue, monkeypatc
     deliveries = drain(sqs, url, context_class=ShortOfTime)
     assert deliveries > 4  # shards with more than one overdue report were resumed from their cursor
     assert [runtime.store().get_report(t)["escalation_level"] for t in late] == [1] * 5
-    [run] = runtime.store().list_sweep_runs()
+    [run] = runtime.sweep_runs().list_sweep_runs()
     assert run["escalated"] == 5 and run["shards_done"] == 4
 
 
@@ -98,6 +98,6 @@ def test_a_dry_backfill_counts_without_writing(queue):
     coordinator_handler(json.loads((ROOT / "events/sweep/backfill-dry-run.json").read_text()),
                         LambdaContext("SweepFunction"))
     drain(sqs, url)
-    [run] = runtime.store().list_sweep_runs()
+    [run] = runtime.sweep_runs().list_sweep_runs()
     assert run["dry_run"] is True and run["escalated"] == 1
     assert runtime.store().get_report(tracking_id)["escalation_level"] == 0

@@ -574,12 +574,12 @@ def test_sms_webhooks_record_no_phone_number(api, sms, telemetry):
 
 
 def test_an_unexpected_error_in_the_sms_function_records_no_phone(sms, telemetry, monkeypatch):
-    from lapor.dal import ReportStore
+    from lapor.dal import SmsStore
 
     def failing(*_args, **_kwargs):
         raise StoreFailure(f"conditional write failed for reply_to={SMS_PHONE} text={TEXT_MARK}")
 
-    monkeypatch.setattr(ReportStore, "sms_reply", failing)
+    monkeypatch.setattr(SmsStore, "sms_reply", failing)
     with pytest.raises(HandlerFailed, match=r"^StoreFailure at "):  # type and place, never the message
         sms.twilio(f"LAPOR Jalan rusak {TEXT_MARK}")
     telemetry.assert_traced("lambda_handler", 1)

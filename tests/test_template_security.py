@@ -27,7 +27,7 @@ PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback", 
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                  "dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate",
                  "dynamodb:PartiQLDelete"}
-# Each function's writes to the reports table: action -> the partition keys (dal.py's item types) it may write.
+# Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
     "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
@@ -183,12 +183,12 @@ def test_nothing_scans_nor_grants_a_whole_service(function):
 
 
 def test_the_item_types_granted_are_the_data_layers_key_prefixes():
-    dal = (ROOT / "layers" / "core" / "lapor" / "dal.py").read_text(encoding="utf-8")
+    dal = (ROOT / "layers" / "core" / "lapor" / "dal" / "keys.py").read_text(encoding="utf-8")
     for function in FUNCTIONS:
         for statement in statements(function):
             for key in leading_keys(statement) or ():
                 prefix = key.rstrip("*")
-                assert f'"{prefix}' in dal or f'f"{prefix}' in dal, f"{function}: {key} is no item type of dal.py"
+                assert f'"{prefix}' in dal or f'f"{prefix}' in dal, f"{function}: {key} is no item type of dal/keys.py"
 
 
 def test_only_sms_publishing_is_granted_on_any_resource_and_never_to_topics_or_endpoints():

@@ -64,7 +64,7 @@ def _seed_local() -> dict[str, int]:
     from lapor_cli.seed import seed
 
     runtime.reset()
-    return seed(runtime.store())
+    return seed(runtime.config_store())
 
 
 def _seed(args: argparse.Namespace) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from lapor.dal import ReportStore
+from lapor.dal import ConfigStore
 from lapor.domain.reference import load_data
 from lapor.domain.routing import Agency, Route
 
 
-def seed(store: ReportStore) -> dict[str, int]:
+def seed(store: ConfigStore) -> dict[str, int]:
     agencies = [Agency(**a) for a in load_data("agencies.json")]
     routes = [Route(**r) for r in load_data("routes.json")]
     known = {a.id for a in agencies}

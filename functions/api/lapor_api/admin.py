@@ -60,25 +60,25 @@ def _changed(what: str, count: int, caller: Caller) -> None:
             responses=ok("Every agency") | READ)
 def get_agencies() -> AgencyList:
     auth.admin(router)
-    return AgencyList.model_validate({"items": [asdict(a) for a in runtime.store().list_agencies()]})
+    return AgencyList.model_validate({"items": [asdict(a) for a in runtime.config_store().list_agencies()]})
 
 
 @router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY, responses=_replaced("agencies", (
     409, "It removes agencies that still have reports (`agency_in_use`; details name them); nothing was saved")))
 def put_agencies(body: AgencyList) -> AgencyList:
     caller = auth.admin(router)
-    store = runtime.store()
+    config, reports = runtime.config_store(), runtime.store()
     agencies = [Agency(**a.model_dump()) for a in body.items]
     problems = agency_problems(agencies)
     kept = {a.id for a in agencies}
     problems += [{"loc": ["items"], "msg": f"route {r.region_code}/{r.category} still names {r.agency_id!r}"}
-                 for r in store.list_routes() if r.agency_id not in kept]
+                 for r in config.list_routes() if r.agency_id not in kept]
     _refuse(problems, "agencies")
-    in_use = sorted(a.id for a in store.list_agencies() if a.id not in kept and store.agency_has_reports(a.id))
+    in_use = sorted(a.id for a in config.list_agencies() if a.id not in kept and reports.agency_has_reports(a.id))
     if in_use:
         raise Conflict("agencies with reports cannot be removed; reassign their reports first",
                        code="agency_in_use", details={"agency_ids": in_use})
-    store.replace_agencies(agencies)
+    config.replace_agencies(agencies)
     _changed("agencies", len(agencies), caller)
     return body
 
@@ -86,17 +86,17 @@ def put_agencies(body: AgencyList) -> AgencyList:
 @router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY, responses=ok("Every routing rule") | READ)
 def get_routes() -> RouteList:
     auth.admin(router)
-    return RouteList.model_validate({"items": [asdict(r) for r in runtime.store().list_routes()]})
+    return RouteList.model_validate({"items": [asdict(r) for r in runtime.config_store().list_routes()]})
 
 
 @router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY, responses=_replaced("routes"))
 def put_routes(body: RouteList) -> RouteList:
     caller = auth.admin(router)
-    store = runtime.store()
+    config = runtime.config_store()
     routes = [Route(**r.model_dump()) for r in body.items]
-    _refuse(route_problems(routes, [a.id for a in store.list_agencies()],
+    _refuse(route_problems(routes, [a.id for a in config.list_agencies()],
                            lambda code: reference.region(code) is not None, reference.categories()), "routes")
-    store.replace_routes(routes)
+    config.replace_routes(routes)
     _changed("routes", len(routes), caller)
     return body
 
@@ -105,7 +105,7 @@ def put_routes(body: RouteList) -> RouteList:
             responses=ok("Every working-day override") | READ)
 def get_calendar() -> CalendarList:
     auth.admin(router)
-    return CalendarList.model_validate({"items": runtime.store().list_calendar_overrides()})
+    return CalendarList.model_validate({"items": runtime.config_store().list_calendar_overrides()})
 
 
 @router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY,
@@ -115,7 +115,7 @@ def put_calendar(body: CalendarList) -> CalendarList:
     days = [o.date for o in body.items]
     duplicates = sorted({d.isoformat() for d in days if days.count(d) > 1})
     _refuse([{"loc": ["items"], "msg": f"{d} is listed twice"} for d in duplicates], "calendar overrides")
-    runtime.store().replace_calendar_overrides(
+    runtime.config_store().replace_calendar_overrides(
         {"date": o.date.isoformat(), "working": o.working, "reason": o.reason} for o in body.items)
     _changed("calendar", len(days), caller)
     return body
@@ -131,7 +131,7 @@ def run_sweep(body: SweepIn) -> SweepOut:
                              shards=get_settings().due_index_shards)
     run = sweep.sweep_record(counts, as_of=as_of, dry_run=body.dry_run, by=f"{caller.role}:{caller.subject}",
                              started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
-    runtime.store().put_sweep_run(run)
+    runtime.sweep_runs().put_sweep_run(run)
     if not body.dry_run:
         for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
                             ("ReportsClosed", counts.closed)):
@@ -146,7 +146,7 @@ def run_sweep(body: SweepIn) -> SweepOut:
             responses=ok("The recent runs") | READ)
 def list_sweeps() -> SweepList:
     auth.admin(router)
-    return SweepList.model_validate({"items": runtime.store().list_sweep_runs()})
+    return SweepList.model_validate({"items": runtime.sweep_runs().list_sweep_runs()})
 
 
 @router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY,
@@ -157,7 +157,7 @@ def create_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
     key_id, key, secret_hash = ids.new_api_key()
     record = {"id": key_id, "name": body.name, "secret_hash": secret_hash,
               "created_at": iso_utc(datetime.now(UTC)), "created_by": f"{caller.role}:{caller.subject}"}
-    runtime.store().put_api_key(record)
+    runtime.api_keys().put_api_key(record)
     logger.info("api key issued", extra={"key_id": key_id, "by": caller.subject})
     created = ApiKeyCreated.model_validate(record | {"key": key}).model_dump(mode="json")
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
@@ -167,7 +167,7 @@ def create_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
             responses=ok("Every key issued, revoked ones included") | READ)
 def list_api_keys() -> ApiKeyList:
     auth.admin(router)
-    return ApiKeyList.model_validate({"items": runtime.store().list_api_keys()})
+    return ApiKeyList.model_validate({"items": runtime.api_keys().list_api_keys()})
 
 
 @router.post("/admin/apikeys/<key_id>/revoke", summary="Revoke an Open311 API key at once", **ADMIN_ONLY,
@@ -175,7 +175,7 @@ def list_api_keys() -> ApiKeyList:
              | errors(ADMIN, (404, "No API key with this id (`not_found`)")))
 def revoke_api_key(key_id: str) -> ApiKeyOut:
     caller = auth.admin(router)
-    store = runtime.store()
+    store = runtime.api_keys()
     if not store.revoke_api_key(key_id, revoked_at=iso_utc(datetime.now(UTC)), by=f"{caller.role}:{caller.subject}"):
         raise NotFound(f"no API key {key_id!r}")
     logger.info("api key revoked", extra={"key_id": key_id, "by": caller.subject})

@@ -102,7 +102,7 @@ def _service_definition(service_file: ServiceFile):  # noqa: ANN202 (see _in)
 
 def _api_key_valid(api_key: str) -> bool:
     parts = ids.split_api_key(api_key)
-    record = runtime.store().get_api_key(parts[0]) if parts else None
+    record = runtime.api_keys().get_api_key(parts[0]) if parts else None
     return bool(record and not record.get("revoked_at")
                 and hmac.compare_digest(record["secret_hash"], ids.hash_api_secret(parts[1])))  # type: ignore[index]
 

@@ -43,6 +43,6 @@ def get_stats(
     first = from_ or last - timedelta(days=DEFAULT_DAYS)
     if first > last or (last - first).days > MAX_DAYS:
         raise Unprocessable(f"from must not be after to, and the range at most {MAX_DAYS} days", code="invalid_range")
-    buckets = runtime.store().read_stats(region or stats.ALL, first.isoformat(), last.isoformat())
+    buckets = runtime.stats_store().read_stats(region or stats.ALL, first.isoformat(), last.isoformat())
     return StatsOut.model_validate({"region": region, "from_date": first, "to_date": last,
                                     **stats.summarize(buckets)})

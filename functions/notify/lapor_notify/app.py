@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecord,
 )
 from lapor import notify, runtime
+from lapor.dal import keys
 from lapor.domain.notices import notices_for
 from lapor.observability import logger, traced_handler
 
@@ -34,7 +35,7 @@ _context: dict[str, Any] = {}
 
 def notify_change(record: DynamoDBRecord) -> None:
     change = record.raw_event.get("dynamodb", {})
-    if not change.get("Keys", {}).get("PK", {}).get("S", "").startswith("REPORT#"):
+    if not keys.is_report_key(change.get("Keys", {})):
         return
     store = runtime.store()
     old = store.plain(change["OldImage"]) if change.get("OldImage") else None

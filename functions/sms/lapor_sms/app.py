@@ -47,7 +47,7 @@ def _twiml(reply: str) -> dict[str, Any]:
 
 
 def _answer(message: InboundSms) -> str:
-    desk = SmsDesk(runtime.store(), runtime.config_cache().get(), get_settings())
+    desk = SmsDesk(runtime.store(), runtime.sms_store(), runtime.config_cache().get(), get_settings())
     reply, outcome = desk.answer(message)
     logger.info("sms answered", extra={"provider": message.provider, **outcome})
     with single_metric(name="SmsReceived", unit=MetricUnit.Count, value=1) as metric:

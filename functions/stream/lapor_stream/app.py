@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from lapor import runtime
+from lapor.dal import keys
 from lapor.domain import reference, stats
 from lapor.observability import logger, traced_handler
 
@@ -22,9 +23,9 @@ MARKER_DAYS = 7  # longer than a stream keeps records (24 h), so a redelivery al
 
 def count_change(record: DynamoDBRecord) -> None:
     change = record.raw_event.get("dynamodb", {})
-    if not change.get("Keys", {}).get("PK", {}).get("S", "").startswith("REPORT#"):
+    if not keys.is_report_key(change.get("Keys", {})):
         return  # counters and markers change too; only reports count
-    store = runtime.store()
+    store = runtime.stats_store()
     if store.stats_applied(record.event_id):
         logger.info("stream record already counted", extra={"event_id": record.event_id})
         return

@@ -47,7 +47,7 @@ def coordinator_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dry_run = bool(event.get("dry_run", False))
     run = sweep.sweep_record(sweep.SweepCounts(), as_of=as_of, dry_run=dry_run, by="schedule",
                              started_at=started, finished_at=started)
-    runtime.store().put_sweep_run(run | {"shards": settings.due_index_shards, "shards_done": 0})
+    runtime.sweep_runs().put_sweep_run(run | {"shards": settings.due_index_shards, "shards_done": 0})
     for shard in range(settings.due_index_shards):
         _send({"run_id": run["id"], "shard": shard, "as_of": run["as_of"], "dry_run": dry_run, "cursor": None})
     logger.info("sweep started", extra={"run_id": run["id"], "as_of": run["as_of"], "shards": settings.due_index_shards})
@@ -68,7 +68,7 @@ def sweep_message(record: SQSRecord, lambda_context: Any = None) -> None:
         page_size=get_settings().sweep_page_size, keep_going=keep_going)
     if cursor is not None:
         _send(message | {"cursor": cursor})  # the rest of the shard, for a fresh invocation
-    runtime.store().add_to_sweep_run(message["run_id"], asdict(counts), finished_shard=cursor is None)
+    runtime.sweep_runs().add_to_sweep_run(message["run_id"], asdict(counts), finished_shard=cursor is None)
     if not message["dry_run"]:
         for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
                             ("ReportsClosed", counts.closed)):

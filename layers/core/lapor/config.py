@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from lapor.dal import ReportStore
+from lapor.dal import ConfigStore
 from lapor.domain import reference
 from lapor.domain.calendar import WorkingCalendar
 from lapor.domain.clock import iso_utc
@@ -29,7 +29,7 @@ class RoutingConfig:
         return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
 
 
-def load_routing_config(store: ReportStore) -> RoutingConfig:
+def load_routing_config(store: ConfigStore) -> RoutingConfig:
     overrides = store.list_calendar_overrides()
     return RoutingConfig(
         agencies={a.id: a for a in store.list_agencies()},
@@ -42,7 +42,7 @@ def load_routing_config(store: ReportStore) -> RoutingConfig:
 
 
 class ConfigCache:
-    def __init__(self, store: ReportStore, ttl_seconds: float) -> None:
+    def __init__(self, store: ConfigStore, ttl_seconds: float) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self._value: RoutingConfig | None = None

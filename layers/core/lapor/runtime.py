@@ -4,28 +4,64 @@ from __future__ import annotations
 
 import sys
 from functools import lru_cache
+from typing import Any
 
 from lapor.config import ConfigCache
-from lapor.dal import ReportStore
+from lapor.dal import ApiKeyStore, ConfigStore, ReportStore, SmsStore, StatsStore, SweepRunStore
 from lapor.settings import get_settings
 
 
 @lru_cache(maxsize=1)
+def dynamodb() -> Any:
+    """The one DynamoDB client every store of this process talks through, built when a store first needs it."""
+    from lapor.dal.table import new_client
+
+    return new_client()
+
+
+@lru_cache(maxsize=1)
 def store() -> ReportStore:
+    """Reports."""
     settings = get_settings()
-    return ReportStore(settings.table_name, due_index_shards=settings.due_index_shards)
+    return ReportStore(settings.table_name, due_index_shards=settings.due_index_shards, connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def config_store() -> ConfigStore:
+    """Agencies, routes and calendar overrides (read through ``config_cache`` on the request path)."""
+    return ConfigStore(get_settings().table_name, connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyStore:
+    return ApiKeyStore(get_settings().table_name, connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def sms_store() -> SmsStore:
+    return SmsStore(get_settings().table_name, reports=store(), connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def stats_store() -> StatsStore:
+    return StatsStore(get_settings().table_name, connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def sweep_runs() -> SweepRunStore:
+    return SweepRunStore(get_settings().table_name, connect=dynamodb)
 
 
 @lru_cache(maxsize=1)
 def config_cache() -> ConfigCache:
-    return ConfigCache(store(), get_settings().config_cache_seconds)
+    return ConfigCache(config_store(), get_settings().config_cache_seconds)
 
 
 def reset() -> None:
     """Forget settings, clients and caches (tests change the environment between cases)."""
     get_settings.cache_clear()
-    store.cache_clear()
-    config_cache.cache_clear()
+    for cached in (dynamodb, store, config_store, api_keys, sms_store, stats_store, sweep_runs, config_cache):
+        cached.cache_clear()
     idempotency = sys.modules.get("lapor.idempotency")
     if idempotency is not None:
         idempotency._persistence_and_config.cache_clear()

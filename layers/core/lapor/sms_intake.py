@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from lapor.config import RoutingConfig
-from lapor.dal import DailyLimitReached, MessageSeen, ReportStore
+from lapor.dal import DailyLimitReached, MessageSeen, ReportStore, SmsStore
 from lapor.domain import reference
 from lapor.domain import sms as commands
 from lapor.domain.clock import parse_utc
@@ -49,16 +49,16 @@ def phone_key(phone: str) -> str:
 
 
 class SmsDesk:
-    """Answers SMS for one deployment: its store, routing configuration and settings."""
+    """Answers SMS for one deployment: its report and SMS stores, routing configuration and settings."""
 
-    def __init__(self, store: ReportStore, config: RoutingConfig, settings: Settings) -> None:
-        self.store, self.config, self.settings = store, config, settings
+    def __init__(self, store: ReportStore, sms: SmsStore, config: RoutingConfig, settings: Settings) -> None:
+        self.store, self.sms, self.config, self.settings = store, sms, config, settings
 
     def answer(self, message: InboundSms, now: datetime | None = None) -> tuple[str, dict[str, Any]]:
         """The reply to ``message`` and what happened (for logs and metrics: no number, no text)."""
         now = now or datetime.now(UTC)
         sender = e164(message.sender)
-        previous = self.store.sms_reply(message.provider, message.message_id)
+        previous = self.sms.sms_reply(message.provider, message.message_id)
         if previous is not None:
             return previous, {"outcome": "duplicate"}
         command = commands.parse(message.text)
@@ -73,9 +73,9 @@ class SmsDesk:
 
     def _remember(self, message: InboundSms, reply: str) -> str:
         """Store the reply under the message id; a concurrent copy that stored first wins (same reply for both)."""
-        if self.store.remember_sms(message.provider, message.message_id, reply, expires_at=self._expires_at()):
+        if self.sms.remember_sms(message.provider, message.message_id, reply, expires_at=self._expires_at()):
             return reply
-        return self.store.sms_reply(message.provider, message.message_id) or reply
+        return self.sms.sms_reply(message.provider, message.message_id) or reply
 
     def _status(self, command: commands.Check, sender: str, now: datetime) -> str:
         report = self.store.get_report(command.tracking_id) if command.tracking_id else None
@@ -105,7 +105,7 @@ class SmsDesk:
         # The phone's day is the receiving number's: one bucket a day, wherever its reports are filed.
         zone = reference.region(home).zone  # type: ignore[union-attr]
         day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
-        if self.store.sms_reports_on(key, day) >= limit:
+        if self.sms.sms_reports_on(key, day) >= limit:
             return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
 
         report = ReportIn(kind="complaint", category=category, region_code=region_code, privacy="anonymous",
@@ -118,8 +118,8 @@ class SmsDesk:
             due = date.fromisoformat(item["due_at"][:10])
             reply = (commands.reply_filed_for_triage(item["tracking_id"]) if triage
                      else commands.reply_filed(item["tracking_id"], item["agency_name"], due))
-            self.store.create_sms_report(item, provider=message.provider, message_id=message.message_id, reply=reply,
-                                         phone_key=key, day=day, daily_limit=limit, expires_at=expires_at)
+            self.sms.create_sms_report(item, provider=message.provider, message_id=message.message_id, reply=reply,
+                                       phone_key=key, day=day, daily_limit=limit, expires_at=expires_at)
             replies.append(reply)
 
         try:
@@ -127,7 +127,7 @@ class SmsDesk:
                                   default_deadline_days=self.settings.deadline_working_days, now=now,
                                   extra={"reply_to": sender}, write=write)
         except MessageSeen:  # the same message, handled concurrently: answer as it was answered
-            return self.store.sms_reply(message.provider, message.message_id) or "", {"outcome": "duplicate"}
+            return self.sms.sms_reply(message.provider, message.message_id) or "", {"outcome": "duplicate"}
         except DailyLimitReached:
             return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
         return replies[-1], {"outcome": "filed", "tracking_id": filed["tracking_id"], "triage": triage}

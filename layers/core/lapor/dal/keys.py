@@ -1,0 +1,126 @@
+"""Every key shape and index name of the table (docs/data-model.md); no other module spells one.
+
+Items (table ``reports``, keys ``PK``/``SK``):
+- report           ``REPORT#<tracking_id>`` / ``META``: the report, its timeline (an append-only list, so a
+                   change and its event are one conditional write) and, unless anonymous, ``reporter``.
+- agency           ``CONFIG#AGENCY`` / ``<agency_id>``
+- route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
+- calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
+- Open311 API key  ``CONFIG#APIKEY`` / ``<key id>``: ``secret_hash``, name, who and when created / revoked
+- SMS message      ``SMS#<provider>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it again)
+- SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
+- stats counters   ``STATS#<scope>`` / ``<yyyy-mm-dd>``: a day's counters of a region (or of all)
+- stats marker     ``STATSEEN#<stream event id>`` / ``MARK``: the event was counted (redeliveries change nothing)
+- sweep run        ``SWEEP`` / ``<run id>``: a sweep's counts, added to by its workers
+Indexes (sparse, projecting everything but ``reporter``):
+- ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
+                awaits the agency, so the sweep reads open reports by deadline, never the whole table.
+- ``ByClosing``: ``close_pk`` = ``CLOSE#<shard>``, ``close_sk`` = ``<closes_at_utc>#<tracking_id>``; only while an
+                answered report waits for the reporter's word, so the sweep closes silent ones without a Scan.
+- ``ByAgency``: ``agency_pk`` = ``AGENCY#<agency_id>``, ``agency_sk`` = ``<status>#<submitted_at>``.
+- ``ByMonth``:  ``month_pk`` = ``MONTH#<yyyy-mm>``, ``month_sk`` = ``<submitted_at>#<tracking_id>``: every report
+                by filing date, for Open311's date-window listings (a 90-day window is at most four partitions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from lapor.domain import lifecycle
+from lapor.domain.routing import Agency, Route
+
+Key = dict[str, dict[str, str]]
+
+BY_DUE, BY_CLOSING, BY_AGENCY, BY_MONTH = "ByDue", "ByClosing", "ByAgency", "ByMonth"
+# Only reports in these statuses wait in ByDue: they await the agency.
+OPEN_STATUSES = lifecycle.OPEN
+
+AGENCIES, ROUTES, CALENDAR, API_KEYS = "CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR", "CONFIG#APIKEY"
+SWEEP_RUNS = "SWEEP"
+
+
+def key(pk: str, sk: str) -> Key:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def report_key(tracking_id: str) -> Key:
+    return key(f"REPORT#{tracking_id}", "META")
+
+
+def is_report_key(item_key: dict[str, Any]) -> bool:
+    """Whether a (typed) key is a report's: stream consumers skip the counters, markers and messages."""
+    return item_key.get("PK", {}).get("S", "").startswith("REPORT#")
+
+
+def agency_sk(agency: Agency) -> str:
+    return agency.id
+
+
+def route_sk(route: Route) -> str:
+    return f"{route.region_code}#{route.category}"
+
+
+def api_key_key(key_id: str) -> Key:
+    return key(API_KEYS, key_id)
+
+
+def sms_message_key(provider: str, message_id: str) -> Key:
+    return key(f"SMS#{provider}#{message_id}", "MESSAGE")
+
+
+def sms_quota_key(phone_key: str, day: str) -> Key:
+    return key(f"SMSQUOTA#{phone_key}", day)
+
+
+def stats_partition(scope: str) -> str:
+    return f"STATS#{scope}"
+
+
+def stats_marker_key(event_id: str) -> Key:
+    return key(f"STATSEEN#{event_id}", "MARK")
+
+
+def sweep_run_key(run_id: str) -> Key:
+    return key(SWEEP_RUNS, run_id)
+
+
+def due_shard(tracking_id: str, shards: int) -> int:
+    return int.from_bytes(hashlib.sha256(tracking_id.encode()).digest()[:4], "big") % shards
+
+
+def due_partition(shard: int) -> str:
+    return f"DUE#{shard}"
+
+
+def closing_partition(shard: int) -> str:
+    return f"CLOSE#{shard}"
+
+
+def agency_partition(agency_id: str) -> str:
+    return f"AGENCY#{agency_id}"
+
+
+def month_partition(month: str) -> str:
+    return f"MONTH#{month}"
+
+
+def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
+    """The index key attributes a report item carries in its current state."""
+    keys = {
+        "agency_pk": agency_partition(report["agency_id"]),
+        "agency_sk": f"{report['status']}#{report['submitted_at']}",
+        # Every report, by the month it was filed (UTC): Open311's date-window listings.
+        "month_pk": month_partition(report["submitted_at"][:7]),
+        "month_sk": f"{report['submitted_at']}#{report['tracking_id']}",
+    }
+    # Only reports still awaiting an agency, and not already at the top of the ladder, wait in ByDue.
+    if report["status"] in OPEN_STATUSES and not report.get("overdue_final"):
+        shard = due_shard(report["tracking_id"], shards)
+        keys |= {"due_pk": due_partition(shard), "due_sk": f"{report['due_at_utc']}#{report['tracking_id']}"}
+    # An answered report waits in ByClosing for the reporter's word until it closes.
+    if report["status"] == "responded" and report.get("closes_at_utc"):
+        shard = due_shard(report["tracking_id"], shards)
+        keys |= {"close_pk": closing_partition(shard),
+                 "close_sk": f"{report['closes_at_utc']}#{report['tracking_id']}"}
+    return keys
