@@ -101,6 +101,11 @@ def agency_partition(agency_id: str) -> str:
     return f"AGENCY#{agency_id}"
 
 
+def agency_status_prefix(status: str) -> str:
+    """The start of ``agency_sk`` for one status: an agency's queue filtered by status is one key range."""
+    return f"{status}#"
+
+
 def month_partition(month: str) -> str:
     return f"MONTH#{month}"
 
@@ -109,7 +114,7 @@ def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
     """The index key attributes a report item carries in its current state."""
     keys = {
         "agency_pk": agency_partition(report["agency_id"]),
-        "agency_sk": f"{report['status']}#{report['submitted_at']}",
+        "agency_sk": agency_status_prefix(report["status"]) + report["submitted_at"],
         # Every report, by the month it was filed (UTC): Open311's date-window listings.
         "month_pk": month_partition(report["submitted_at"][:7]),
         "month_sk": f"{report['submitted_at']}#{report['tracking_id']}",

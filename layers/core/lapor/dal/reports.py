@@ -164,7 +164,7 @@ class ReportStore(Table):
         condition, values = "agency_pk = :pk", {":pk": {"S": keys.agency_partition(agency_id)}}
         if status:
             condition += " AND begins_with(agency_sk, :status)"
-            values[":status"] = {"S": f"{status}#"}
+            values[":status"] = {"S": keys.agency_status_prefix(status)}
         kwargs: dict[str, Any] = {"TableName": self.table_name, "IndexName": keys.BY_AGENCY,
                                   "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
                                   "ScanIndexForward": False, "Limit": limit}
