@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import runtime, sweep
 from lapor.domain import ids, reference
@@ -133,12 +132,9 @@ def run_sweep(body: SweepIn) -> SweepOut:
                              started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
     runtime.sweep_runs().put_sweep_run(run)
     if not body.dry_run:
-        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
-                            ("ReportsClosed", counts.closed)):
-            with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
-                metric.add_dimension(name="trigger", value="on_demand")
+        sweep.emit_metrics(counts, "on_demand")
     logger.info("sweep finished", extra={k: run[k] for k in ("id", "as_of", "dry_run", "scanned", "escalated",
-                                                            "flagged_final", "closed", "skipped")})
+                                                            "flagged_final", "closed", "skipped", "failed")})
     return SweepOut.model_validate(run)
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -70,10 +69,7 @@ def sweep_message(record: SQSRecord, lambda_context: Any = None) -> None:
         _send(message | {"cursor": cursor})  # the rest of the shard, for a fresh invocation
     runtime.sweep_runs().add_to_sweep_run(message["run_id"], asdict(counts), finished_shard=cursor is None)
     if not message["dry_run"]:
-        for name, value in (("ReportsEscalated", counts.escalated), ("ReportsOverdueFinal", counts.flagged_final),
-                            ("ReportsClosed", counts.closed)):
-            with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
-                metric.add_dimension(name="trigger", value="schedule")
+        sweep.emit_metrics(counts, "schedule")
     logger.info("shard swept", extra={"run_id": message["run_id"], "shard": message["shard"],
                                       "resumes": cursor is not None, **asdict(counts)})
 

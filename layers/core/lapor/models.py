@@ -300,6 +300,8 @@ class SweepOut(BaseModel):
     flagged_final: int
     closed: int = Field(0, description="Answered reports closed after 10 working days without the reporter's word")
     skipped: int
+    failed: int = Field(0, description="Reports the sweep could not change (an error, logged with the tracking id); "
+                                       "they stay due and are tried again on the next run")
 
 
 class SweepList(BaseModel):

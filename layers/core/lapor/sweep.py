@@ -20,6 +20,7 @@ from lapor.dal import ReportChanged, ReportStore
 from lapor.domain.clock import iso_utc
 from lapor.domain.escalation import ESCALATION_WORKING_DAYS, is_overdue, next_agency
 from lapor.intake import new_event
+from lapor.observability import error_summary, logger
 
 
 @dataclass
@@ -32,6 +33,8 @@ class SweepCounts:
     flagged_final: int = 0
     closed: int = 0
     skipped: int = 0
+    # Reports whose escalation or closing raised: logged with their tracking id, the rest of the run goes on.
+    failed: int = 0
 
     def add(self, outcome: str) -> None:
         self.scanned += 1
@@ -84,19 +87,13 @@ def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of:
         read = store.overdue_page if phase == "due" else store.closing_page
         items, key = read(shard, bound, limit=page_size, start_key=key)
         for item in items:
-            deadline = item["due_at_utc"] if phase == "due" else item["closes_at_utc"]
-            if not is_overdue(deadline, as_of):
-                counts.add("skipped")
-                continue
-            if phase == "due":
-                outcome, changes, event = escalation(config, item, as_of, now)
-            else:
-                outcome, (changes, event) = "closed", closing(item, now)
-            if not dry_run:
-                try:
-                    store.record_change(item, changes, event=event, now_utc=iso_utc(now))
-                except ReportChanged:
-                    outcome = "skipped"  # answered, reopened or swept meanwhile: never twice, never lost
+            try:
+                outcome = _act(store, config, item, phase, as_of=as_of, now=now, dry_run=dry_run)
+            except Exception as error:  # noqa: BLE001 (one bad report must not stop the sweep for the others)
+                # Type and frames only: the message may quote the report. It stays due and is tried next run.
+                logger.warning("report not swept", extra={"tracking_id": item.get("tracking_id"), "phase": phase,
+                                                          **error_summary(error)})
+                outcome = "failed"
             counts.add(outcome)
         if key is None and phase == "due":
             phase = "closing"
@@ -104,6 +101,37 @@ def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of:
             return counts, None
         if not keep_going():
             return counts, {"phase": phase, "key": key}
+
+
+def _act(store: ReportStore, config: RoutingConfig, item: dict[str, Any], phase: str, *, as_of: datetime,
+         now: datetime, dry_run: bool) -> str:
+    """Escalate (``due``) or close (``closing``) one report as of ``as_of``; the outcome to count."""
+    deadline = item["due_at_utc"] if phase == "due" else item["closes_at_utc"]
+    if not is_overdue(deadline, as_of):
+        return "skipped"
+    if phase == "due":
+        outcome, changes, event = escalation(config, item, as_of, now)
+    else:
+        outcome, (changes, event) = "closed", closing(item, now)
+    if not dry_run:
+        try:
+            store.record_change(item, changes, event=event, now_utc=iso_utc(now))
+        except ReportChanged:
+            return "skipped"  # answered, reopened or swept meanwhile: never twice, never lost
+    return outcome
+
+
+# What each count is called as a CloudWatch metric (dimension ``trigger``: schedule or on_demand).
+METRICS = {"escalated": "ReportsEscalated", "flagged_final": "ReportsOverdueFinal", "closed": "ReportsClosed",
+           "failed": "ReportsSweepFailed"}
+
+
+def emit_metrics(counts: SweepCounts, trigger: str) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    for field, name in METRICS.items():
+        with single_metric(name=name, unit=MetricUnit.Count, value=getattr(counts, field)) as metric:
+            metric.add_dimension(name="trigger", value=trigger)
 
 
 def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,
