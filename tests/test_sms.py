@@ -140,6 +140,20 @@ def test_a_resent_message_id_never_files_twice_and_gets_the_same_reply(aws, twil
     assert tracking_id_in(twiml_text(twilio(text, sid="SM-other"))) != tracking_id_in(first)  # a new message files
 
 
+def test_a_message_id_reused_by_another_phone_is_another_message(aws, generic):
+    # Some gateways number messages per phone or per day: the id alone does not name a message.
+    first = generic(message("LAPOR Samarinda kesehatan: Puskesmas tutup siang hari", message_id="7"))
+    other = generic(message("LAPOR Samarinda infrastruktur: Lampu jalan mati", message_id="7",
+                            sender="+6281311112222"))
+    assert first.status == other.status == 200
+    assert tracking_id_in(other.body["reply"]) != tracking_id_in(first.body["reply"])
+    assert len(report_items(aws)) == 2
+    # Each phone's resend still gets its own reply back, and files nothing.
+    again = generic(message("LAPOR Samarinda kesehatan: Puskesmas tutup siang hari", message_id="7",
+                            sender="+6281298765432"))  # LOCAL_PHONE in E.164
+    assert again.body["reply"] == first.body["reply"] and len(report_items(aws)) == 2
+
+
 def test_cek_answers_only_the_phone_that_filed_and_0812_is_plus62812(aws, twilio, generic):
     tracking_id = tracking_id_in(twiml_text(twilio("LAPOR 64.72 kesehatan: Antrian BPJS terlalu panjang")))
     # The same reporter writing from the generic gateway in local format.

@@ -226,9 +226,11 @@ def test_the_last_line_of_defence_cleans_any_reply(aws, twilio, generic):
     body = _twiml("ok\x00 \u202e<b>&\ufffe\ud800\x1b")["body"]
     assert not NOT_IN_REPLY.search(body) and ElementTree.fromstring(body).findtext("Message") == "ok <b>&"
     # A reply stored before the text was cleaned comes back from the dedupe item: it is cleaned on the way out.
-    store = runtime.sms_store()
-    store.remember_sms("twilio", "SM-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
-    store.remember_sms("generic", "g-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
+    from lapor.sms_intake import e164, phone_key
+
+    store, sender = runtime.sms_store(), phone_key(e164(PHONE))  # messages are keyed by sender and id
+    store.remember_sms("twilio", f"{sender}#SM-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
+    store.remember_sms("generic", f"{sender}#g-dirty", "Balasan\x00 lama\u202e", expires_at=2_000_000_000)
     assert twiml_message(twilio("INFO", sid="SM-dirty")) == "Balasan lama"
     raw = json.dumps({"message_id": "g-dirty", "from": PHONE, "to": "1708", "text": "INFO"}).encode()
     assert json_reply(generic(raw=raw)) == "Balasan lama"

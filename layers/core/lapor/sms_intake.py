@@ -58,24 +58,28 @@ class SmsDesk:
         """The reply to ``message`` and what happened (for logs and metrics: no number, no text)."""
         now = now or datetime.now(UTC)
         sender = e164(message.sender)
-        previous = self.sms.sms_reply(message.provider, message.message_id)
+        # A message is its provider's id *from this sender*: a gateway that reuses ids across phones must never
+        # answer one phone with the reply (the tracking id) given to another.
+        seen = f"{phone_key(sender)}#{message.message_id}"
+        previous = self.sms.sms_reply(message.provider, seen)
         if previous is not None:
             return previous, {"outcome": "duplicate"}
         command = commands.parse(message.text)
         if isinstance(command, commands.File):
-            return self._file(message, sender, command, now)
+            return self._file(message, seen, sender, command, now)
         reply = commands.reply_help() if isinstance(command, commands.Help) else self._status(command, sender, now)
-        return self._remember(message, reply), {"outcome": "help" if isinstance(command, commands.Help) else "check"}
+        outcome = "help" if isinstance(command, commands.Help) else "check"
+        return self._remember(message.provider, seen, reply), {"outcome": outcome}
 
     def _expires_at(self) -> int:
         """When a message id (and a day's quota) may be forgotten."""
         return int(time.time()) + self.settings.sms_dedupe_seconds
 
-    def _remember(self, message: InboundSms, reply: str) -> str:
-        """Store the reply under the message id; a concurrent copy that stored first wins (same reply for both)."""
-        if self.sms.remember_sms(message.provider, message.message_id, reply, expires_at=self._expires_at()):
+    def _remember(self, provider: str, seen: str, reply: str) -> str:
+        """Store the reply under the message; a concurrent copy that stored first wins (same reply for both)."""
+        if self.sms.remember_sms(provider, seen, reply, expires_at=self._expires_at()):
             return reply
-        return self.sms.sms_reply(message.provider, message.message_id) or reply
+        return self.sms.sms_reply(provider, seen) or reply
 
     def _status(self, command: commands.Check, sender: str, now: datetime) -> str:
         report = self.store.get_report(command.tracking_id) if command.tracking_id else None
@@ -91,7 +95,7 @@ class SmsDesk:
         numbers = self.settings.sms_numbers
         return numbers.get(recipient) or numbers.get(recipient.lstrip("+")) or self.settings.sms_default_region
 
-    def _file(self, message: InboundSms, sender: str, command: commands.File, now: datetime
+    def _file(self, message: InboundSms, seen: str, sender: str, command: commands.File, now: datetime
               ) -> tuple[str, dict[str, Any]]:
         # Free text goes to the receiving number's region, to be triaged by the agency that routes it on.
         home = self.default_region(message.recipient)
@@ -101,12 +105,13 @@ class SmsDesk:
             if isinstance(resolved, commands.Resolved):
                 region_code, category, text, triage = resolved.region.code, resolved.category.id, command.text, False
             elif resolved.code != "unrecognized":  # "LAPOR jalan rusak: sudah 3 bulan" is free text, not a head
-                return self._remember(message, commands.reply_problem(resolved)), {"outcome": resolved.code}
+                return self._remember(message.provider, seen, commands.reply_problem(resolved)), {
+                    "outcome": resolved.code}
         # The phone's day is the receiving number's: one bucket a day, wherever its reports are filed.
         zone = reference.region(home).zone  # type: ignore[union-attr]
         day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
         if self.sms.sms_reports_on(key, day) >= limit:
-            return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
+            return self._remember(message.provider, seen, commands.reply_limit(limit)), {"outcome": "limit"}
 
         report = ReportIn(kind="complaint", category=category, region_code=region_code, privacy="anonymous",
                           title=commands.title_from_text(text), description=commands.description_from_text(text))
@@ -118,7 +123,7 @@ class SmsDesk:
             due = date.fromisoformat(item["due_at"][:10])
             reply = (commands.reply_filed_for_triage(item["tracking_id"]) if triage
                      else commands.reply_filed(item["tracking_id"], item["agency_name"], due))
-            self.sms.create_sms_report(item, provider=message.provider, message_id=message.message_id, reply=reply,
+            self.sms.create_sms_report(item, provider=message.provider, message_id=seen, reply=reply,
                                        phone_key=key, day=day, daily_limit=limit, expires_at=expires_at)
             replies.append(reply)
 
@@ -127,7 +132,7 @@ class SmsDesk:
                                   default_deadline_days=self.settings.deadline_working_days, now=now,
                                   extra={"reply_to": sender}, write=write)
         except MessageSeen:  # the same message, handled concurrently: answer as it was answered
-            return self.sms.sms_reply(message.provider, message.message_id) or "", {"outcome": "duplicate"}
+            return self.sms.sms_reply(message.provider, seen) or "", {"outcome": "duplicate"}
         except DailyLimitReached:
-            return self._remember(message, commands.reply_limit(limit)), {"outcome": "limit"}
+            return self._remember(message.provider, seen, commands.reply_limit(limit)), {"outcome": "limit"}
         return replies[-1], {"outcome": "filed", "tracking_id": filed["tracking_id"], "triage": triage}

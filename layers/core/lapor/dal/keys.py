@@ -7,7 +7,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
 - Open311 API key  ``CONFIG#APIKEY`` / ``<key id>``: ``secret_hash``, name, who and when created / revoked
-- SMS message      ``SMS#<provider>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it again)
+- SMS message      ``SMS#<provider>#<phone hash>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it
+                   again); the sender is part of the key, since a gateway may reuse message ids across phones
 - SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
 - stats counters   ``STATS#<scope>`` / ``<yyyy-mm-dd>``: a day's counters of a region (or of all)
 - stats marker     ``STATSEEN#<stream event id>`` / ``MARK``: the event was counted (redeliveries change nothing)
@@ -65,8 +66,9 @@ def api_key_key(key_id: str) -> Key:
     return key(API_KEYS, key_id)
 
 
-def sms_message_key(provider: str, message_id: str) -> Key:
-    return key(f"SMS#{provider}#{message_id}", "MESSAGE")
+def sms_message_key(provider: str, message: str) -> Key:
+    """``message``: the provider's message id with the sender's phone hash before it (``<hash>#<id>``)."""
+    return key(f"SMS#{provider}#{message}", "MESSAGE")
 
 
 def sms_quota_key(phone_key: str, day: str) -> Key:
