@@ -88,6 +88,25 @@ def log_lines():
     handler.stream = sys.stdout
 
 
+@pytest.fixture
+def sweep_queue(aws, monkeypatch):
+    """The sweep's SQS queue (moto) with 4 due-index shards: ``(sqs client, queue url)``."""
+    import boto3
+
+    from lapor import runtime
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="sweep")["QueueUrl"]
+    monkeypatch.setenv("LAPOR_SWEEP_QUEUE_URL", url)
+    monkeypatch.setenv("LAPOR_DUE_INDEX_SHARDS", "4")
+    runtime.reset()
+    import lapor_sweep.app
+
+    lapor_sweep.app._sqs.cache_clear()
+    yield sqs, url
+    lapor_sweep.app._sqs.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def issuer(tmp_path_factory):
     """The local stack's token issuer, with keys of its own for this test session."""

@@ -12,7 +12,7 @@ from lapor import runtime, sweep
 from lapor.dal import ReportStore
 from lapor_cli.devserver import LambdaContext
 from test_sweep import LONG_AGO, file_at
-from test_sweep_scheduled import drain, queue  # noqa: F401 (a fixture)
+from test_sweep_scheduled import drain
 
 SECRET = "Rahasia pelapor 0812-3456-7890"
 
@@ -73,12 +73,12 @@ def test_an_error_before_the_write_is_isolated_too(aws, monkeypatch):
     assert (counts.failed, counts.escalated, counts.scanned) == (1, 3, 4)
 
 
-def test_a_scheduled_sweep_goes_past_a_poisoned_report(queue, poisoned, capsys, monkeypatch):  # noqa: F811
+def test_a_scheduled_sweep_goes_past_a_poisoned_report(sweep_queue, poisoned, capsys, monkeypatch):
     from lapor_sweep.app import coordinator_handler
 
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "lapor-sweep-worker")  # as template.yaml sets it
 
-    sqs, url = queue
+    sqs, url = sweep_queue
     late = [file_at(LONG_AGO)["tracking_id"] for _ in range(10)]
     poisoned(late[0])
     poisoned(late[7])

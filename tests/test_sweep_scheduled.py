@@ -3,9 +3,6 @@
 import json
 from datetime import UTC, datetime
 
-import boto3
-import pytest
-
 from conftest import ROOT
 from lapor import runtime
 from lapor_cli.devserver import LambdaContext
@@ -17,19 +14,6 @@ class ShortOfTime(LambdaContext):
 
     def get_remaining_time_in_millis(self) -> int:
         return 1000
-
-
-@pytest.fixture
-def queue(aws, monkeypatch):
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="sweep")["QueueUrl"]
-    monkeypatch.setenv("LAPOR_SWEEP_QUEUE_URL", url)
-    monkeypatch.setenv("LAPOR_DUE_INDEX_SHARDS", "4")
-    runtime.reset()
-    import lapor_sweep.app
-
-    lapor_sweep.app._sqs.cache_clear()
-    return sqs, url
 
 
 def worker_context(name):
@@ -56,10 +40,10 @@ def drain(sqs, url, context_class=worker_context, duplicate=False):
         deliveries += 1
 
 
-def test_the_schedule_fans_out_per_shard_and_escalates_each_overdue_report_once(queue, capsys):
+def test_the_schedule_fans_out_per_shard_and_escalates_each_overdue_report_once(sweep_queue, capsys):
     from lapor_sweep.app import coordinator_handler
 
-    sqs, url = queue
+    sqs, url = sweep_queue
     late = [file_at(LONG_AGO)["tracking_id"] for _ in range(6)]
     started = coordinator_handler(json.loads((ROOT / "events/sweep/scheduled.json").read_text()),
                                   LambdaContext("SweepFunction"))
@@ -75,10 +59,10 @@ def test_the_schedule_fans_out_per_shard_and_escalates_each_overdue_report_once(
     assert all(m["trigger"] == "schedule" for m in metrics if "ReportsEscalated" in m)
 
 
-def test_a_worker_short_of_time_hands_the_rest_of_its_shard_on(queue, monkeypatch):
+def test_a_worker_short_of_time_hands_the_rest_of_its_shard_on(sweep_queue, monkeypatch):
     from lapor_sweep.app import coordinator_handler
 
-    sqs, url = queue
+    sqs, url = sweep_queue
     monkeypatch.setenv("LAPOR_SWEEP_PAGE_SIZE", "1")
     runtime.reset()
     late = [file_at(LONG_AGO)["tracking_id"] for _ in range(5)]
@@ -90,10 +74,10 @@ def test_a_worker_short_of_time_hands_the_rest_of_its_shard_on(queue, monkeypatc
     assert run["escalated"] == 5 and run["shards_done"] == 4
 
 
-def test_a_dry_backfill_counts_without_writing(queue):
+def test_a_dry_backfill_counts_without_writing(sweep_queue):
     from lapor_sweep.app import coordinator_handler
 
-    sqs, url = queue
+    sqs, url = sweep_queue
     tracking_id = file_at(LONG_AGO)["tracking_id"]
     coordinator_handler(json.loads((ROOT / "events/sweep/backfill-dry-run.json").read_text()),
                         LambdaContext("SweepFunction"))

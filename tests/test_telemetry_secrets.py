@@ -705,25 +705,6 @@ def test_stats_records_no_secret(aws, telemetry, lambda_context):
     telemetry.assert_traced("lambda_handler", 2)
 
 
-@pytest.fixture
-def sweep_queue(aws, monkeypatch):
-    import boto3
-
-    from lapor import runtime
-
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="sweep")["QueueUrl"]
-    monkeypatch.setenv("LAPOR_SWEEP_QUEUE_URL", url)
-    monkeypatch.setenv("LAPOR_DUE_INDEX_SHARDS", "2")
-    runtime.reset()
-    import lapor_sweep.app
-
-    lapor_sweep.app._sqs.cache_clear()
-    yield sqs, url
-    lapor_sweep.app._sqs.cache_clear()
-    runtime.reset()
-
-
 def sqs_records(sqs, url) -> list[dict[str, Any]]:
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     for m in messages:
@@ -747,7 +728,7 @@ def test_sweep_coordinator_and_worker_record_no_secret(sweep_queue, telemetry, l
             "batchItemFailures": []}
         workers += 1
     assert [runtime.store().get_report(t)["escalation_level"] for t in late] == [1] * len(late)
-    assert started["shards"] == 2
+    assert started["shards"] == 4
     telemetry.assert_clean(STREAM_SECRETS)
     telemetry.assert_traced("coordinator_handler", 1)
     telemetry.assert_traced("worker_handler", workers)
