@@ -13,6 +13,8 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from lapor.dal import keys
+from lapor.sms_intake import e164, phone_key
 from lapor_cli.devserver import DEV_SECRETS
 from e2e.helpers import lapor, notices, token, wait_for
 
@@ -52,7 +54,8 @@ def test_sms_files_checks_dedupes_and_refuses_forgeries_over_http(lapor_dev, api
                             ExpressionAttributeValues={":pk": {"S": f"REPORT#{tracking_id}"}})["Items"]
     assert len(stored) == 1 and stored[0]["region_code"]["S"] == "64.74"
     sms_items = dynamodb.query(TableName="ReportsTable", KeyConditionExpression="PK = :pk",
-                               ExpressionAttributeValues={":pk": {"S": f"SMS#twilio#{sid}"}})["Items"]
+                               ExpressionAttributeValues={":pk": keys.sms_message_key(
+                                   "twilio", f"{phone_key(e164(PHONE))}#{sid}")["PK"]})["Items"]
     assert len(sms_items) == 1 and sms_items[0]["tracking_id"]["S"] == tracking_id
 
     status = generic(api_url, {"message_id": f"g-{uuid.uuid4().hex}", "from": "0813-5555-0101", "to": "1708",
