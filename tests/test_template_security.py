@@ -240,3 +240,58 @@ def test_traces_record_no_response_nor_error():
     variables = DOCUMENT["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
     assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+
+
+# -- Operations: every alarm pages someone; the reports table survives a stray delete -------------------------------
+
+ALARMS = {resource_id: resource["Properties"] for resource_id, resource in TEMPLATE.resources.items()
+          if resource["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_every_alarm_notifies_the_alarm_topic_and_an_address_can_subscribe():
+    assert len(ALARMS) >= 10
+    for name, alarm in ALARMS.items():
+        assert alarm.get("AlarmActions") == [{"Ref": "AlarmTopic"}], name
+    assert TEMPLATE.resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    email = TEMPLATE.resources["AlarmTopicEmail"]
+    assert email["Condition"] == "HasAlarmEmail" and email["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert TEMPLATE.parameters["AlarmEmail"]["Default"] == ""
+
+
+def _watched(alarm: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric, what) of every metric an alarm reads; ``what`` is the resource it names."""
+    stats = [alarm] + [m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+    found = set()
+    for stat in stats:
+        if "MetricName" not in stat:
+            continue
+        dims = {d["Name"]: d["Value"] for d in stat.get("Dimensions", [])}
+        what = next(iter(dims.values()), {}) if dims else {}
+        what = what.get("Ref") or (what.get("Fn::GetAtt") or [""])[0] if isinstance(what, dict) else what
+        found.add((stat["Namespace"], stat["MetricName"], what))
+    return found
+
+
+@pytest.mark.parametrize(("namespace", "metric", "resource"), [
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "StreamDeadLetterQueue"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "NoticeDeadLetterQueue"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "SweepDeadLetterQueue"),
+    ("AWS/ApiGateway", "5xx", "HttpApi"),
+    ("AWS/Lambda", "Errors", "SmsFunction"),
+    ("AWS/Lambda", "IteratorAge", "StatsFunction"),
+    ("AWS/Lambda", "IteratorAge", "NotifyFunction"),
+])
+def test_the_failures_that_matter_are_alarmed(namespace, metric, resource):
+    assert any((namespace, metric, resource) in _watched(alarm) for alarm in ALARMS.values())
+
+
+def test_the_api_error_alarm_is_a_rate_not_a_count():
+    alarm = ALARMS["ApiServerErrorsAlarm"]
+    [rate] = [m for m in alarm["Metrics"] if m.get("ReturnData")]
+    assert "errors / requests" in rate["Expression"] and alarm["Threshold"] == 1
+
+
+def test_the_reports_table_is_protected_from_deletion_and_recoverable():
+    table = TEMPLATE.resources["ReportsTable"]
+    assert table["DeletionPolicy"] == "Retain" and table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
