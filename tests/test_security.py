@@ -262,3 +262,17 @@ def test_cursors_are_signed_for_their_queue(call_api, token, aws):
     admin = {"Authorization": token("admin")}
     assert call_api("GET", "/agency/reports", headers=admin, query=f"agency_id=64-71-pupr&cursor={cursor}").status == 400
     assert call_api("GET", "/agency/reports", headers=own, query=f"status=routed&cursor={cursor}").status == 400
+
+
+def test_a_text_body_with_a_lone_surrogate_is_a_4xx_not_a_500(aws):
+    from conftest import ROOT
+    from lapor_api.app import lambda_handler
+    from lapor_cli.devserver import LambdaContext
+
+    event = json.loads((ROOT / "events/api/post-report.json").read_text())
+    event["headers"].pop("idempotency-key", None)
+    # API Gateway's event is JSON: a "\ud800" escape in it arrives as a lone surrogate in the body string.
+    event["body"] = json.dumps(VALID_REPORT, ensure_ascii=False).replace("Jalan", "Jalan \ud800", 1)
+    result = lambda_handler(event, LambdaContext("ApiFunction"))
+    assert (result["statusCode"], json.loads(result["body"])["error"]["code"]) == (422, "validation_error")
+    assert report_items(aws) == []

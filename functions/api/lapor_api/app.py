@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 
 from lapor.errors import LaporError
-from lapor.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds
+from lapor.request_body import MAX_JSON_DEPTH, body_size, json_depth_exceeds
 from lapor.observability import error_summary, logger, traced_handler
 from lapor.settings import get_settings
 from lapor_api import admin, agency, open311, reference, reports, stats
@@ -120,11 +120,6 @@ def unexpected(exc: Exception) -> Response:
     return error_response(500, "internal_error", "something went wrong on our side; nothing was stored")
 
 
-def _body_size(event: dict[str, Any]) -> int:
-    body = event.get("body") or ""
-    return len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-
-
 def _refuse_body(event: dict[str, Any]) -> dict[str, Any] | None:
     """A 4xx for a JSON route's body the resolver must not see: not UTF-8, or nested deeper than a report
     can be (json would recurse until RecursionError, a 500)."""
@@ -147,7 +142,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
     route_key = event.get("routeKey")
     limit = get_settings().max_body_bytes
-    if route_key in BODY_ROUTES and _body_size(event) > limit:
+    if route_key in BODY_ROUTES and body_size(event) > limit:
         message = f"the body is over {limit} bytes"
         spec = open311.too_large(route_key, message)  # Open311 clients read the spec's errors, not Lapor's
         if spec is not None:

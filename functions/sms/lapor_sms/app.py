@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from lapor import runtime, webhooks
 from lapor.domain.sms import safe_reply
 from lapor.errors import LaporError
+from lapor.request_body import body_size
 from lapor.observability import logger, traced_handler
 from lapor.settings import get_settings
 from lapor.sms_intake import InboundSms, SmsDesk
@@ -120,11 +121,6 @@ def _body(event: dict[str, Any]) -> bytes | None:
         return raw.encode("utf-8", "surrogatepass")  # not UTF-8: refused (generic) or decoded leniently (Twilio)
 
 
-def _body_size(event: dict[str, Any]) -> int:
-    raw = event.get("body") or ""
-    return len(raw) * 3 // 4 if event.get("isBase64Encoded") else len(raw.encode("utf-8", "surrogatepass"))
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @traced_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -132,7 +128,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if route is None:
         return _error(404, "not_found", "no such webhook")
     limit = get_settings().max_body_bytes  # an SMS webhook is a few kilobytes; a larger body is not worth an HMAC
-    if _body_size(event) > limit:
+    if body_size(event) > limit:
         return _error(413, "payload_too_large", f"the body is over {limit} bytes")
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     body = _body(event)

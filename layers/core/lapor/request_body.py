@@ -1,9 +1,21 @@
-"""How deep a JSON body may nest: Python's json module recurses once per level, so a body of 100,000 ``[``
-ends in RecursionError (a 500) instead of a clear 400, and no body of Lapor's contract nests beyond 4."""
+"""What a handler checks of a request body before parsing it: its size, and how deep its JSON nests.
+
+Python's json module recurses once per level, so a body of 100,000 ``[`` ends in RecursionError (a 500)
+instead of a clear 400, and no body of Lapor's contract nests beyond 4.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 MAX_JSON_DEPTH = 32
+
+
+def body_size(event: dict[str, Any]) -> int:
+    """The body's size in bytes, from an API Gateway event, without decoding it. A text body may hold lone
+    surrogates (a ``"\\ud800"`` escape in the event's JSON): counted, not an error."""
+    body = event.get("body") or ""
+    return len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
 
 
 def json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
