@@ -145,7 +145,10 @@ def local_dynamodb() -> Iterator[str]:
 
     from moto.server import ThreadedMotoServer
 
+    from lapor_cli import moto_transactions
     from lapor_cli.localdb import free_port
+
+    moto_transactions.install()  # as the local stack does: transactions do not copy whole tables
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
@@ -234,16 +237,24 @@ def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, targe
             for _ in range(warmup):  # reference data, holidays, routing config, boto3 client, pydantic schemas
                 handler_call()
 
-        # Side B's item: a real stored report (same attributes, index keys and size); only PK changes per call.
-        item = next(i for i in client.scan(TableName=store.table_name)["Items"] if keys.is_report_key(i))
+        # Side B's items: a real stored report and its filing events (same attributes, index keys and size),
+        # written as the handler writes them, in one TransactWriteItems; only PK changes per call.
+        stored = client.scan(TableName=store.table_name)["Items"]
+        item = next(i for i in stored if keys.is_report_key(i))
+        events = sorted((i for i in stored if i["PK"] == item["PK"] and i["SK"]["S"].startswith(keys.EVENT_PREFIX)),
+                        key=lambda i: i["SK"]["S"])
         counter = iter(range(10**9))
 
-        def put_call() -> None:
-            client.put_item(TableName=store.table_name, Item=item | keys.report_key(f"BENCH{next(counter):09d}"))
+        def filing(condition: dict[str, str]) -> list[dict[str, Any]]:
+            pk = {"S": f"REPORT#BENCH{next(counter):09d}"}
+            return [{"Put": {"TableName": store.table_name, "Item": i | {"PK": pk}, **condition}}
+                    for i in (item, *events)]
 
-        def conditional_put_call() -> None:  # what the handler sends: the same PutItem with attribute_not_exists(PK)
-            client.put_item(TableName=store.table_name, Item=item | keys.report_key(f"BENCH{next(counter):09d}"),
-                            ConditionExpression="attribute_not_exists(PK)")
+        def put_call() -> None:
+            client.transact_write_items(TransactItems=filing({}))
+
+        def conditional_put_call() -> None:  # what the handler sends: the same with attribute_not_exists(PK)
+            client.transact_write_items(TransactItems=filing({"ConditionExpression": "attribute_not_exists(PK)"}))
 
         for _ in range(warmup):
             put_call()
@@ -278,10 +289,10 @@ def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, targe
         "handler_vs_conditional_putitem_ratio": round(statistics.median(cond_ratios), 3),
     }
     notes = [
-        f"intake_vs_putitem: handler {ms(med['handler']):.2f} ms/call, bare PutItem {ms(med['putitem']):.2f}, "
-        f"conditional PutItem {ms(med['conditional_putitem']):.2f}, handler with the write stubbed out "
+        f"intake_vs_putitem: handler {ms(med['handler']):.2f} ms/call, bare filing transaction "
+        f"{ms(med['putitem']):.2f}, conditional {ms(med['conditional_putitem']):.2f}, handler with the write stubbed out "
         f"{ms(med['handler_without_dynamodb']):.2f} (medians, {rounds} rounds x {calls} calls; ratios {spread(ratios)})",
-        f"intake_vs_putitem: handler / conditional PutItem = {details['handler_vs_conditional_putitem_ratio']:.3f} "
+        f"intake_vs_putitem: handler / conditional filing transaction = {details['handler_vs_conditional_putitem_ratio']:.3f} "
         f"(moto evaluating attribute_not_exists(PK) costs "
         f"{ms(med['conditional_putitem'] - med['putitem']):.2f} ms/call)",
     ]
@@ -431,7 +442,9 @@ def dynamodb_calls(client: Any) -> Iterator[Calls]:
 
     def params(params: dict[str, Any], model: Any, **_: Any) -> None:
         if model.name in WRITE_OPERATIONS:
-            calls.writes.append((model.name, params.get("Key", params.get("Item", {})).get("PK", {}).get("S", "*")))
+            entries = [(f"{model.name}.{op}", e) for entry in params.get("TransactItems", []) for op, e in entry.items()]
+            for name, write in entries or [(model.name, params)]:
+                calls.writes.append((name, write.get("Key", write.get("Item", {})).get("PK", {}).get("S", "*")))
 
     def before(model: Any, **_: Any) -> None:
         started[model.name] = time.perf_counter()
@@ -523,7 +536,7 @@ def build_reports(store: Any, config: Any, reports: int, overdue: int,
         return template | {
             "tracking_id": tracking_id, "access_code_hash": ids.hash_access_code(tracking_id, ids.new_access_code()),
             "submitted_at": iso_utc(submitted), "due_at": due.isoformat(), "due_at_utc": iso_utc(due),
-            "timeline": [event | {"id": str(ULID()), "at": iso_utc(submitted)} for event in template["timeline"]],
+            "timeline": [event | {"id": str(ULID()), "at": iso_utc(submitted)} for event in template["latest_events"]],
         }
 
     late_at = set(rng.sample(range(1, reports), overdue - 1))  # the report filed through intake is overdue too
@@ -534,7 +547,7 @@ def build_reports(store: Any, config: Any, reports: int, overdue: int,
     writer = ReportStore(store.table_name, due_index_shards=store.due_index_shards,
                          client=boto3.client("dynamodb", config=Config(parameter_validation=False)))
     with moto_without_item_size_check():
-        writer._batch_put(writer.new_item(r) for r in records)
+        writer._batch_put(item for r in records for item in writer.new_items(r))
     done = time.perf_counter()
     overdue_ids = {template["tracking_id"]} | {r["tracking_id"] for r in records if is_overdue(r["due_at_utc"], as_of)}
     if len(overdue_ids) != overdue:
@@ -617,18 +630,20 @@ def _sweep_run(reports: int, overdue: int) -> dict[str, Any]:
             phases["sweep"] = time.perf_counter() - t0
 
         # Exactly the overdue reports went one step up, once each, and nothing else was written: the sweep's
-        # only writes are one UpdateItem per overdue report (all of them from this process, on this client).
+        # only writes are one transaction (update the report, put its event) per overdue report (all of them
+        # from this process, on this client).
         t0 = time.perf_counter()
         written = collections.Counter(sweep_calls.writes)
-        expected = collections.Counter(("UpdateItem", report_key(tid)["PK"]["S"]) for tid in overdue_ids)
+        expected = collections.Counter((f"TransactWriteItems.{op}", report_key(tid)["PK"]["S"])
+                                       for tid in overdue_ids for op in ("Update", "Put"))
         if written != expected:
             raise AssertionError(f"the sweep wrote {sum(written.values())} times to {len(written)} items; expected "
-                                 f"one UpdateItem to each of the {overdue} overdue reports "
+                                 f"one transaction (the report, its event) to each of the {overdue} overdue reports "
                                  f"({sum((written - expected).values())} unexpected writes)")
-        reread = {tid: store.get_report(tid) for tid in overdue_ids}
+        reread = {tid: store.get_report(tid, timeline=True) for tid in overdue_ids}
         on_time = [tid for tid in every_id if tid not in overdue_ids]
         on_time = random.Random(1).sample(on_time, min(overdue, len(on_time)))
-        untouched = {tid: store.get_report(tid) for tid in on_time}  # and, by the write log, all the others too
+        untouched = {tid: store.get_report(tid, timeline=True) for tid in on_time}  # and, by the write log, all the others too
         phases["verify"] = time.perf_counter() - t0
         runtime.reset()
 
@@ -667,7 +682,7 @@ def sweep_reads_per_overdue(target: float = 1.05) -> Measurement:
         f"{run['build_seconds']:.1f} s, {run['batch_writes']} BatchWriteItem calls); run_sweep (shards="
         f"{run['shards']}, page 100, dry_run=False) read {run['sweep_items_read']} index items in "
         f"{run['sweep_query_pages']} Query pages ({extra_pages} beyond one per shard and index) and escalated "
-        f"{run['sweep']['counts']['escalated']}: one UpdateItem each, no other write, each at level 1 / version 2",
+        f"{run['sweep']['counts']['escalated']}: one transaction (report + event) each, no other write, each at level 1 / version 2",
         f"sweep_reads_per_overdue: a Scan-based sweep reads "
         f"{run['scan_items_read'] / max(1, run['sweep_items_read']):.1f}x the items this sweep reads "
         f"({run['scan_items_read']} vs {run['sweep_items_read']})",

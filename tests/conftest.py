@@ -37,6 +37,9 @@ def aws():
     """moto in process, with every table of template.yaml created and the reference data seeded."""
     from moto import mock_aws
 
+    from lapor_cli import moto_transactions
+
+    moto_transactions.install()  # transactions back up the items they touch, not whole tables
     with mock_aws():
         yield seeded_tables()
     from lapor import runtime
@@ -67,11 +70,19 @@ class ApiResult:
 
 
 def table_items(client: Any, table: str = "ReportsTable") -> list[dict[str, Any]]:
-    return client.scan(TableName=table)["Items"]
+    return [item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
 
 
 def report_items(client: Any) -> list[dict[str, Any]]:
-    return [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#")]
+    """The reports' own items (``SK`` ``META``), without their timeline events."""
+    return [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#") and i["SK"]["S"] == "META"]
+
+
+def event_items(client: Any, tracking_id: str | None = None) -> list[dict[str, Any]]:
+    """Timeline event items (of one report when ``tracking_id`` is given), in timeline order."""
+    items = [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#") and i["SK"]["S"] != "META"
+             and (tracking_id is None or i["PK"]["S"] == f"REPORT#{tracking_id}")]
+    return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
 
 
 @pytest.fixture

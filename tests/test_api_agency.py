@@ -122,14 +122,14 @@ def test_bad_responses_are_422_and_change_nothing(call_api, filed, token):
 def test_a_response_racing_another_write_is_never_lost(aws, filed):
     """The write is conditional on the version read: the loser learns it lost, nothing is overwritten."""
     store = runtime.store()
-    read = store.get_report(filed["tracking_id"])
+    read = store.get_report(filed["tracking_id"], timeline=True)
     now = datetime.now(UTC)
     store.record_change(read, {"status": "responded"}, event=new_event("responded", now, "operator", "operator",
                                                                   message="first"), now_utc="t")
     with pytest.raises(ReportChanged):
         store.record_change(read, {"status": "in_progress"}, event=new_event("acknowledged", now, "operator",
                                                                         "operator", message="second"), now_utc="t")
-    final = store.get_report(filed["tracking_id"])
+    final = store.get_report(filed["tracking_id"], timeline=True)
     assert final["status"] == "responded" and [e.get("message") for e in final["timeline"]][-1] == "first"
 
 

@@ -108,7 +108,7 @@ def test_the_reporter_reopens_once_and_the_agency_gets_a_new_deadline(call_api, 
 def test_reopening_closes_ten_working_days_after_the_answer(call_api, filed, token):
     answer(call_api, token, filed["tracking_id"])
     store, config = runtime.store(), runtime.config_cache().get()
-    record = store.get_report(filed["tracking_id"])
+    record = store.get_report(filed["tracking_id"], timeline=True)
     # Counted in the report's own time zone (Samarinda, WITA).
     answered = datetime.fromisoformat(record["timeline"][-1]["at"].replace("Z", "+00:00")).astimezone(WITA)
     day = answered

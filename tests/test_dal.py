@@ -17,22 +17,37 @@ def sent(aws):
     return calls
 
 
-def test_a_new_report_is_one_conditional_put_that_never_overwrites(call_api, sent):
+def test_a_new_report_is_one_transaction_of_conditional_puts_that_never_overwrite(call_api, sent):
     call_api("POST", "/reports", json_body=VALID_REPORT)  # warms the routing cache
     sent.clear()
     reply = call_api("POST", "/reports", json_body=VALID_REPORT)
     assert reply.status == 201
     [(operation, params)] = sent
-    assert operation == "PutItem"
-    assert params["ConditionExpression"] == "attribute_not_exists(PK)"
-    assert params["Item"]["PK"] == {"S": f"REPORT#{reply.body['tracking_id']}"}
-    assert params["Item"]["SK"] == {"S": "META"}
+    assert operation == "TransactWriteItems"
+    puts = [entry["Put"] for entry in params["TransactItems"]]
+    assert {put["ConditionExpression"] for put in puts} == {"attribute_not_exists(PK)"}
+    assert {put["Item"]["PK"]["S"] for put in puts} == {f"REPORT#{reply.body['tracking_id']}"}
+    # The report first (a taken id fails there), then its filing events in timeline order.
+    assert [put["Item"]["SK"]["S"] for put in puts] == ["META", "EVENT#00000001#0", "EVENT#00000001#1"]
+    assert [put["Item"]["event"]["M"]["type"]["S"] for put in puts[1:]] == ["submitted", "routed"]
+
+
+def test_a_change_and_its_event_are_one_transaction_conditional_on_the_version(call_api, sent, token):
+    filed = call_api("POST", "/reports", json_body=VALID_REPORT).body
+    sent.clear()
+    answered = call_api("POST", f"/reports/{filed['tracking_id']}/responses", headers={"Authorization": token(
+        "operator", filed["agency"]["id"])}, json_body={"message": "Sedang ditangani.", "status": "in_progress"})
+    assert answered.status == 200
+    [params] = [params for operation, params in sent if operation == "TransactWriteItems"]
+    update, put = params["TransactItems"][0]["Update"], params["TransactItems"][1]["Put"]
+    assert update["Key"]["SK"] == {"S": "META"} and "#version = :version" in update["ConditionExpression"]
+    assert put["Item"]["SK"] == {"S": "EVENT#00000002#0"} and put["ConditionExpression"] == "attribute_not_exists(PK)"
 
 
 def test_a_taken_tracking_id_raises_instead_of_overwriting(aws):
     store = runtime.store()
     record = {"tracking_id": "LPR-00000000", "status": "routed", "agency_id": "x", "submitted_at": "t",
-              "due_at_utc": "2027-01-01T00:00:00Z", "title": "first"}
+              "due_at_utc": "2027-01-01T00:00:00Z", "title": "first", "version": 1, "timeline": []}
     store.create_report(record)
     with pytest.raises(TrackingIdTaken):
         store.create_report(record | {"title": "second"})

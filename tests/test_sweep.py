@@ -36,7 +36,7 @@ def test_only_overdue_unanswered_reports_escalate_and_a_second_run_does_nothing(
     counts = sweep_now()
     assert (counts.scanned, counts.escalated, counts.flagged_final, counts.skipped) == (3, 3, 0, 0)
     for tracking_id in late:
-        report = runtime.store().get_report(tracking_id)
+        report = runtime.store().get_report(tracking_id, timeline=True)
         assert report["status"] == "escalated" and report["escalation_level"] == 1
         assert report["agency_id"] == "64-72-inspektorat"  # Dinas PUPR escalates to its inspectorate
         assert report["timeline"][-1]["type"] == "escalated"
@@ -57,7 +57,7 @@ def test_up_the_ladder_to_overdue_final_and_never_further(aws):
         as_of += timedelta(days=30)
     # PUPR → city inspectorate → provincial inspectorate → national administrator → flagged, then left alone.
     assert ladder[:3] == ["64-72-inspektorat", "64-inspektorat", "nasional"]
-    report = runtime.store().get_report(tracking_id)
+    report = runtime.store().get_report(tracking_id, timeline=True)
     assert report["overdue_final"] is True and report["escalation_level"] == 3 and ladder[3:] == ["nasional"] * 3
     assert [e["type"] for e in report["timeline"]].count("overdue_final") == 1
     [item] = [i for i in report_items(aws) if i["tracking_id"]["S"] == tracking_id]
@@ -92,7 +92,7 @@ def test_two_sweeps_reading_the_same_page_escalate_once(aws):
         else:
             with pytest.raises(ReportChanged):
                 store.record_change(item, changes, event=event, now_utc="t")
-    report = store.get_report(tracking_id)
+    report = store.get_report(tracking_id, timeline=True)
     assert report["escalation_level"] == 1 and [e["type"] for e in report["timeline"]].count("escalated") == 1
 
 
@@ -111,7 +111,7 @@ def test_a_response_racing_the_sweep_wins_and_is_kept(aws, call_api, token):
     store.overdue_page = answer_between_read_and_write
     counts = sweep_now()
     assert (counts.escalated, counts.skipped) == (0, 1)
-    report = store.get_report(tracking_id)
+    report = store.get_report(tracking_id, timeline=True)
     assert report["status"] == "responded" and report["escalation_level"] == 0
     assert report["timeline"][-1]["message"] == "Baru saja selesai."
 
@@ -158,7 +158,7 @@ def answer(call_api, token, tracking_id, agency="64-72-pupr"):
     result = call_api("POST", f"/reports/{tracking_id}/responses", headers={"Authorization": token("operator", agency)},
                       json_body={"message": "Sudah ditambal.", "status": "responded"})
     assert result.status == 200, result.body
-    return runtime.store().get_report(tracking_id)
+    return runtime.store().get_report(tracking_id, timeline=True)
 
 
 def index_keys_of(aws, tracking_id):
@@ -178,7 +178,7 @@ def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_
     assert sweep_now(closes_at).closed == 0  # the last second of the 10th working day: still open to a reopen
     counts = sweep_now(closes_at + timedelta(seconds=1))
     assert (counts.scanned, counts.closed, counts.escalated) == (1, 1, 0)
-    closed = runtime.store().get_report(tracking_id)
+    closed = runtime.store().get_report(tracking_id, timeline=True)
     assert closed["status"] == "closed" and closed["timeline"][-1]["type"] == "closed"
     assert closed["timeline"][-1]["actor_role"] == "system"
     assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk"}

@@ -31,12 +31,13 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 EXPECTED_WRITES = {
     "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
-                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
+                      # REPORT#*: the timeline event of each escalation and closing of an on-demand sweep.
+                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "REPORT#*"},
                       "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY"}},
     "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
     "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
     "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}},
-    "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}},
+    "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}, "dynamodb:PutItem": {"REPORT#*"}},
     "NotifyFunction": {},
 }
 RESERVED = {"ApiFunction": "ApiReservedConcurrency", "AdminFunction": "AdminReservedConcurrency",

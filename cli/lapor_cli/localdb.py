@@ -42,6 +42,9 @@ class LocalDynamo:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from lapor_cli import moto_transactions
+
+        moto_transactions.install()  # a report's change is a transaction: it must not copy the whole table
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -40,16 +40,19 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _visible_report(caller: Caller, tracking_id: str) -> dict[str, Any]:
-    """The report, if the caller's agency chain may see it; otherwise 404, as if it did not exist."""
+def _visible_report(caller: Caller, tracking_id: str, *, timeline: bool = False) -> dict[str, Any]:
+    """The report, if the caller's agency chain may see it; otherwise 404, as if it did not exist. A change is
+    decided on the report item alone; its reply reads the timeline once the change is written."""
     canonical = ids.normalize_tracking_id(tracking_id)
-    record = runtime.store().get_report(canonical) if canonical else None
+    record = runtime.store().get_report(canonical, timeline=timeline) if canonical else None
     if record is None or not _in_scope(caller, record["agency_id"]):
         raise NotFound("no report with this tracking id")
     return record
 
 
 def _agency_view(record: dict[str, Any]) -> AgencyReportView:
+    if "timeline" not in record:
+        record = record | {"timeline": runtime.store().get_timeline(record["tracking_id"])}
     view = report_view(record, full=True, for_operators=True)
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
@@ -94,7 +97,7 @@ def agency_queue(
             responses=ok("The full view, with the reporter's identity unless anonymous") | errors(
                 OPERATOR, NOT_VISIBLE, 422))
 def agency_report(tracking_id: TrackingId) -> AgencyReportView:
-    return _agency_view(_visible_report(auth.caller(router), tracking_id))
+    return _agency_view(_visible_report(auth.caller(router), tracking_id, timeline=True))
 
 
 @router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY,

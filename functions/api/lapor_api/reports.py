@@ -92,17 +92,17 @@ def get_report(
     return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True))
 
 
-def _report(tracking_id: str) -> dict:
+def _report(tracking_id: str, *, timeline: bool = False) -> dict:
     canonical = ids.normalize_tracking_id(tracking_id)
-    record = runtime.store().get_report(canonical) if canonical else None
+    record = runtime.store().get_report(canonical, timeline=timeline) if canonical else None
     if record is None:
         raise NotFound("no report with this tracking id")
     return record
 
 
-def _own_report(tracking_id: str, access_code: str) -> dict:
+def _own_report(tracking_id: str, access_code: str, *, timeline: bool = True) -> dict:
     """The report, if ``access_code`` is its code; a wrong code says no more than an unknown report would."""
-    record = _report(tracking_id)
+    record = _report(tracking_id, timeline=timeline)
     if not ids.access_code_matches(record["tracking_id"], access_code, record["access_code_hash"]):
         raise NotFound("no report with this tracking id and access code")
     return record
@@ -111,7 +111,8 @@ def _own_report(tracking_id: str, access_code: str) -> dict:
 @router.post("/reports/<tracking_id>/feedback", summary="Rate the answer, or reopen the report once",
              tags=["reports"], responses=ok("The reporter's full view, with the feedback on its timeline") | errors(
                  JSON_BODY, NO_REPORT,
-                 (409, "Not answered yet or not reopenable now (`invalid_transition`), reopened once already "
+                 (409, "Not answered yet or not reopenable now (`invalid_transition`), this answer rated "
+                       "already (`already_rated`: one rating per answer), reopened once already "
                        "(`reopen_limit`), past the 10-working-day window (`reopen_window_closed`), or changed "
                        "meanwhile (`stale_version`)")))
 def give_feedback(
@@ -119,10 +120,12 @@ def give_feedback(
     feedback: FeedbackIn,
     access_code: Annotated[str, Header(alias="x-access-code", min_length=1, max_length=64)],
 ) -> ReportView:
+    # Decided on the report item alone (a refusal reads no timeline); the reply reads the timeline once written.
     record = operations.feedback(
-        runtime.store(), runtime.config_cache().get(), _own_report(tracking_id, access_code),
+        runtime.store(), runtime.config_cache().get(), _own_report(tracking_id, access_code, timeline=False),
         rating=feedback.rating, comment=feedback.comment, reopen=feedback.reopen,
         now=datetime.now(UTC).replace(microsecond=0), default_deadline_days=get_settings().deadline_working_days,
     )
     logger.info("report feedback", extra={"tracking_id": record["tracking_id"], "reopened": feedback.reopen})
+    record["timeline"] = runtime.store().get_timeline(record["tracking_id"])
     return ReportView.model_validate(report_view(record, full=True))

@@ -49,6 +49,12 @@ def respond(store: ReportStore, config: RoutingConfig, record: dict[str, Any], c
     if status == "responded":  # the sweep closes it when the reporter stays silent through the reopen window
         # The answer (not a progress note) is what Open311 shows as status_notes of a public report.
         changes["status_notes"] = message
+        # Which answer, and when: the reporter rates each answer once; the reopen window counts from it;
+        # statistics count the first answer.
+        changes["answer_id"] = event["id"]
+        changes["answered_at"] = iso_utc(now)
+        if not record.get("first_answered_at"):
+            changes["first_answered_at"] = iso_utc(now)
         changes["closes_at_utc"] = config.deadline(record["region_code"], now,
                                                    lifecycle.REOPEN_WINDOW_WORKING_DAYS)["due_at_utc"]
     return _commit(store, record, changes, event, now)
@@ -87,25 +93,29 @@ def reject(store: ReportStore, record: dict[str, Any], caller: Caller, *, reason
 
 def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], *, rating: int,
              comment: str | None, reopen: bool, now: datetime, default_deadline_days: int) -> dict[str, Any]:
-    """The reporter rates the answer; once, within 10 working days of it, they may reopen the report."""
+    """The reporter rates the answer, once per answer; once, within 10 working days of it, they may reopen the
+    report (with a rating of their own, even if they rated the answer before). A second rating of the same
+    answer is refused rather than replacing the first: every rating stays on the timeline as it was given,
+    and a reporter cannot grow the report by rating again and again."""
     if not lifecycle.feedback_allowed(record["status"]):
         raise _refuse_transition(record, "rated before the agency has responded")
-    timeline = record.get("timeline", [])
-    changes: dict[str, Any] = {"status": record["status"]}
+    answered_at, answer_id = record.get("answered_at"), record.get("answer_id")
+    changes: dict[str, Any] = {"status": record["status"], "rated_answer_id": answer_id}
     event = new_event("reopened" if reopen else "feedback", now, "reporter", "web", rating=rating,
                       message=comment)
+    if not reopen and answer_id and record.get("rated_answer_id") == answer_id:
+        raise Conflict("this answer was rated already; a reporter rates each answer once", code="already_rated")
     if reopen:
         if record["status"] != "responded":
             raise _refuse_transition(record, "reopened")
-        if sum(e["type"] == "reopened" for e in timeline) >= lifecycle.MAX_REOPENS:
+        if record.get("reopens", 0) >= lifecycle.MAX_REOPENS:
             raise Conflict("this report was reopened once already", code="reopen_limit")
-        responded_at = max(e["at"] for e in timeline if e["type"] == "responded")
         zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
-        elapsed = config.calendar.working_days_between(local_day(responded_at, zone), now.astimezone(zone).date())
+        elapsed = config.calendar.working_days_between(local_day(answered_at, zone), now.astimezone(zone).date())
         if elapsed > lifecycle.REOPEN_WINDOW_WORKING_DAYS:
             raise Conflict(f"a report can be reopened within {lifecycle.REOPEN_WINDOW_WORKING_DAYS} working days "
                            "of its answer", code="reopen_window_closed", details={"working_days": elapsed})
         days = record.get("deadline_working_days") or default_deadline_days
-        changes = {"status": "routed", **config.deadline(record["region_code"], now, days),
-                   "deadline_working_days": days}
+        changes |= {"status": "routed", **config.deadline(record["region_code"], now, days),
+                    "deadline_working_days": days, "reopens": record.get("reopens", 0) + 1}
     return _commit(store, record, changes, event, now)

@@ -1,8 +1,12 @@
 """Every key shape and index name of the table (docs/data-model.md); no other module spells one.
 
 Items (table ``reports``, keys ``PK``/``SK``):
-- report           ``REPORT#<tracking_id>`` / ``META``: the report, its timeline (an append-only list, so a
-                   change and its event are one conditional write) and, unless anonymous, ``reporter``.
+- report           ``REPORT#<tracking_id>`` / ``META``: the report, the events of its latest change
+                   (``latest_events``, what the stream consumers act on) and, unless anonymous, ``reporter``.
+                   Every attribute is bounded, so the item stays a few tens of KB whatever anyone sends.
+- timeline event   ``REPORT#<tracking_id>`` / ``EVENT#<version>#<n>``: one item per event, written in one
+                   transaction with the change to the report that made ``version`` (so ordered and never
+                   duplicated: only one write can make a version). The timeline grows here, not in the report.
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
@@ -46,12 +50,25 @@ def key(pk: str, sk: str) -> Key:
 
 
 def report_key(tracking_id: str) -> Key:
-    return key(f"REPORT#{tracking_id}", "META")
+    return key(report_partition(tracking_id), "META")
+
+
+EVENT_PREFIX = "EVENT#"
+
+
+def event_key(tracking_id: str, version: int, n: int) -> Key:
+    """The ``n``-th event of the change that made ``version`` (zero-padded: the sort key orders the timeline)."""
+    return key(report_partition(tracking_id), f"{EVENT_PREFIX}{version:08d}#{n}")
+
+
+def report_partition(tracking_id: str) -> str:
+    return f"REPORT#{tracking_id}"
 
 
 def is_report_key(item_key: dict[str, Any]) -> bool:
-    """Whether a (typed) key is a report's: stream consumers skip the counters, markers and messages."""
-    return item_key.get("PK", {}).get("S", "").startswith("REPORT#")
+    """Whether a (typed) key is a report's own item: stream consumers skip its timeline events (they read the
+    events of each change from the report's ``latest_events``), the counters, markers and messages."""
+    return item_key.get("PK", {}).get("S", "").startswith("REPORT#") and item_key.get("SK", {}).get("S") == "META"
 
 
 def agency_sk(agency: Agency) -> str:

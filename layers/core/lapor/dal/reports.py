@@ -1,4 +1,10 @@
-"""Reports: the one item per report (``keys.report_key``) and the indexes that find them (``keys.py``)."""
+"""Reports: the report item (``keys.report_key``), one item per timeline event (``keys.event_key``) and the
+indexes that find reports (``keys.py``).
+
+Every change is one transaction: the report, conditional on the version and status read, and its event. The
+report item keeps only the events of its latest change (``latest_events``, for the stream consumers), so it
+stays small however long the timeline grows.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,41 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lapor.dal import keys
-from lapor.dal.table import Table, _to_dynamo
+from lapor.dal.table import Table, _to_dynamo, without_keys
 
 REPORTER_ATTRIBUTE = "reporter"
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
 VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
-    "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days", "closes_at_utc",
-    "status_notes", "updated_at",
+    "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
+    "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
+    "rated_answer_id",
 )
-_VIEW_NAMES = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
-_VIEW_PROJECTION = {"ProjectionExpression": ", ".join(_VIEW_NAMES), "ExpressionAttributeNames": _VIEW_NAMES}
+# An event item holds its event as one map, so that a view's projection names it without knowing its fields.
+EVENT_ATTRIBUTE = "event"
+
+
+def _projection(*names: str) -> dict[str, Any]:
+    aliases = {f"#a{i}": name for i, name in enumerate(names)}
+    return {"ProjectionExpression": ", ".join(aliases), "ExpressionAttributeNames": aliases}
+
+
+_VIEW_PROJECTION = _projection(*VIEW_ATTRIBUTES)
+_TIMELINE_PROJECTION = _projection(*VIEW_ATTRIBUTES, EVENT_ATTRIBUTE, "SK")
 Page = tuple[list[dict[str, Any]], dict | None]
 
 
 class TrackingIdTaken(Exception):
     """The random tracking id is already used; the caller draws another."""
+
+
+class WriteRefused(Exception):
+    """The condition of one of the entries a caller added to a report's transaction failed (its index)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 class ReportChanged(Exception):
@@ -47,25 +71,56 @@ class ReportStore(Table):
     def index_keys(self, report: dict[str, Any]) -> dict[str, str]:
         return keys.index_keys(report, self.due_index_shards)
 
-    def new_item(self, report: dict[str, Any]) -> dict[str, Any]:
-        """A new report's item with its index keys (filed alone here, or in the SMS store's transaction)."""
-        return keys.report_key(report["tracking_id"]) | self._item(report | self.index_keys(report))
+    def new_items(self, report: dict[str, Any]) -> list[dict[str, Any]]:
+        """A new report's items: the report with its index keys, then one item per event of ``timeline``."""
+        events = report["timeline"]
+        item = keys.report_key(report["tracking_id"]) | self._item(
+            {k: v for k, v in report.items() if k != "timeline"} | {"latest_events": events}
+            | self.index_keys(report))
+        return [item] + [self._event_item(report["tracking_id"], report["version"], n, event)
+                         for n, event in enumerate(events)]
 
-    def create_report(self, report: dict[str, Any]) -> None:
-        """Store a new report in one conditional write; never overwrites an existing tracking id."""
+    def filing_writes(self, report: dict[str, Any]) -> list[dict[str, Any]]:
+        """A new report as transaction entries, the report first: it never overwrites a tracking id in use
+        (the entry whose condition fails is then the first). Filed alone here, or in a caller's transaction."""
+        return [{"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+                for item in self.new_items(report)]
+
+    def create_report(self, report: dict[str, Any], *, also: list[dict[str, Any]] = ()) -> None:
+        """Store a new report (and ``also``, more transaction entries) in one transaction.
+
+        Raises TrackingIdTaken when the id is in use, WriteRefused(i) when ``also[i]``'s condition fails."""
+        filing = self.filing_writes(report)
         try:
-            self.client.put_item(
-                TableName=self.table_name, Item=self.new_item(report), ConditionExpression="attribute_not_exists(PK)"
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as exc:
-            raise TrackingIdTaken(report["tracking_id"]) from exc
+            self.client.transact_write_items(TransactItems=filing + list(also))
+        except self.client.exceptions.TransactionCanceledException as exc:
+            failed = [i for i, r in enumerate(exc.response.get("CancellationReasons", []))
+                      if r.get("Code") == "ConditionalCheckFailed"]
+            if failed and failed[0] < len(filing):
+                raise TrackingIdTaken(report["tracking_id"]) from exc
+            if failed:
+                raise WriteRefused(failed[0] - len(filing)) from exc
+            raise
 
-    def get_report(self, tracking_id: str) -> dict[str, Any] | None:
-        """The report as views may see it: without the reporter's identity."""
-        response = self.client.get_item(TableName=self.table_name, Key=keys.report_key(tracking_id),
-                                        **_VIEW_PROJECTION)
-        item = response.get("Item")
-        return self._plain(item) if item else None
+    def _event_item(self, tracking_id: str, version: int, n: int, event: dict[str, Any]) -> dict[str, Any]:
+        return keys.event_key(tracking_id, version, n) | self._item({EVENT_ATTRIBUTE: event})
+
+    def get_report(self, tracking_id: str, *, timeline: bool = False) -> dict[str, Any] | None:
+        """The report as views may see it: without the reporter's identity; with ``timeline``, its events in
+        order (one strongly consistent Query of the report's partition: the report and its event items)."""
+        if not timeline:
+            response = self.client.get_item(TableName=self.table_name, Key=keys.report_key(tracking_id),
+                                            **_VIEW_PROJECTION)
+            item = response.get("Item")
+            return self._plain(item) if item else None
+        report, events = None, []
+        for item in self._query_partition(keys.report_partition(tracking_id), consistent=True,
+                                          **_TIMELINE_PROJECTION):
+            if item["SK"] == "META":
+                report = without_keys(item)
+            elif item["SK"].startswith(keys.EVENT_PREFIX):
+                events.append(item[EVENT_ATTRIBUTE])
+        return report | {"timeline": events} if report else None
 
     def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
@@ -81,6 +136,23 @@ class ReportStore(Table):
                     found[report["tracking_id"]] = report
                 request = response.get("UnprocessedKeys") or {}
         return [found[t] for t in wanted if t in found]
+
+    def get_timeline(self, tracking_id: str) -> list[dict[str, Any]]:
+        """A report's events in order (strongly consistent: a change just written is on it)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ConsistentRead": True, "ProjectionExpression": "#e",
+            "ExpressionAttributeNames": {"#e": EVENT_ATTRIBUTE},
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :events)",
+            "ExpressionAttributeValues": {":pk": {"S": keys.report_partition(tracking_id)},
+                                          ":events": {"S": keys.EVENT_PREFIX}},
+        }
+        events = []
+        while True:
+            page = self.client.query(**kwargs)
+            events += [self._plain(item)[EVENT_ATTRIBUTE] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return events
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_reporter(self, tracking_id: str) -> dict[str, Any] | None:
         """The reporter's identity, read on purpose and only for those entitled to it (never for anonymous)."""
@@ -99,38 +171,47 @@ class ReportStore(Table):
 
     def record_change(self, record: dict[str, Any], changes: dict[str, Any], *, event: dict[str, Any],
                       now_utc: str) -> dict[str, Any]:
-        """Apply ``changes`` (``status`` and any other attributes) and append ``event``, in one write
-        conditional on the version and status read. Index keys follow: a report that no longer awaits the
-        agency leaves the "open by due" index in the same write. Returns the report as written.
+        """Apply ``changes`` (``status`` and any other attributes) and add ``event`` to the timeline, in one
+        transaction conditional on the version and status read. Index keys follow: a report that no longer
+        awaits the agency leaves the "open by due" index in the same write. Returns the report as written
+        (with ``timeline`` extended when ``record`` carried one).
         """
         changed = record | changes
+        version = record["version"] + 1
         index = self.index_keys(changed)
         sets = changes | {"agency_pk": index["agency_pk"], "agency_sk": index["agency_sk"],
-                          "month_pk": index["month_pk"], "month_sk": index["month_sk"], "updated_at": now_utc}
+                          "month_pk": index["month_pk"], "month_sk": index["month_sk"], "updated_at": now_utc,
+                          "latest_events": [event]}
         removes = []
         for pk, sk in (("due_pk", "due_sk"), ("close_pk", "close_sk")):
             if pk in index:
                 sets |= {pk: index[pk], sk: index[sk]}
             else:
                 removes += [pk, sk]
-        names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#timeline": "timeline",
-                                                                   "#status": "status"}
+        names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
-        values |= {":version": record["version"], ":old_status": record["status"], ":one": 1, ":event": [event]}
-        update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
-        update += ", #version = #version + :one, #timeline = list_append(#timeline, :event)"
+        values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
+        update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))) + ", #version = #version + :one"
         if removes:
             update += " REMOVE " + ", ".join(removes)
+        report_update = {
+            "TableName": self.table_name, "Key": keys.report_key(record["tracking_id"]), "UpdateExpression": update,
+            "ConditionExpression": "#version = :version AND #status = :old_status",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
+        }
+        event_put = {"TableName": self.table_name, "Item": self._event_item(record["tracking_id"], version, 0, event),
+                     "ConditionExpression": "attribute_not_exists(PK)"}
         try:
-            self.client.update_item(
-                TableName=self.table_name, Key=keys.report_key(record["tracking_id"]), UpdateExpression=update,
-                ConditionExpression="#version = :version AND #status = :old_status",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            self.client.transact_write_items(TransactItems=[{"Update": report_update}, {"Put": event_put}])
+        except self.client.exceptions.TransactionCanceledException as exc:
+            # A failed condition, or another transaction on the report at this moment: either way it is no
+            # longer the report that was read.
             raise ReportChanged(record["tracking_id"]) from exc
-        return changed | {"version": record["version"] + 1, "timeline": [*record.get("timeline", []), event]}
+        written = changed | {"version": version, "latest_events": [event]}
+        if "timeline" in record:
+            written["timeline"] = [*record["timeline"], event]
+        return written
 
     # -- reading through the indexes -----------------------------------------------------------------------
 

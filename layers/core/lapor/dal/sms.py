@@ -57,9 +57,9 @@ class SmsStore(Table):
         a resent message never files twice and the limit holds under concurrent messages."""
         message = keys.sms_message_key(provider, message_id) | {
             "reply": {"S": reply}, "tracking_id": {"S": report["tracking_id"]}, "expires_at": {"N": str(expires_at)}}
+        filing = self.reports.filing_writes(report)
         transaction = [
-            {"Put": {"TableName": self.table_name, "Item": self.reports.new_item(report),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            *filing,
             {"Put": {"TableName": self.table_name, "Item": message,
                      "ConditionExpression": "attribute_not_exists(PK)"}},
             {"Update": {"TableName": self.table_name, "Key": keys.sms_quota_key(phone_key, day),
@@ -74,11 +74,12 @@ class SmsStore(Table):
                 return
             except self.client.exceptions.TransactionCanceledException as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if reasons[:1] == ["ConditionalCheckFailed"]:
+                if "ConditionalCheckFailed" in reasons[:len(filing)]:
                     raise TrackingIdTaken(report["tracking_id"]) from exc
-                if reasons[1:2] == ["ConditionalCheckFailed"]:
+                message_at = len(filing)
+                if reasons[message_at:message_at + 1] == ["ConditionalCheckFailed"]:
                     raise MessageSeen(message_id) from exc
-                if reasons[2:3] == ["ConditionalCheckFailed"]:
+                if reasons[message_at + 1:message_at + 2] == ["ConditionalCheckFailed"]:
                     raise DailyLimitReached(phone_key) from exc
                 # Two messages from one phone at once contend for its quota item: try again, never drop one.
                 if "TransactionConflict" not in reasons or attempt == SMS_TRANSACTION_ATTEMPTS - 1:

@@ -69,11 +69,13 @@ class Table:
     def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
         return _from_dynamo({k: self._deserializer.deserialize(v) for k, v in item.items()})
 
-    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+    def _query_partition(self, pk: str, *, consistent: bool = False, **projection: Any) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ConsistentRead": consistent,
+            **projection,
         }
         while True:
             page = self.client.query(**kwargs)

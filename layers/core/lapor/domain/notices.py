@@ -1,8 +1,9 @@
 """Which notices a change to a report calls for, and their text (design §1: side effects flow from the stream).
 
-Pure: it compares the report before and after a change (the stream's old and new images) and returns one
-``Notice`` per (timeline event, recipient). A notice's id is the event's id plus the recipient, so a stream
-record delivered twice asks for the same notices and the sender can refuse the second copy.
+Pure: it compares the report before and after a change (the stream's old and new images, each carrying the
+events of its latest change) and returns one ``Notice`` per (timeline event, recipient). A notice's id is the
+event's id plus the recipient, so a stream record delivered twice asks for the same notices and the sender can
+refuse the second copy.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def reply_channel(report: dict[str, Any]) -> str | None:
 
 
 def _new_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
-    seen = {event["id"] for event in (old or {}).get("timeline", [])}
-    return [event for event in new.get("timeline", []) if event["id"] not in seen]
+    """The events the change added: a report item carries those of its latest change (``latest_events``)."""
+    seen = {event["id"] for event in (old or {}).get("latest_events", [])}
+    return [event for event in new.get("latest_events", []) if event["id"] not in seen]
 
 
 def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Notice]:

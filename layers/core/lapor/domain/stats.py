@@ -36,9 +36,8 @@ def contribution(record: dict[str, Any] | None, zone: ZoneInfo, calendar: Workin
         return Counter()
     counts: Counter[str] = Counter({"total": 1, f"status#{record['status']}": 1,
                                     f"category#{record['category']}": 1})
-    responded = [e["at"] for e in record.get("timeline", []) if e["type"] == "responded"]
-    if responded:
-        first = min(responded)
+    first = record.get("first_answered_at")
+    if first:
         counts["answered"] += 1
         if first <= record["due_at_utc"]:
             counts["answered_on_time"] += 1
