@@ -90,6 +90,8 @@ class TimelineEvent(BaseModel):
     message: str | None = None
     rating: int | None = Field(None, description="The reporter's rating (feedback and reopened events)")
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
+    unknown_agency_id: str | None = Field(None, description="The agency the configuration did not know, when the "
+                                                            "sweep sent the report to the national administrator")
 
 
 class OperatorTimelineEvent(TimelineEvent):
@@ -184,6 +186,9 @@ class ReporterOut(BaseModel):
 
 class AgencyReportView(ReportView):
     timeline: list[OperatorTimelineEvent] | None = None
+    flags: list[str] = Field(default_factory=list, description=(
+        "What operators should know: `unknown_agency` once the sweep sent the report to the national administrator "
+        "because the configuration no longer knew its agency (or the next one up its ladder)"))
     reporter: ReporterOut | None = Field(None, description="Never present for anonymous reports.")
 
 

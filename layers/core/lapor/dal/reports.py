@@ -14,7 +14,7 @@ VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
     "access_code_hash", "channel", "timeline", "overdue_final", "deadline_working_days", "closes_at_utc",
-    "status_notes", "updated_at",
+    "status_notes", "updated_at", "flags",
 )
 _VIEW_NAMES = {f"#a{i}": name for i, name in enumerate(VIEW_ATTRIBUTES)}
 _VIEW_PROJECTION = {"ProjectionExpression": ", ".join(_VIEW_NAMES), "ExpressionAttributeNames": _VIEW_NAMES}
