@@ -90,8 +90,6 @@ class TimelineEvent(BaseModel):
     message: str | None = None
     rating: int | None = Field(None, description="The reporter's rating (feedback and reopened events)")
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
-    unknown_agency_id: str | None = Field(None, description="The agency the configuration did not know, when the "
-                                                            "sweep sent the report to the national administrator")
 
 
 class OperatorTimelineEvent(TimelineEvent):
@@ -99,6 +97,8 @@ class OperatorTimelineEvent(TimelineEvent):
 
     actor_sub: str | None = Field(None, description="The operator's stable id (Cognito sub); never shown to the "
                                                     "reporter")
+    unknown_agency_id: str | None = Field(None, description="The agency the configuration did not know, when the "
+                                                            "sweep sent the report to the national administrator")
 
 
 class ReportSummary(BaseModel):
