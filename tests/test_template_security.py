@@ -32,7 +32,7 @@ EXPECTED_WRITES = {
     "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
-                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY"}},
+                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY", "CONFIG#VERSION"}},
     "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
     "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
     "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}},

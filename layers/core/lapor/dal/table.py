@@ -69,12 +69,14 @@ class Table:
     def _plain(self, item: dict[str, Any]) -> dict[str, Any]:
         return _from_dynamo({k: self._deserializer.deserialize(v) for k, v in item.items()})
 
-    def _query_partition(self, pk: str) -> Iterator[dict[str, Any]]:
+    def _query_partition(self, pk: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk",
             "ExpressionAttributeValues": {":pk": {"S": pk}},
         }
+        if consistent:
+            kwargs["ConsistentRead"] = True
         while True:
             page = self.client.query(**kwargs)
             for item in page.get("Items", []):
@@ -101,6 +103,7 @@ class Table:
 
     def _replace_partition(self, pk: str, items: dict[str, dict[str, Any]]) -> None:
         """Make partition ``pk`` hold exactly ``items`` (sort key → attributes): put all, delete the rest."""
-        existing = {item["SK"] for item in self._query_partition(pk)}
+        # Consistent: an item the previous save just put must be seen to be deleted.
+        existing = {item["SK"] for item in self._query_partition(pk, consistent=True)}
         self._batch_put(keys.key(pk, sk) | self._item(values) for sk, values in items.items())
         self._batch_delete(keys.key(pk, sk) for sk in existing - set(items))
