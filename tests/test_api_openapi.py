@@ -118,7 +118,17 @@ def test_the_catalogued_statuses_are_documented(document):
     for action in ("responses", "reassign", "reject"):
         assert statuses(f"/reports/{{tracking_id}}/{action}", "post") == {
             "200", "400", "401", "403", "404", "409", "413", "415", "422"}, action
-    assert "409" in statuses("/admin/agencies", "put") and "409" not in statuses("/admin/routes", "put")
+    for listed in ("agencies", "routes", "calendar"):  # saved against the configuration's version
+        path = paths[f"/admin/{listed}"]
+        assert statuses(f"/admin/{listed}", "put") == {"200", "400", "401", "403", "409", "413", "415", "422"}
+        assert "`stale_version`" in path["put"]["responses"]["409"]["description"], listed
+        assert [(p["name"], p["in"]) for p in path["put"]["parameters"]] == [("if-match", "header")], listed
+        assert statuses(f"/admin/{listed}", "get") == {"200", "401", "403"}
+        for method in ("get", "put"):
+            assert path[method]["responses"]["200"]["headers"]["ETag"]["required"] is True, (listed, method)
+            assert {"version", "incomplete"} <= set(
+                document["components"]["schemas"][schema_ref(path[method]["responses"]["200"])]["required"])
+    assert "`agency_in_use`" in paths["/admin/agencies"]["put"]["responses"]["409"]["description"]
     apikeys = paths["/admin/apikeys"]["post"]["responses"]
     assert "200" not in apikeys and schema_ref(apikeys["201"]) == "ApiKeyCreated"
     assert statuses("/admin/apikeys/{key_id}/revoke", "post") == {"200", "401", "403", "404"}

@@ -80,7 +80,7 @@ def test_routing_configuration_is_read_once_per_cache_period(call_api, sent):
     call_api("POST", "/reports", json_body=VALID_REPORT)
     call_api("POST", "/reports", json_body=VALID_REPORT)
     queries = [p["ExpressionAttributeValues"][":pk"]["S"] for op, p in sent if op == "Query"]
-    assert sorted(queries) == ["CONFIG#AGENCY", "CONFIG#CALENDAR", "CONFIG#ROUTE"]
+    assert sorted(queries) == ["CONFIG#AGENCY", "CONFIG#CALENDAR", "CONFIG#ROUTE", "CONFIG#VERSION"]
 
 
 def test_calendar_overrides_in_the_table_move_deadlines(call_api, aws, monkeypatch):

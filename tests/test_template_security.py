@@ -33,7 +33,7 @@ EXPECTED_WRITES = {
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       # REPORT#*: the timeline event of each escalation and closing of an on-demand sweep.
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "REPORT#*"},
-                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY"}},
+                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY", "CONFIG#VERSION"}},
     "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
     "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
     "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}},

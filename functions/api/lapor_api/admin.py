@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from lapor import runtime, sweep
+from lapor.dal.configuration import ConfigHead, ConfigStore, SaveInterrupted, StaleConfiguration
 from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc
 from lapor.domain.access import Caller
@@ -17,12 +23,15 @@ from lapor.domain.rules import agency_problems, route_problems
 from lapor.errors import Conflict, NotFound, Unprocessable
 from lapor.models import (
     AgencyList,
+    AgencyListOut,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyList,
     ApiKeyOut,
     CalendarList,
+    CalendarListOut,
     RouteList,
+    RouteListOut,
     SweepIn,
     SweepList,
     SweepOut,
@@ -35,13 +44,45 @@ from lapor_api.responses import ADMIN, JSON_BODY, errors, ok
 router = APIGatewayHttpRouter()
 ADMIN_ONLY = auth.OPERATOR_ONLY | {"tags": ["admin"]}
 READ = errors(ADMIN)
+ETAG = {"ETag": {"description": 'The configuration\'s version, quoted (`"7"`): send it back as `If-Match`',
+                 "required": True, "schema": {"type": "string"}}}
+CONFIG_STALE = (409, "The configuration was saved since the version sent (`If-Match` or `version`) or since this "
+                     "request read it, or another save is writing (`stale_version`; details give `current_version`): "
+                     "read it again")
+IfMatch = Annotated[str | None, Header(
+    alias="if-match", max_length=200,
+    description='The `ETag` of the GET this list was read with (e.g. `"7"`; `*`: any): if the configuration was '
+                "saved since, 409 `stale_version`. Omitted: the version current when the request starts.")]
 
 
-def _replaced(what: str, *more: tuple[int, str]) -> dict:
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _read(what: str, model: Any, load: Callable[[ConfigStore], list[dict]]) -> Response:
+    """A GET: the version first, then the list (so a save in between shows as a stale version)."""
+    config = runtime.config_store()
+    head = config.head(consistent=True)
+    return _listed(model, load(config), head.version, incomplete=head.is_incomplete(what))
+
+
+def _listed(model: Any, items: list[dict], version: int, *, incomplete: bool) -> Response:
+    body = model.model_validate({"items": items, "version": version, "incomplete": incomplete})
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                    body=body.model_dump(mode="json"), headers={"ETag": _etag(version)})
+
+
+def _listing(model: Any, description: str) -> dict:
+    """The 200 of a GET or PUT of a configuration list: the list, its version, the ETag."""
+    return {200: {"description": description, "headers": ETAG, "content": {"application/json": {"model": model}}}}
+
+
+def _replaced(what: str, model: Any, *more: tuple[int, str]) -> dict:
     """The responses of a PUT that replaces a whole configuration list."""
-    return ok(f"The {what} as saved") | errors(ADMIN, JSON_BODY, (422, (
-        f"The body does not match the schema (`validation_error`), or the {what} are inconsistent "
-        "(`invalid_configuration`; details list each problem); nothing was saved")), *more)
+    return _listing(model, f"The {what} as saved, with the configuration's new version") | errors(
+        ADMIN, JSON_BODY, (422, (f"The body does not match the schema (`validation_error`), or the {what} are "
+                                 "inconsistent (`invalid_configuration`; details list each problem); nothing was "
+                                 "saved")), CONFIG_STALE, *more)
 
 
 def _refuse(problems: list[dict], what: str) -> None:
@@ -50,74 +91,112 @@ def _refuse(problems: list[dict], what: str) -> None:
                             details=problems)
 
 
-def _changed(what: str, count: int, caller: Caller) -> None:
+def _stale(head: ConfigHead, message: str) -> Conflict:
+    details: dict[str, Any] = {"current_version": head.version}
+    if head.saving:
+        details["saving"] = head.saving
+    return Conflict(message, code="stale_version", details=details)
+
+
+def _start_save(sent_version: int | None, if_match: str | None) -> tuple[ConfigStore, ConfigHead, float]:
+    """The configuration's head, read once at the start: the version this save is validated against and will
+    be conditional on. 409 if the client read another version, or a save is writing now."""
+    config, now = runtime.config_store(), time.time()
+    head = config.head(consistent=True)
+    # Entity tags as sent ("7", W/"7", or a bare 7 typed by hand), compared by their number.
+    tags = {t.strip().removeprefix("W/").strip('"') for t in (if_match or "").split(",")} - {""}
+    if (sent_version is not None and sent_version != head.version) or (tags and not tags & {"*", str(head.version)}):
+        raise _stale(head, f"the configuration changed since you read it (now version {head.version}); "
+                           "read it again")
+    if head.writing(now):
+        raise _stale(head, f"another save of the {head.saving} is in progress; read the configuration again")
+    return config, head, now
+
+
+def _save(what: str, save: Callable[..., int], head: ConfigHead, now: float, caller: Caller, count: int) -> int:
+    try:
+        version = save(read=head, by=f"{caller.role}:{caller.subject}", now=now)
+    except SaveInterrupted as exc:
+        logger.error("configuration save interrupted", extra={"what": what, "by": caller.subject})
+        raise _stale(exc.current, f"the configuration changed while the {what} were written; read it again and "
+                                  "save them again if they are not as you sent them") from exc
+    except StaleConfiguration as exc:
+        raise _stale(exc.current, "the configuration changed while this request checked it; nothing was saved: "
+                                  "read it again") from exc
     runtime.config_cache().invalidate()
-    logger.info("configuration replaced", extra={"what": what, "count": count, "by": caller.subject})
+    logger.info("configuration replaced", extra={"what": what, "count": count, "version": version,
+                                                 "by": caller.subject})
+    return version
 
 
 @router.get("/admin/agencies", summary="Agencies and their escalation ladders", **ADMIN_ONLY,
-            responses=ok("Every agency") | READ)
-def get_agencies() -> AgencyList:
+            responses=_listing(AgencyListOut, "Every agency, with the configuration's version") | READ)
+def get_agencies() -> Response[AgencyListOut]:
     auth.admin(router)
-    return AgencyList.model_validate({"items": [asdict(a) for a in runtime.config_store().list_agencies()]})
+    return _read("agencies", AgencyListOut,
+                 lambda config: [asdict(a) for a in config.list_agencies(consistent=True)])
 
 
-@router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY, responses=_replaced("agencies", (
-    409, "It removes agencies that still have reports (`agency_in_use`; details name them); nothing was saved")))
-def put_agencies(body: AgencyList) -> AgencyList:
+@router.put("/admin/agencies", summary="Replace the agencies", **ADMIN_ONLY, responses=_replaced(
+    "agencies", AgencyListOut, (409, CONFIG_STALE[1] + "; or agencies it removes still have reports "
+                                                       "(`agency_in_use`; details name them)")))
+def put_agencies(body: AgencyList, if_match: IfMatch = None) -> Response[AgencyListOut]:
     caller = auth.admin(router)
-    config, reports = runtime.config_store(), runtime.store()
+    config, head, now = _start_save(body.version, if_match)
+    reports = runtime.store()
     agencies = [Agency(**a.model_dump()) for a in body.items]
     problems = agency_problems(agencies)
     kept = {a.id for a in agencies}
     problems += [{"loc": ["items"], "msg": f"route {r.region_code}/{r.category} still names {r.agency_id!r}"}
-                 for r in config.list_routes() if r.agency_id not in kept]
+                 for r in config.list_routes(consistent=True) if r.agency_id not in kept]
     _refuse(problems, "agencies")
-    in_use = sorted(a.id for a in config.list_agencies() if a.id not in kept and reports.agency_has_reports(a.id))
+    in_use = sorted(a.id for a in config.list_agencies(consistent=True)
+                    if a.id not in kept and reports.agency_has_reports(a.id))
     if in_use:
         raise Conflict("agencies with reports cannot be removed; reassign their reports first",
                        code="agency_in_use", details={"agency_ids": in_use})
-    config.replace_agencies(agencies)
-    _changed("agencies", len(agencies), caller)
-    return body
+    version = _save("agencies", partial(config.replace_agencies, agencies), head, now, caller, len(agencies))
+    return _listed(AgencyListOut, [asdict(a) for a in agencies], version, incomplete=False)
 
 
-@router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY, responses=ok("Every routing rule") | READ)
-def get_routes() -> RouteList:
+@router.get("/admin/routes", summary="Routing rules", **ADMIN_ONLY,
+            responses=_listing(RouteListOut, "Every routing rule, with the configuration's version") | READ)
+def get_routes() -> Response[RouteListOut]:
     auth.admin(router)
-    return RouteList.model_validate({"items": [asdict(r) for r in runtime.config_store().list_routes()]})
+    return _read("routes", RouteListOut, lambda config: [asdict(r) for r in config.list_routes(consistent=True)])
 
 
-@router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY, responses=_replaced("routes"))
-def put_routes(body: RouteList) -> RouteList:
+@router.put("/admin/routes", summary="Replace the routing rules", **ADMIN_ONLY,
+            responses=_replaced("routes", RouteListOut))
+def put_routes(body: RouteList, if_match: IfMatch = None) -> Response[RouteListOut]:
     caller = auth.admin(router)
-    config = runtime.config_store()
+    config, head, now = _start_save(body.version, if_match)
     routes = [Route(**r.model_dump()) for r in body.items]
-    _refuse(route_problems(routes, [a.id for a in config.list_agencies()],
+    _refuse(route_problems(routes, [a.id for a in config.list_agencies(consistent=True)],
                            lambda code: reference.region(code) is not None, reference.categories()), "routes")
-    config.replace_routes(routes)
-    _changed("routes", len(routes), caller)
-    return body
+    version = _save("routes", partial(config.replace_routes, routes), head, now, caller, len(routes))
+    return _listed(RouteListOut, [asdict(r) for r in routes], version, incomplete=False)
 
 
 @router.get("/admin/calendar", summary="Working-day overrides", **ADMIN_ONLY,
-            responses=ok("Every working-day override") | READ)
-def get_calendar() -> CalendarList:
+            responses=_listing(CalendarListOut, "Every working-day override, with the configuration's "
+                                                "version") | READ)
+def get_calendar() -> Response[CalendarListOut]:
     auth.admin(router)
-    return CalendarList.model_validate({"items": runtime.config_store().list_calendar_overrides()})
+    return _read("calendar", CalendarListOut, lambda config: config.list_calendar_overrides(consistent=True))
 
 
 @router.put("/admin/calendar", summary="Replace the working-day overrides", **ADMIN_ONLY,
-            responses=_replaced("calendar overrides"))
-def put_calendar(body: CalendarList) -> CalendarList:
+            responses=_replaced("calendar overrides", CalendarListOut))
+def put_calendar(body: CalendarList, if_match: IfMatch = None) -> Response[CalendarListOut]:
     caller = auth.admin(router)
+    config, head, now = _start_save(body.version, if_match)
     days = [o.date for o in body.items]
     duplicates = sorted({d.isoformat() for d in days if days.count(d) > 1})
     _refuse([{"loc": ["items"], "msg": f"{d} is listed twice"} for d in duplicates], "calendar overrides")
-    runtime.config_store().replace_calendar_overrides(
-        {"date": o.date.isoformat(), "working": o.working, "reason": o.reason} for o in body.items)
-    _changed("calendar", len(days), caller)
-    return body
+    overrides = [{"date": o.date.isoformat(), "working": o.working, "reason": o.reason} for o in body.items]
+    version = _save("calendar", partial(config.replace_calendar_overrides, overrides), head, now, caller, len(days))
+    return _listed(CalendarListOut, overrides, version, incomplete=False)
 
 
 @router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY,

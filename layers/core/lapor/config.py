@@ -1,7 +1,8 @@
 """Routing configuration (agencies, routes, calendar overrides), read from the table and kept per warm container.
 
 Intake must cost about one write, so the configuration is not read per request: it is cached for
-``LAPOR_CONFIG_CACHE_SECONDS`` (admin changes show within that time).
+``LAPOR_CONFIG_CACHE_SECONDS`` (admin changes show within that time). After that, one read of the head item
+says whether the configuration's version moved on; only then are the lists read again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RoutingConfig:
     agencies: dict[str, Agency]
     routes: dict[tuple[str, str], Route]
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    version: int = 0  # the head's version when loaded (read before the lists, so a change during a load shows)
 
     def deadline(self, region_code: str, start: datetime, working_days: int) -> dict[str, str]:
         """``due_at`` (local, as people read it) and ``due_at_utc`` (for comparisons and the due index)."""
@@ -29,7 +31,9 @@ class RoutingConfig:
         return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
 
 
-def load_routing_config(store: ConfigStore) -> RoutingConfig:
+def load_routing_config(store: ConfigStore, version: int | None = None) -> RoutingConfig:
+    """The lists as they are now; ``version``: the head's, when just read (it must be read before the lists)."""
+    version = store.head().version if version is None else version
     overrides = store.list_calendar_overrides()
     return RoutingConfig(
         agencies={a.id: a for a in store.list_agencies()},
@@ -38,6 +42,7 @@ def load_routing_config(store: ConfigStore) -> RoutingConfig:
             extra_non_working=[date.fromisoformat(o["date"]) for o in overrides if not o["working"]],
             extra_working=[date.fromisoformat(o["date"]) for o in overrides if o["working"]],
         ),
+        version=version,
     )
 
 
@@ -46,7 +51,7 @@ class ConfigCache:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self._value: RoutingConfig | None = None
-        self._loaded_at = 0.0
+        self._checked_at = 0.0
 
     def invalidate(self) -> None:
         """Forget the cached configuration (after an admin changed it through this container)."""
@@ -54,7 +59,13 @@ class ConfigCache:
 
     def get(self) -> RoutingConfig:
         now = time.monotonic()
-        if self._value is None or now - self._loaded_at >= self.ttl_seconds:
+        if self._value is not None and now - self._checked_at < self.ttl_seconds:
+            return self._value
+        if self._value is None:
             self._value = load_routing_config(self.store)
-            self._loaded_at = now
+        else:
+            version = self.store.head().version
+            if version != self._value.version:
+                self._value = load_routing_config(self.store, version)
+        self._checked_at = now
         return self._value

@@ -97,6 +97,8 @@ class OperatorTimelineEvent(TimelineEvent):
 
     actor_sub: str | None = Field(None, description="The operator's stable id (Cognito sub); never shown to the "
                                                     "reporter")
+    unknown_agency_id: str | None = Field(None, description="The agency the configuration did not know, when the "
+                                                            "sweep sent the report to the national administrator")
 
 
 class ReportSummary(BaseModel):
@@ -184,6 +186,9 @@ class ReporterOut(BaseModel):
 
 class AgencyReportView(ReportView):
     timeline: list[OperatorTimelineEvent] | None = None
+    flags: list[str] = Field(default_factory=list, description=(
+        "What operators should know: `unknown_agency` once the sweep sent the report to the national administrator "
+        "because the configuration no longer knew its agency (or the next one up its ladder)"))
     reporter: ReporterOut | None = Field(None, description="Never present for anonymous reports.")
 
 
@@ -230,9 +235,28 @@ class AgencyIn(BaseModel):
     escalates_to: AgencyId | None = Field(None, description="Null only for the national administrator.")
 
 
+# Every configuration list (agencies, routes, calendar) is saved against the configuration's version.
+CONFIG_VERSION_IN = Field(None, ge=0, strict=True, description=(
+    "The configuration version this list was read at (GET's `version`, also its `ETag`): if the configuration was "
+    "saved since, the PUT is a 409 `stale_version` and saves nothing. Same as the `If-Match` header. Omitted: "
+    "the version current when the request starts."))
+INCOMPLETE_IN = Field(None, description="Ignored (GET reports it), so a list read can be sent back as it is.")
+CONFIG_VERSION_OUT = Field(description="The configuration's version (agencies, routes and calendar share it); "
+                                       "also the `ETag` header. Send it back with the next PUT.")
+INCOMPLETE_OUT = Field(description="True while a save of this list is writing or after one died half way: the "
+                                   "items may mix two versions; saving the list again repairs it.")
+
+
 class AgencyList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[AgencyIn] = Field(max_length=5000)
+    version: int | None = CONFIG_VERSION_IN
+    incomplete: bool | None = INCOMPLETE_IN
+
+
+class AgencyListOut(AgencyList):
+    version: int = CONFIG_VERSION_OUT
+    incomplete: bool = INCOMPLETE_OUT
 
 
 class RouteIn(BaseModel):
@@ -246,6 +270,13 @@ class RouteIn(BaseModel):
 class RouteList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[RouteIn] = Field(max_length=20000)
+    version: int | None = CONFIG_VERSION_IN
+    incomplete: bool | None = INCOMPLETE_IN
+
+
+class RouteListOut(RouteList):
+    version: int = CONFIG_VERSION_OUT
+    incomplete: bool = INCOMPLETE_OUT
 
 
 class CalendarOverride(BaseModel):
@@ -259,6 +290,13 @@ class CalendarOverride(BaseModel):
 class CalendarList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[CalendarOverride] = Field(max_length=2000)
+    version: int | None = CONFIG_VERSION_IN
+    incomplete: bool | None = INCOMPLETE_IN
+
+
+class CalendarListOut(CalendarList):
+    version: int = CONFIG_VERSION_OUT
+    incomplete: bool = INCOMPLETE_OUT
 
 
 class StatsOut(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 from lapor.config import RoutingConfig
 from lapor.dal import ReportChanged, ReportStore
 from lapor.domain.clock import iso_utc
-from lapor.domain.escalation import ESCALATION_WORKING_DAYS, is_overdue, next_agency
+from lapor.domain.escalation import ESCALATION_WORKING_DAYS, UNKNOWN_AGENCY, is_overdue, next_agency
 from lapor.intake import new_event
 from lapor.observability import error_summary, logger
 
@@ -43,16 +43,24 @@ class SweepCounts:
 
 def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now: datetime,
                working_days: int = ESCALATION_WORKING_DAYS) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """What escalating ``item`` means: (outcome, attribute changes, timeline event). Pure."""
-    upper = next_agency(config.agencies, item["agency_id"])
+    """What escalating ``item`` means: (outcome, attribute changes, timeline event). Pure.
+
+    A report whose agency (or the next one up its ladder) the configuration does not know goes to the national
+    administrator, flagged ``unknown_agency`` (``escalation.next_agency``), never stopped where it is.
+    """
+    upper, unknown = next_agency(config.agencies, item["agency_id"])
+    flagged = {"flags": [UNKNOWN_AGENCY]} if unknown else {}
+    noted = {"unknown_agency_id": unknown} if unknown else {}
     if upper is None:
-        event = new_event("overdue_final", now, "system", "system", agency_id=item["agency_id"],
+        event = new_event("overdue_final", now, "system", "system", agency_id=item["agency_id"], **noted,
                           message="Tenggat terlewati di puncak jenjang; untuk dirujuk ke Ombudsman RI")
-        return "flagged_final", {"status": item["status"], "overdue_final": True}, event
+        return "flagged_final", {"status": item["status"], "overdue_final": True, **flagged}, event
     changes = {"status": "escalated", "escalation_level": item["escalation_level"] + 1, "agency_id": upper.id,
-               "agency_name": upper.name, **config.deadline(item["region_code"], as_of, working_days)}
+               "agency_name": upper.name, **config.deadline(item["region_code"], as_of, working_days), **flagged}
+    message = (f"Tenggat terlewati; instansi {unknown} tidak terdaftar dalam jenjang, diteruskan ke {upper.name}"
+               if unknown else f"Tenggat terlewati; diteruskan ke {upper.name}")
     event = new_event("escalated", now, "system", "system", agency_id=upper.id, from_agency_id=item["agency_id"],
-                      message=f"Tenggat terlewati; diteruskan ke {upper.name}")
+                      **noted, message=message)
     return "escalated", changes, event
 
 

@@ -48,6 +48,8 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "overdue_final": bool(record.get("overdue_final")),
         "location": record.get("location") if content_visible else None,
     }
+    if for_operators:
+        view["flags"] = list(record.get("flags") or [])  # e.g. unknown_agency (domain/escalation.py)
     if full:
         hidden = () if for_operators else OPERATOR_ONLY_EVENT_FIELDS
         view["timeline"] = [{k: v for k, v in event.items() if k not in hidden} | {"at": _local(event["at"], zone)}

@@ -10,6 +10,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
+- config head      ``CONFIG#VERSION`` / ``HEAD``: the configuration's ``version`` (every save of agencies, routes
+                   or calendar is conditional on it), ``saving``/``saving_since`` while a save writes, ``incomplete``
 - Open311 API key  ``CONFIG#APIKEY`` / ``<key id>``: ``secret_hash``, name, who and when created / revoked
 - SMS message      ``SMS#<provider>#<phone hash>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it
                    again); the sender is part of the key, since a gateway may reuse message ids across phones
@@ -42,6 +44,7 @@ BY_DUE, BY_CLOSING, BY_AGENCY, BY_MONTH = "ByDue", "ByClosing", "ByAgency", "ByM
 OPEN_STATUSES = lifecycle.OPEN
 
 AGENCIES, ROUTES, CALENDAR, API_KEYS = "CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR", "CONFIG#APIKEY"
+CONFIG_HEAD = "CONFIG#VERSION"
 SWEEP_RUNS = "SWEEP"
 
 
@@ -69,6 +72,10 @@ def is_report_key(item_key: dict[str, Any]) -> bool:
     """Whether a (typed) key is a report's own item: stream consumers skip its timeline events (they read the
     events of each change from the report's ``latest_events``), the counters, markers and messages."""
     return item_key.get("PK", {}).get("S", "").startswith("REPORT#") and item_key.get("SK", {}).get("S") == "META"
+
+
+def config_head_key() -> Key:
+    return key(CONFIG_HEAD, "HEAD")
 
 
 def agency_sk(agency: Agency) -> str:

@@ -103,6 +103,7 @@ class Table:
 
     def _replace_partition(self, pk: str, items: dict[str, dict[str, Any]]) -> None:
         """Make partition ``pk`` hold exactly ``items`` (sort key → attributes): put all, delete the rest."""
-        existing = {item["SK"] for item in self._query_partition(pk)}
+        # Consistent: an item the previous save just put must be seen to be deleted.
+        existing = {item["SK"] for item in self._query_partition(pk, consistent=True)}
         self._batch_put(keys.key(pk, sk) | self._item(values) for sk, values in items.items())
         self._batch_delete(keys.key(pk, sk) for sk in existing - set(items))
