@@ -714,6 +714,143 @@ def escalations_per_second(target: float | None = None) -> Measurement:
                                "calls": done["calls"]}, notes)
 
 
+# -- 4. sweep_queued_vs_in_process: a run through the queue, one report poisoned ------------------------------
+
+SWEEP_CODE = ROOT / "functions" / "sweep"
+
+
+@contextlib.contextmanager
+def poisoned(tracking_id: str) -> Iterator[None]:
+    """Every write to one report fails, every time (an item past DynamoDB's limits, say)."""
+    from lapor.dal import ReportStore
+
+    write = ReportStore.record_change
+
+    def record_change(self: Any, record: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if record["tracking_id"] == tracking_id:
+            raise RuntimeError("poisoned report")
+        return write(self, record, *args, **kwargs)
+
+    ReportStore.record_change = record_change  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ReportStore.record_change = write  # type: ignore[method-assign]
+
+
+def _queued_run(body: dict[str, Any]) -> tuple[dict[str, Any], float, int]:
+    """``POST /admin/sweeps`` through the API handler, then the worker on every message of the queue (as
+    Lambda's SQS event source would, one at a time) until it is empty; the run as ``GET`` shows it, the wall
+    time, and the messages delivered."""
+    import boto3
+
+    from lapor_api.app import lambda_handler
+    from lapor_cli.devserver import LambdaContext
+    from lapor_sweep.app import worker_handler
+
+    event = json.loads((ROOT / "events" / "api" / "post-admin-sweep.json").read_text()) | {"body": json.dumps(body)}
+    sqs, url = boto3.client("sqs"), os.environ["LAPOR_SWEEP_QUEUE_URL"]
+    started = time.perf_counter()
+    with quiet_stdout():
+        reply = lambda_handler(event, LambdaContext("AdminFunction"))
+        run = json.loads(reply["body"])
+        if reply["statusCode"] not in (200, 202):
+            raise AssertionError(f"POST /admin/sweeps answered {reply['statusCode']}: {reply['body']}")
+        messages = 0
+        while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
+                                           AttributeNames=["All"]).get("Messages", []):
+            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                        "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                        "eventSource": "aws:sqs", "awsRegion": REGION, "eventSourceARN": "bench"} for m in found]
+            result = worker_handler({"Records": records}, LambdaContext("SweepWorkerFunction", 300))
+            if result["batchItemFailures"]:
+                raise AssertionError(f"a shard message failed: {result}")
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=found[0]["ReceiptHandle"])
+            messages += 1
+        get = (ROOT / "events" / "api" / "get-admin-sweep.json").read_text()
+        sample_id = json.loads(get)["pathParameters"]["run_id"]
+        followed = lambda_handler(json.loads(get.replace(sample_id, run["id"])), LambdaContext("AdminFunction"))
+    return json.loads(followed["body"]), time.perf_counter() - started, messages
+
+
+def sweep_queued_vs_in_process(rounds: int = 2, target: float | None = None) -> Measurement:
+    """A = a dry run through ``POST /admin/sweeps`` and the queue (record, messages, counts per message) with
+    the inline part off; B = ``run_sweep`` in process, dry; same table, alternating rounds. Then the real run,
+    through the queue, with one overdue report poisoned."""
+    from datetime import UTC, datetime
+
+    from lapor import runtime, sweep
+    from lapor_cli.seed import seed
+
+    for code in (API_CODE, SWEEP_CODE):
+        if str(code) not in sys.path:
+            sys.path.insert(0, str(code))
+    reports, overdue = SWEEP_REPORTS, max(2, round(SWEEP_REPORTS * SWEEP_OVERDUE_SHARE))
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL_SQS", "LAPOR_SWEEP_QUEUE_URL",
+                                            "LAPOR_SWEEP_INLINE_SECONDS", "LAPOR_DUE_INDEX_SHARDS")}
+    with local_dynamodb() as endpoint:
+        import boto3
+
+        os.environ["AWS_ENDPOINT_URL_SQS"] = endpoint  # the sweep queue on the same moto server
+        os.environ["LAPOR_SWEEP_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="SweepQueue")["QueueUrl"]
+        os.environ["LAPOR_SWEEP_INLINE_SECONDS"] = "0"  # the dry runs go through the queue too
+        os.environ["LAPOR_DUE_INDEX_SHARDS"] = str(SWEEP_SHARDS)
+        try:
+            runtime.reset()
+            store = runtime.store()
+            seed(runtime.config_store())
+            config = runtime.config_cache().get()
+            as_of = datetime.now(UTC).replace(microsecond=0)
+            overdue_ids, _, build = build_reports(store, config, reports, overdue, as_of)
+            bad = sorted(overdue_ids)[0]
+            dry: dict[str, Any] = {}
+
+            def queued() -> float:
+                dry["run"], seconds, dry["messages"] = _queued_run({"dry_run": True, "as_of": as_of.isoformat()})
+                return seconds
+
+            def in_process() -> float:
+                t0 = time.perf_counter()
+                with quiet_stdout():
+                    dry["counts"] = sweep.run_sweep(store, config, as_of=as_of, dry_run=True, shards=SWEEP_SHARDS)
+                return time.perf_counter() - t0
+
+            times = interleaved(rounds, {"queued": queued, "in_process": in_process})
+            if (dry["run"]["escalated"], dry["run"]["status"]) != (dry["counts"].escalated, "finished"):
+                raise AssertionError(f"the queued dry run counted {dry['run']}, in process {dry['counts']}")
+            with poisoned(bad):
+                run, seconds, messages = _queued_run({"as_of": as_of.isoformat()})
+            levels = {tid: store.get_report(tid)["escalation_level"] for tid in overdue_ids}
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            runtime.reset()
+    others = [tid for tid in overdue_ids if tid != bad]
+    counts = {k: run[k] for k in ("status", "shards", "shards_done", "scanned", "escalated", "skipped", "failed")}
+    if (run["status"], run["failed"], run["escalated"]) != ("finished", 1, overdue - 1) or levels[bad] != 0 or \
+            any(levels[tid] != 1 for tid in others):
+        raise AssertionError(f"the poisoned run: {counts}; {sum(levels[t] == 1 for t in others)} of {len(others)} "
+                             f"other overdue reports escalated, the poisoned one at level {levels[bad]}")
+    ratios = [a / b for a, b in zip(times["queued"], times["in_process"])]
+    value = statistics.median(ratios)
+    notes = [
+        f"sweep_queued_vs_in_process: dry runs on {reports} reports ({overdue} overdue): through POST /admin/sweeps "
+        f"and the queue ({dry['messages']} messages) {spread(times['queued'])} s vs run_sweep in process "
+        f"{spread(times['in_process'])} s",
+        f"sweep_queued_vs_in_process: the real run with one overdue report poisoned (every write to it raises): "
+        f"{run['status']}, escalated {run['escalated']} of {overdue} overdue, failed {run['failed']}, "
+        f"scanned {run['scanned']}, shards {run['shards_done']}/{run['shards']}, {messages} messages, "
+        f"{seconds:.1f} s wall (moto); every other overdue report at level 1, the poisoned one at 0",
+    ]
+    return Measurement(value, {"reports": reports, "overdue": overdue, "build_seconds": build["build_seconds"],
+                               "queued_seconds": [round(t, 2) for t in times["queued"]],
+                               "in_process_seconds": [round(t, 2) for t in times["in_process"]],
+                               "poisoned_run": counts | {"seconds": round(seconds, 1), "messages": messages}}, notes)
+
+
 # -- table ---------------------------------------------------------------------------------------------------
 
 # A target of None is a figure reported for information (no pass/fail).
@@ -722,6 +859,7 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("sweep_reads_per_overdue", sweep_reads_per_overdue, 1.05),
     ("scan_reads_per_overdue", scan_reads_per_overdue, None),
     ("escalations_per_second", escalations_per_second, None),
+    ("sweep_queued_vs_in_process", sweep_queued_vs_in_process, None),
     ("cold_import_ratio", cold_import_ratio, 1.25),
 ]
 

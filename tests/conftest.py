@@ -33,14 +33,17 @@ VALID_REPORT: dict[str, Any] = sample_report()
 
 
 @pytest.fixture
-def aws():
-    """moto in process, with every table of template.yaml created and the reference data seeded."""
+def aws(monkeypatch):
+    """moto in process, with every table of template.yaml created and the reference data seeded, and the sweep's
+    queue (``sweep_queue`` reads it)."""
+    import boto3
     from moto import mock_aws
 
     from lapor_cli import moto_transactions
 
     moto_transactions.install()  # transactions back up the items they touch, not whole tables
     with mock_aws():
+        monkeypatch.setenv("LAPOR_SWEEP_QUEUE_URL", boto3.client("sqs").create_queue(QueueName="sweep")["QueueUrl"])
         yield seeded_tables()
     from lapor import runtime
 
@@ -106,16 +109,9 @@ def sweep_queue(aws, monkeypatch):
 
     from lapor import runtime
 
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="sweep")["QueueUrl"]
-    monkeypatch.setenv("LAPOR_SWEEP_QUEUE_URL", url)
     monkeypatch.setenv("LAPOR_DUE_INDEX_SHARDS", "4")
     runtime.reset()
-    import lapor_sweep.app
-
-    lapor_sweep.app._sqs.cache_clear()
-    yield sqs, url
-    lapor_sweep.app._sqs.cache_clear()
+    return boto3.client("sqs"), os.environ["LAPOR_SWEEP_QUEUE_URL"]
 
 
 @pytest.fixture(scope="session")

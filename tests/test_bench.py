@@ -16,3 +16,14 @@ def test_the_sweep_figures_run_on_a_small_table(monkeypatch):
     measured = bench.sweep_reads_per_overdue(target=1.05)
     assert measured.value >= 1.0  # every overdue report read at least once: the run really swept
     assert bench.scan_reads_per_overdue(target=None).value > measured.value
+
+
+def test_the_queued_sweep_figure_runs_on_a_small_table(monkeypatch):
+    monkeypatch.setenv("LAPOR_BENCH_REPORTS", "200")
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    measured = bench.sweep_queued_vs_in_process(rounds=1)
+    run = measured.details["poisoned_run"]  # the figure asserts these itself; here: it ran the real path
+    assert (run["status"], run["failed"], run["escalated"], run["shards_done"]) == ("finished", 1, 1, 8)

@@ -139,21 +139,6 @@ def test_a_sweep_that_crashes_half_way_is_rerun_without_escalating_twice(aws, mo
     assert [store.get_report(t)["escalation_level"] for t in late] == [1, 1, 1, 1]
 
 
-def test_admins_sweep_on_demand_and_runs_are_recorded(call_api, token, aws):
-    file_at(LONG_AGO)
-    admin = {"Authorization": token("admin")}
-    operator = {"Authorization": token("operator", "64-72-pupr")}
-    assert call_api("POST", "/admin/sweeps", headers=operator, json_body={}).status == 403
-    assert call_api("POST", "/admin/sweeps", headers=admin, json_body={"as_of": "2027-01-01T00:00:00"}).status == 422
-    dry = call_api("POST", "/admin/sweeps", headers=admin, json_body={"dry_run": True}).body
-    assert (dry["scanned"], dry["escalated"], dry["dry_run"]) == (1, 1, True)
-    real = call_api("POST", "/admin/sweeps", headers=admin, json_body={}).body
-    assert (real["escalated"], real["flagged_final"], real["skipped"]) == (1, 0, 0)
-    runs = call_api("GET", "/admin/sweeps", headers=admin).body["items"]
-    assert [r["id"] for r in runs] == [real["id"], dry["id"]] and runs[0]["by"].startswith("admin:")
-    assert json.dumps(runs).count('"dry_run": true') == 1
-
-
 def answer(call_api, token, tracking_id, agency="64-72-pupr"):
     result = call_api("POST", f"/reports/{tracking_id}/responses", headers={"Authorization": token("operator", agency)},
                       json_body={"message": "Sudah ditambal.", "status": "responded"})

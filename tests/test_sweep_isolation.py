@@ -36,26 +36,47 @@ def metrics(printed):
     return [json.loads(line) for line in printed.splitlines() if line.startswith('{"_aws"')]
 
 
-def test_an_on_demand_sweep_goes_past_a_poisoned_report(aws, call_api, token, poisoned, capsys, log_lines):
+def test_an_on_demand_sweep_goes_past_a_poisoned_report(sweep_queue, call_api, token, poisoned, capsys, log_lines):
+    sqs, url = sweep_queue
+    admin = {"Authorization": token("admin")}
     late = [file_at(LONG_AGO)["tracking_id"] for _ in range(12)]
     poisoned(late[5])
-    reply = call_api("POST", "/admin/sweeps", json_body={}, headers={"Authorization": token("admin")})
-    assert reply.status == 200
-    assert (reply.body["escalated"], reply.body["failed"], reply.body["scanned"]) == (11, 1, 12)
+    reply = call_api("POST", "/admin/sweeps", json_body={}, headers=admin)
+    assert reply.status == 202 and reply.body["status"] == "running"
+    drain(sqs, url)  # the workers of its shards (asserts that no message failed)
+    run = call_api("GET", f"/admin/sweeps/{reply.body['id']}", headers=admin).body
+    assert (run["status"], run["escalated"], run["failed"], run["scanned"], run["shards_done"]) == (
+        "finished", 11, 1, 12, 4)
     store = runtime.store()
     assert [store.get_report(t)["escalation_level"] for t in late] == [1] * 5 + [0] + [1] * 6
     assert store.get_report(late[5])["status"] == "routed"  # still due: the next run tries it again
-    [run] = runtime.sweep_runs().list_sweep_runs()
-    assert (run["failed"], run["escalated"]) == (1, 11)
     lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     [failure] = [line for line in lines if line["message"] == "report not swept"]
     assert failure["tracking_id"] == late[5] and failure["error"] == "RuntimeError"
     printed = capsys.readouterr().out
-    assert SECRET not in log_lines.getvalue() and SECRET not in printed
-    assert [m["ReportsSweepFailed"] for m in metrics(printed) if "ReportsSweepFailed" in m] == [[1.0]]
+    assert SECRET not in log_lines.getvalue() and SECRET not in printed and SECRET not in json.dumps(run)
+    failed = [m for m in metrics(printed) if "ReportsSweepFailed" in m]
+    assert sum(m["ReportsSweepFailed"][0] for m in failed) == 1 and {m["trigger"] for m in failed} == {"on_demand"}
     # The next run finds only the poisoned report left, and fails on it alone again.
-    again = call_api("POST", "/admin/sweeps", json_body={}, headers={"Authorization": token("admin")}).body
-    assert (again["scanned"], again["failed"], again["escalated"]) == (1, 1, 0)
+    again = call_api("POST", "/admin/sweeps", json_body={}, headers=admin).body
+    drain(sqs, url)
+    again = call_api("GET", f"/admin/sweeps/{again['id']}", headers=admin).body
+    assert (again["status"], again["scanned"], again["failed"], again["escalated"]) == ("finished", 1, 1, 0)
+
+
+def test_a_dry_run_answered_inline_goes_past_a_poisoned_report_too(sweep_queue, call_api, token, monkeypatch):
+    late = [file_at(LONG_AGO)["tracking_id"] for _ in range(4)]
+    escalate = sweep.escalation
+
+    def broken(config, item, *args, **kwargs):
+        if item["tracking_id"] == late[2]:
+            raise RuntimeError(SECRET)
+        return escalate(config, item, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "escalation", broken)
+    reply = call_api("POST", "/admin/sweeps", json_body={"dry_run": True}, headers={"Authorization": token("admin")})
+    assert reply.status == 200
+    assert (reply.body["status"], reply.body["failed"], reply.body["escalated"]) == ("finished", 1, 3)
 
 
 def test_an_error_before_the_write_is_isolated_too(aws, monkeypatch):

@@ -370,8 +370,10 @@ def test_reference_routes_record_no_secret(api, telemetry, tokens):
 
 def test_admin_routes_and_api_keys_record_no_secret(api, tokens, telemetry):
     admin = auth(tokens, "admin")
+    started = api("POST", "/admin/sweeps", headers=admin, json_body={})
+    assert started.status == 202  # handed to the sweep queue
     calls = [api("POST", "/admin/sweeps", headers=admin, json_body={"dry_run": True}),
-             api("POST", "/admin/sweeps", headers=admin, json_body={}),
+             api("GET", f"/admin/sweeps/{started.body['id']}", headers=admin),
              api("GET", "/admin/sweeps", headers=admin)]
     for path in ("/admin/agencies", "/admin/routes", "/admin/calendar"):  # after the sweeps: they reload all
         current = api("GET", path, headers=admin)
@@ -387,7 +389,8 @@ def test_admin_routes_and_api_keys_record_no_secret(api, tokens, telemetry):
         assert result.status == 200, result.body
     telemetry.assert_clean(token_secrets(tokens) | {key.body["key"], secret})
     telemetry.assert_traced("lambda_handler", api.counts["api"])
-    assert {m["trigger"] for m in telemetry.metrics() if "ReportsEscalated" in m} == {"on_demand"}
+    # The run's escalations are counted by the workers of its shards (the sweep-worker test), not here.
+    assert not [m for m in telemetry.metrics() if "ReportsEscalated" in m]
 
 
 def open311_form(api_key: str, privacy: str) -> dict[str, str]:

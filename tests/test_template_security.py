@@ -31,12 +31,12 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 EXPECTED_WRITES = {
     "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
-                      # REPORT#*: the timeline event of each escalation and closing of an on-demand sweep.
-                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "REPORT#*"},
-                      "dynamodb:UpdateItem": {"REPORT#*", "CONFIG#APIKEY", "CONFIG#VERSION"}},
+                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
+                      "dynamodb:UpdateItem": {"SWEEP", "CONFIG#APIKEY", "CONFIG#VERSION"}},
     "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
     "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
-    "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}},
+    "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}, "dynamodb:UpdateItem": {"SWEEP"}},
+    # PutItem REPORT#*: the timeline event of each escalation and closing (one transaction with the change).
     "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}, "dynamodb:PutItem": {"REPORT#*"}},
     "NotifyFunction": {},
 }
@@ -296,3 +296,17 @@ def test_the_reports_table_is_protected_from_deletion_and_recoverable():
     table = TEMPLATE.resources["ReportsTable"]
     assert table["DeletionPolicy"] == "Retain" and table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+@pytest.mark.parametrize("function", ["AdminFunction", "SweepFunction", "SweepWorkerFunction"])
+def test_functions_that_start_or_continue_sweeps_send_to_the_sweep_queue_alone(function):
+    sends = [s for s in statements(function) if "sqs:SendMessage" in as_list(s["Action"])]
+    assert [as_list(s["Resource"]) for s in sends] == [[{"Fn::GetAtt": ["SweepQueue", "Arn"]}]]
+    assert as_list(sends[0]["Action"]) == ["sqs:SendMessage"]
+    assert FUNCTIONS[function]["Environment"]["Variables"]["LAPOR_SWEEP_QUEUE_URL"] == {"Ref": "SweepQueue"}
+
+
+def test_the_sweep_worker_knows_the_last_delivery_of_a_message():
+    worker = FUNCTIONS["SweepWorkerFunction"]["Environment"]["Variables"]
+    redrive = RESOURCES["SweepQueue"]["Properties"]["RedrivePolicy"]
+    assert int(worker["LAPOR_SWEEP_MAX_RECEIVE_COUNT"]) == redrive["maxReceiveCount"]

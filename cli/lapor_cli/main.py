@@ -14,6 +14,7 @@ def _dev(args: argparse.Namespace) -> int:
     from lapor_cli.devserver import DEV_SECRETS, DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
     from lapor_cli.localdb import LocalDynamo
+    from lapor_cli.queues import QueuePoller
     from lapor_cli.streams import StreamPoller
     from lapor_cli.template import load_template
 
@@ -30,15 +31,23 @@ def _dev(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     database = LocalDynamo(template, data_dir)
     database.start()
+    # The sweep's queue on the same moto server; its worker is fed from it as Lambda's event source would.
+    queues = QueuePoller(template, database.endpoint)
+    queue_urls = queues.create()
+    os.environ["AWS_ENDPOINT_URL_SQS"] = database.endpoint
     issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")
-    app = DevApp(template, database.table_names, database.mark_dirty, issuer)
+    app = DevApp(template, database.table_names | queue_urls, database.mark_dirty, issuer)
     os.environ.update(app.environment(next(iter(template.functions.values()))))
+    # Settings are read once per process: the queue URLs some functions name are known from the start.
+    os.environ.update({name: value for function in template.functions.values()
+                       for name, value in app.environment(function).items() if value in queue_urls.values()})
     if database.fresh:
         _seed_local()
         database.mark_dirty()
     streams = StreamPoller(template, database.client(), database.table_names, app.invoke, database.mark_dirty,
                            (data_dir / "dead-letters.jsonl") if data_dir else None)
     streams.start()
+    queues.start(app.invoke, database.mark_dirty)
     # SIGTERM (a test fixture, a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
 
@@ -52,6 +61,7 @@ def _dev(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        queues.stop()
         streams.stop()
         database.stop()
         print("Lapor dev stopped", flush=True)
@@ -125,11 +135,9 @@ def _routes_import(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    import threading
-    import time
     from datetime import datetime
 
-    from lapor_cli.remote import ApiError, bearer, call
+    from lapor_cli.remote import ApiError, bearer, call, follow_run
 
     body: dict = {"dry_run": args.dry_run}
     if args.as_of:
@@ -143,33 +151,26 @@ def _sweep(args: argparse.Namespace) -> int:
             return 2
         body["as_of"] = as_of.isoformat()
     token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
-    done = threading.Event()
-
-    def show_progress() -> None:
-        started, frames = time.monotonic(), "|/-\\"
-        while not done.wait(0.2):
-            elapsed = time.monotonic() - started
-            sys.stderr.write(f"\rsweeping {frames[int(elapsed * 5) % 4]} {elapsed:5.1f} s")
-            sys.stderr.flush()
-        sys.stderr.write("\r" + " " * 30 + "\r")
-
-    spinner = threading.Thread(target=show_progress, daemon=True)
-    if sys.stderr.isatty():
-        spinner.start()
+    runs = f"{args.endpoint.rstrip('/')}/admin/sweeps"
     try:
-        run = call("POST", f"{args.endpoint.rstrip('/')}/admin/sweeps", token, body)
+        run = call("POST", runs, token, body)
+        # Started (202): its shards are on the sweep queue; follow the run until it has ended.
+        run = follow_run(run, lambda: call("GET", f"{runs}/{run['id']}", token), out=sys.stdout, interval=args.poll)
     except ApiError as exc:
-        print(f"lapor sweep: failed: {exc}", file=sys.stderr)
+        run_id = (exc.body.get("error", {}).get("details") or {}).get("run_id") if isinstance(exc.body, dict) else None
+        print(f"lapor sweep: failed: {exc}" + (f" (run {run_id})" if run_id else ""), file=sys.stderr)
         return 1
-    finally:
-        done.set()
-        if spinner.is_alive():
-            spinner.join()
-    rows = [("as of", run["as_of"]), ("dry run", "yes" if run["dry_run"] else "no"), ("scanned", run["scanned"]),
-            ("escalated", run["escalated"]), ("flagged final", run["flagged_final"]), ("closed", run.get("closed", 0)),
-            ("skipped", run["skipped"])]
+    rows = [("run", run["id"]), ("status", run["status"]), ("as of", run["as_of"]),
+            ("dry run", "yes" if run["dry_run"] else "no"), ("shards", f"{run['shards_done']}/{run['shards']}"),
+            ("scanned", run["scanned"]), ("escalated", run["escalated"]), ("flagged final", run["flagged_final"]),
+            ("closed", run["closed"]), ("skipped", run["skipped"]), ("failed", run["failed"])]
     width = max(len(name) for name, _ in rows)
     print("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
+    if run["status"] != "finished":
+        error = run.get("error") or {}
+        cause = f": {error['type']} on shard {error.get('shard')} at {error['at']}" if error else ""
+        print(f"lapor sweep: run {run['id']} {run['status']}{cause} (GET /admin/sweeps/{run['id']})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -255,12 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
         sub.set_defaults(func=func)
 
-    sweep = commands.add_parser("sweep", help="run the deadline sweep now (admin), on the local stack by default")
+    sweep = commands.add_parser("sweep", help="run the deadline sweep now (admin), on the local stack by default, "
+                                              "and follow it to the end; exit 1 if the run failed")
     sweep.add_argument("--as-of", help="sweep as of this ISO 8601 instant with offset (backfills, what-ifs)")
     sweep.add_argument("--dry-run", action="store_true", help="count what would happen, change nothing")
     sweep.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
     sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
     sweep.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+    sweep.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     sweep.set_defaults(func=_sweep)
 
     apikeys = commands.add_parser("apikeys", help="Open311 API keys (admin): create, list, revoke")

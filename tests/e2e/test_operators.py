@@ -133,6 +133,33 @@ def test_lapor_sweep_as_of_escalates_exactly_the_overdue_and_then_nothing(lapor_
     assert lapor(lapor_dev, "sweep", "--as-of", "2027-01-15T00:00:00", *endpoint).returncode == 2
 
 
+def test_an_on_demand_sweep_answers_202_and_its_worker_finishes_it_through_the_local_queue(lapor_dev, api_url):
+    from datetime import datetime, timedelta
+
+    admin = token(lapor_dev, "admin")
+    filed = requests.post(f"{api_url}/reports", json=sample_report() | {"region_code": "64.11"},
+                          timeout=TIMEOUT).json()
+    just_after = (datetime.fromisoformat(filed["due_at"]) + timedelta(seconds=1)).isoformat()
+    started = requests.post(f"{api_url}/admin/sweeps", json={"as_of": just_after}, headers=admin, timeout=TIMEOUT)
+    assert started.status_code == 202, started.text
+    run = started.json()
+    assert (run["status"], run["shards"], run["shards_done"]) == ("running", 8, 0)
+
+    def finished():
+        seen = requests.get(f"{api_url}/admin/sweeps/{run['id']}", headers=admin, timeout=TIMEOUT)
+        assert seen.status_code == 200, seen.text
+        return seen.json()["status"] == "finished" and seen.json()
+
+    done = wait_for(finished, seconds=60)
+    assert done["shards_done"] == 8 and done["escalated"] >= 1 and done["failed"] == 0
+    report = requests.get(f"{api_url}/agency/reports/{filed['tracking_id']}", headers=admin, timeout=TIMEOUT).json()
+    assert report["status"] == "escalated"
+    listed = requests.get(f"{api_url}/admin/sweeps", headers=admin, timeout=TIMEOUT).json()["items"]
+    assert listed[0]["id"] == run["id"] and listed[0]["status"] == "finished"
+    unknown = requests.get(f"{api_url}/admin/sweeps/01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=admin, timeout=TIMEOUT)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
 def test_notices_reach_the_agency_once_and_never_a_phone_typed_into_the_web_form(lapor_dev, api_url):
     filed = requests.post(f"{api_url}/reports", json=sample_report() | {"region_code": "64.74"},
                           timeout=TIMEOUT).json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -20,7 +21,7 @@ from lapor.domain.clock import iso_utc
 from lapor.domain.access import Caller
 from lapor.domain.routing import Agency, Route
 from lapor.domain.rules import agency_problems, route_problems
-from lapor.errors import Conflict, NotFound, Unprocessable
+from lapor.errors import Conflict, LaporError, NotFound, Unprocessable
 from lapor.models import (
     AgencyList,
     AgencyListOut,
@@ -42,6 +43,7 @@ from lapor_api import auth
 from lapor_api.responses import ADMIN, JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
+RUN_ID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")  # a ULID, as sweep.new_run makes them
 ADMIN_ONLY = auth.OPERATOR_ONLY | {"tags": ["admin"]}
 READ = errors(ADMIN)
 ETAG = {"ETag": {"description": 'The configuration\'s version, quoted (`"7"`): send it back as `If-Match`',
@@ -199,29 +201,63 @@ def put_calendar(body: CalendarList, if_match: IfMatch = None) -> Response[Calen
     return _listed(CalendarListOut, overrides, version, incomplete=False)
 
 
-@router.post("/admin/sweeps", summary="Run the deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY,
-             responses=ok("The run, as recorded") | errors(ADMIN, JSON_BODY))
-def run_sweep(body: SweepIn) -> SweepOut:
+def _run_view(item: dict) -> SweepOut:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return SweepOut.model_validate(sweep.run_view(item, now=now, stall_seconds=get_settings().sweep_stall_seconds))
+
+
+@router.post("/admin/sweeps", summary="Start a deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY,
+             responses=ok("A dry run small enough to finish inside this call (within LAPOR_SWEEP_INLINE_SECONDS, "
+                          "3 s): the run, `finished`", model=SweepOut)
+             | ok("The run is started: recorded `running`, its shards handed to the sweep queue; follow it with "
+                  "`GET /admin/sweeps/{id}`", status=202, model=SweepOut)
+             | errors(ADMIN, JSON_BODY, (503, (
+                 "The run was recorded but not all of its shards could be handed on (`sweep_interrupted`; details "
+                 "give `run_id`, whose record now says `failed`, and the error's type). Shards handed on before "
+                 "are still swept; escalation is exactly once, so starting another run is safe"))))
+def run_sweep(body: SweepIn) -> Response[SweepOut]:
     caller = auth.admin(router)
+    settings = get_settings()
     started = datetime.now(UTC).replace(microsecond=0)
-    as_of = body.as_of or started
-    counts = sweep.run_sweep(runtime.store(), runtime.config_cache().get(), as_of=as_of, dry_run=body.dry_run,
-                             shards=get_settings().due_index_shards)
-    run = sweep.sweep_record(counts, as_of=as_of, dry_run=body.dry_run, by=f"{caller.role}:{caller.subject}",
-                             started_at=started, finished_at=datetime.now(UTC).replace(microsecond=0))
-    runtime.sweep_runs().put_sweep_run(run)
-    if not body.dry_run:
-        sweep.emit_metrics(counts, "on_demand")
-    logger.info("sweep finished", extra={k: run[k] for k in ("id", "as_of", "dry_run", "scanned", "escalated",
-                                                            "flagged_final", "closed", "skipped", "failed")})
-    return SweepOut.model_validate(run)
+    run = sweep.new_run(as_of=body.as_of or started, dry_run=body.dry_run, by=f"{caller.role}:{caller.subject}",
+                        shards=settings.due_index_shards, started_at=started)
+    runs = runtime.sweep_runs()
+    try:
+        if body.dry_run and settings.sweep_inline_seconds > 0:
+            # Writes nothing but its record: swept here while the time lasts, the rest handed on.
+            runs.start_run(run)
+            sweep.sweep_inline(run, store=runtime.store(), config=runtime.config_cache().get(), runs=runs,
+                               send=runtime.send_sweep_message, seconds=settings.sweep_inline_seconds,
+                               page_size=settings.sweep_page_size)
+            reply = _run_view(runs.get_sweep_run(run["id"]) or run)
+        else:
+            sweep.start_run(runs, runtime.send_sweep_message, run)
+            reply = SweepOut.model_validate(run)
+    except sweep.RunInterrupted as interrupted:
+        raise LaporError(f"sweep run {run['id']} was recorded but stopped before all its shards were handed on; "
+                         "those handed on are still swept", code="sweep_interrupted", status=503,
+                         details={"run_id": run["id"], "error": interrupted.error_type}) from None
+    logger.info("sweep started", extra={"run_id": run["id"], "as_of": run["as_of"], "dry_run": run["dry_run"],
+                                        "status": reply.status, "by": caller.subject})
+    return Response(status_code=200 if reply.status == "finished" else 202,
+                    content_type=content_types.APPLICATION_JSON, body=reply.model_dump(mode="json"))
 
 
 @router.get("/admin/sweeps", summary="Recent sweep runs, newest first", **ADMIN_ONLY,
             responses=ok("The recent runs") | READ)
 def list_sweeps() -> SweepList:
     auth.admin(router)
-    return SweepList.model_validate({"items": runtime.sweep_runs().list_sweep_runs()})
+    return SweepList(items=[_run_view(item) for item in runtime.sweep_runs().list_sweep_runs()])
+
+
+@router.get("/admin/sweeps/<run_id>", summary="One sweep run: its state and its counts so far", **ADMIN_ONLY,
+            responses=ok("The run") | errors(ADMIN, (404, "No sweep run with this id (`not_found`)")))
+def get_sweep(run_id: str) -> SweepOut:
+    auth.admin(router)
+    item = runtime.sweep_runs().get_sweep_run(run_id) if RUN_ID.fullmatch(run_id) else None
+    if item is None:
+        raise NotFound("no sweep run with this id")
+    return _run_view(item)
 
 
 @router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY,

@@ -117,7 +117,9 @@ def not_found(exc: Exception) -> Response:
 @app.exception_handler(Exception)
 def unexpected(exc: Exception) -> Response:
     logger.error("unhandled error", extra=error_summary(exc))  # no message: it may quote the request
-    return error_response(500, "internal_error", "something went wrong on our side; nothing was stored")
+    # Whether anything was stored is not known here (a handler may fail after its write): claim nothing.
+    return error_response(500, "internal_error", "something went wrong on our side; the request may or may not "
+                                                 "have taken effect")
 
 
 def _refuse_body(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -326,13 +326,33 @@ class SweepIn(BaseModel):
         return value
 
 
+SweepState = Literal["running", "finished", "failed", "stalled"]
+
+
+class SweepError(BaseModel):
+    type: str = Field(description="The error's type (never its message: it may quote a report), e.g. "
+                                  "`ClientError`")
+    shard: int | None = Field(None, description="The shard whose message failed, if one did")
+    attempt: int | None = Field(None, description="Which delivery of that message failed (SQS's receive count)")
+    at: datetime
+
+
 class SweepOut(BaseModel):
-    id: str
+    id: str = Field(description="The run id, URL-safe (a ULID; runs recorded before had `<started_at>#<ULID>`): "
+                                "`GET /admin/sweeps/{id}` follows it")
+    status: SweepState = Field(
+        description="`running` (shards still being swept), `finished` (every shard done), `failed` "
+        "(a shard's message was given up after its retries, or could not be handed on: see `error`), `stalled` "
+        "(running, but no progress for LAPOR_SWEEP_STALL_SECONDS, 1 h: a worker died without a word)")
     as_of: datetime
     dry_run: bool
     by: str
     started_at: datetime
-    finished_at: datetime
+    updated_at: datetime | None = Field(None, description="The last progress: a shard message's counts, or a failure")
+    finished_at: datetime | None = Field(None, description="When the last shard was done (null until then)")
+    failed_at: datetime | None = None
+    shards: int = Field(0, description="Shards of the due index this run sweeps, one SQS message each at first")
+    shards_done: int = Field(0, description="Shards swept to the end; the run is finished when it equals shards")
     scanned: int
     escalated: int
     flagged_final: int
@@ -340,6 +360,7 @@ class SweepOut(BaseModel):
     skipped: int
     failed: int = Field(0, description="Reports the sweep could not change (an error, logged with the tracking id); "
                                        "they stay due and are tried again on the next run")
+    error: SweepError | None = Field(None, description="The latest failure of one of the run's shard messages")
 
 
 class SweepList(BaseModel):

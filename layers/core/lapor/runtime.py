@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import lru_cache
 from typing import Any
@@ -53,6 +54,18 @@ def sweep_runs() -> SweepRunStore:
 
 
 @lru_cache(maxsize=1)
+def sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def send_sweep_message(message: dict[str, Any]) -> None:
+    """One shard of a sweep run to the sweep queue (``LAPOR_SWEEP_QUEUE_URL``), for a worker."""
+    sqs().send_message(QueueUrl=get_settings().sweep_queue_url, MessageBody=json.dumps(message))
+
+
+@lru_cache(maxsize=1)
 def config_cache() -> ConfigCache:
     return ConfigCache(config_store(), get_settings().config_cache_seconds)
 
@@ -60,7 +73,7 @@ def config_cache() -> ConfigCache:
 def reset() -> None:
     """Forget settings, clients and caches (tests change the environment between cases)."""
     get_settings.cache_clear()
-    for cached in (dynamodb, store, config_store, api_keys, sms_store, stats_store, sweep_runs, config_cache):
+    for cached in (dynamodb, store, config_store, api_keys, sms_store, stats_store, sweep_runs, sqs, config_cache):
         cached.cache_clear()
     idempotency = sys.modules.get("lapor.idempotency")
     if idempotency is not None:

@@ -38,6 +38,15 @@ class Settings(BaseModel):
     sweep_reserve_seconds: float = Field(20, ge=1)
     # Overdue reports a sweep reads per page of the due index.
     sweep_page_size: int = Field(100, ge=1, le=1000)
+    # An on-demand dry run is swept inside the API call while this lasts (200 when it finishes); the rest, and
+    # every run that writes, goes to the queue (202). 0: every run goes to the queue.
+    sweep_inline_seconds: float = Field(3, ge=0, le=8)
+    # A running sweep with no progress for this long reads as ``stalled``: longer than a worker's time limit
+    # (300 s) plus the queue's visibility timeout (1800 s), after which SQS redelivers a message whose worker died.
+    sweep_stall_seconds: float = Field(3600, ge=60)
+    # Deliveries of a shard message before SQS gives it to the dead-letter queue (the queue's maxReceiveCount):
+    # the worker records the run ``failed`` when the last one fails.
+    sweep_max_receive_count: int = Field(5, ge=1)
     # How long a replay of the same Idempotency-Key returns the first answer.
     idempotency_expiry_seconds: int = Field(24 * 3600, ge=60)
     # Where notices go: SNS (SMS) and EventBridge on AWS, or a JSON-lines file in the local stack.

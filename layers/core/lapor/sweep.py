@@ -6,18 +6,25 @@ shard), then ``ByClosing`` (answered reports by the end of their reopen window),
 reports due for action, not with the table. Each change is one write conditional on the version and status
 the index showed: two sweeps at once, a rerun after a crash, or an agency answering (a reporter reopening)
 meanwhile all make the later write fail harmlessly (counted as ``skipped``).
+
+A run (scheduled or on demand) is a record and one SQS message per shard (``start_run``); a worker sweeps a
+shard from its message (``sweep_message``), records its counts once per message id ``<run>/<shard>/<seq>``,
+and hands the rest of the shard on as message ``seq + 1`` when its time runs short. The run's ``status`` is
+``running``, then ``finished`` when its last shard is done, or ``failed`` when a message is given up; a run
+that makes no progress for ``LAPOR_SWEEP_STALL_SECONDS`` reads as ``stalled`` (``run_view``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from lapor.config import RoutingConfig
 from lapor.dal import ReportChanged, ReportStore
-from lapor.domain.clock import iso_utc
+from lapor.domain.clock import iso_utc, parse_utc
 from lapor.domain.escalation import ESCALATION_WORKING_DAYS, UNKNOWN_AGENCY, is_overdue, next_agency
 from lapor.intake import new_event
 from lapor.observability import error_summary, logger
@@ -39,6 +46,10 @@ class SweepCounts:
     def add(self, outcome: str) -> None:
         self.scanned += 1
         setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def merge(self, other: SweepCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now: datetime,
@@ -144,18 +155,147 @@ def emit_metrics(counts: SweepCounts, trigger: str) -> None:
 
 def run_sweep(store: ReportStore, config: RoutingConfig, *, as_of: datetime, dry_run: bool, shards: int,
               page_size: int = 100) -> SweepCounts:
-    """Every shard in turn, in this process (on-demand runs; the schedule fans out to workers instead)."""
+    """Every shard in turn, in this process, unrecorded (the bench and tests; runs go through ``start_run``)."""
     total = SweepCounts()
     for shard in range(shards):
         counts, _ = sweep_shard(store, config, shard, as_of=as_of, dry_run=dry_run, page_size=page_size)
-        for name, value in asdict(counts).items():
-            setattr(total, name, getattr(total, name) + value)
+        total.merge(counts)
     return total
 
 
-def sweep_record(counts: SweepCounts, *, as_of: datetime, dry_run: bool, by: str, started_at: datetime,
-                 finished_at: datetime) -> dict[str, Any]:
+# -- runs: a record written as the run goes, one message per shard -----------------------------------------
+
+Send = Callable[[dict[str, Any]], None]
+
+
+class RunStore(Protocol):  # lapor.dal.SweepRunStore
+    def start_run(self, run: dict[str, Any]) -> None: ...
+    def record_message(self, run_id: str, shard: int, seq: int, counts: dict[str, int], *, finished_shard: bool,
+                       now: str) -> bool: ...
+    def finish_run(self, run_id: str, *, now: str) -> bool: ...
+    def record_failure(self, run_id: str, error: dict[str, Any], *, given_up: bool, now: str) -> None: ...
+
+
+class RunInterrupted(Exception):
+    """A run's record was written but not all of its shards were handed on (or swept inline)."""
+
+    def __init__(self, run_id: str, error: BaseException) -> None:
+        super().__init__(f"sweep run {run_id} interrupted by {type(error).__name__}")
+        self.run_id, self.error_type = run_id, type(error).__name__
+
+
+def _now() -> str:
+    return iso_utc(datetime.now(UTC).replace(microsecond=0))
+
+
+def new_run(*, as_of: datetime, dry_run: bool, by: str, shards: int, started_at: datetime) -> dict[str, Any]:
+    """A run's first record: ``running``, no shard done. Its id is a ULID: URL-safe, sorted by start."""
     from ulid import ULID
 
-    return {"id": f"{iso_utc(started_at)}#{ULID()}", "as_of": iso_utc(as_of), "dry_run": dry_run, "by": by,
-            "started_at": iso_utc(started_at), "finished_at": iso_utc(finished_at), **asdict(counts)}
+    started = iso_utc(started_at)
+    return {"id": str(ULID()), "status": "running", "as_of": iso_utc(as_of), "dry_run": dry_run, "by": by,
+            "started_at": started, "updated_at": started, "shards": shards, "shards_done": 0,
+            **asdict(SweepCounts())}
+
+
+def first_message(run: dict[str, Any], shard: int) -> dict[str, Any]:
+    return {"run_id": run["id"], "shard": shard, "seq": 0, "as_of": run["as_of"], "dry_run": run["dry_run"],
+            "trigger": "schedule" if run["by"] == "schedule" else "on_demand", "cursor": None}
+
+
+def message_id(message: dict[str, Any]) -> str:
+    """``<run>/<shard>/<seq>``: the same for every delivery of a message, another for its continuation."""
+    return f"{message['run_id']}/{message['shard']}/{message.get('seq', 0)}"
+
+
+def failure(error: BaseException, *, shard: int | None, attempt: int | None) -> dict[str, Any]:
+    """What a run keeps of an error: its type, where and when; never its message (it may quote a report)."""
+    return {"type": type(error).__name__, "shard": shard, "attempt": attempt, "at": _now()}
+
+
+def start_run(runs: RunStore, send: Send, run: dict[str, Any], *, shards: Iterable[int] | None = None) -> None:
+    """Record ``run`` and hand each of ``shards`` (default: all) to the queue. If a send fails, the run is
+    recorded ``failed`` (the shards already handed on are still swept) and ``RunInterrupted`` is raised."""
+    runs.start_run(run)
+    hand_on(runs, send, run, range(run["shards"]) if shards is None else shards)
+
+
+def hand_on(runs: RunStore, send: Send, run: dict[str, Any], shards: Iterable[int]) -> None:
+    shard = None
+    try:
+        for shard in shards:
+            send(first_message(run, shard))
+    except Exception as error:
+        runs.record_failure(run["id"], failure(error, shard=shard, attempt=None), given_up=True, now=_now())
+        logger.error("sweep run not handed on", extra={"run_id": run["id"], "shard": shard, **error_summary(error)})
+        raise RunInterrupted(run["id"], error) from None
+
+
+def sweep_message(message: dict[str, Any], *, store: ReportStore, config: RoutingConfig, runs: RunStore,
+                  send: Send, page_size: int = 100,
+                  keep_going: Callable[[], bool] = lambda: True) -> tuple[SweepCounts, bool]:
+    """Sweep the shard a message names from its cursor; record its counts once; hand the rest on as the next
+    message, or finish the run if this was its last shard. ``(counts, recorded)``: ``recorded`` is False for
+    a redelivered message, whose counts the first delivery added."""
+    shard, seq = message["shard"], message.get("seq", 0)
+    counts, cursor = sweep_shard(store, config, shard, dry_run=message["dry_run"], as_of=parse_utc(message["as_of"]),
+                                 start_key=message["cursor"], page_size=page_size, keep_going=keep_going)
+    now = _now()
+    # Counts first, then the continuation: a crash in between redelivers this message, whose counts are then
+    # not added again, and whose continuation (the same id) is sent again.
+    recorded = runs.record_message(message["run_id"], shard, seq, asdict(counts), finished_shard=cursor is None,
+                                   now=now)
+    if cursor is not None:
+        send(message | {"seq": seq + 1, "cursor": cursor})
+    else:
+        runs.finish_run(message["run_id"], now=now)  # succeeds only for the run's last shard
+    if recorded and not message["dry_run"]:
+        emit_metrics(counts, message.get("trigger", "schedule"))
+    logger.info("shard swept" if recorded else "shard swept again: counts not added (a redelivered message)",
+                extra={"run_id": message["run_id"], "message_id": message_id(message), "shard": shard,
+                       "resumes": cursor is not None, **asdict(counts)})
+    return counts, recorded
+
+
+def sweep_inline(run: dict[str, Any], *, store: ReportStore, config: RoutingConfig, runs: RunStore, send: Send,
+                 seconds: float, page_size: int = 100) -> None:
+    """Sweep a recorded run's shards in this process while ``seconds`` last, each as its first message would
+    be (recorded the same way); what is left goes to the queue: the rest of the shard under way, and the
+    shards not begun. A small dry run finishes here."""
+    clock = time.monotonic
+    deadline = clock() + seconds
+
+    def keep_going() -> bool:
+        return clock() < deadline
+
+    left = list(range(run["shards"]))
+    try:
+        while left and keep_going():
+            sweep_message(first_message(run, left[0]), store=store, config=config, runs=runs, send=send,
+                          page_size=page_size, keep_going=keep_going)
+            left.pop(0)
+    except Exception as error:
+        runs.record_failure(run["id"], failure(error, shard=left[0], attempt=None), given_up=True, now=_now())
+        logger.error("sweep run failed", extra={"run_id": run["id"], "shard": left[0], **error_summary(error)})
+        raise RunInterrupted(run["id"], error) from None
+    hand_on(runs, send, run, left)
+
+
+RUN_STATES = ("running", "finished", "failed", "stalled")
+
+
+def run_view(item: dict[str, Any], *, now: datetime, stall_seconds: float) -> dict[str, Any]:
+    """A run record as the API shows it: ``stalled`` when running with no progress for ``stall_seconds``.
+
+    Runs recorded before runs had a status read as finished when every shard is done (on-demand runs had no
+    shards), else as running (their ``finished_at`` was only the start)."""
+    run = {k: v for k, v in item.items() if k != "progress"}
+    if "status" not in run:
+        done = run.get("shards_done", 0) >= run.get("shards", 0)
+        run["status"] = "finished" if done else "running"
+        run["updated_at"] = run["finished_at"] if done else run["started_at"]
+        if not done:
+            run.pop("finished_at", None)
+    if run["status"] == "running" and (now - parse_utc(run["updated_at"])).total_seconds() > stall_seconds:
+        run["status"] = "stalled"
+    return run

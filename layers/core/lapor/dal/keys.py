@@ -18,7 +18,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
 - stats counters   ``STATS#<scope>`` / ``<yyyy-mm-dd>``: a day's counters of a region (or of all)
 - stats marker     ``STATSEEN#<stream event id>`` / ``MARK``: the event was counted (redeliveries change nothing)
-- sweep run        ``SWEEP`` / ``<run id>``: a sweep's counts, added to by its workers
+- sweep run        ``SWEEP`` / ``RUN#<ULID>``: a sweep's state and counts, added to by its workers once per
+                   shard message (runs recorded before ids were ULIDs: ``SWEEP`` / ``<started_at>#<ULID>``)
 Indexes (sparse, projecting everything but ``reporter``):
 - ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
                 awaits the agency, so the sweep reads open reports by deadline, never the whole table.
@@ -108,7 +109,8 @@ def stats_marker_key(event_id: str) -> Key:
 
 
 def sweep_run_key(run_id: str) -> Key:
-    return key(SWEEP_RUNS, run_id)
+    """A run's key. ``RUN#`` sorts after the ``<started_at>#<ULID>`` keys of older runs, so newest first holds."""
+    return key(SWEEP_RUNS, run_id if "#" in run_id else f"RUN#{run_id}")
 
 
 def due_shard(tracking_id: str, shards: int) -> int:

@@ -1,4 +1,10 @@
-"""Sweep runs: one item per run (``keys.sweep_run_key``), its counts added to by the workers of each shard."""
+"""Sweep runs: one item per run (``keys.sweep_run_key``), written as the run goes.
+
+``start_run`` writes it ``running``; each shard message then adds its counts once (``record_message``: one
+write, conditional on the message's sequence number not being recorded for its shard yet, so a redelivered
+message adds nothing); the message that completes the last shard marks it ``finished`` (``finish_run``). A
+message that fails leaves its error's type on the run (``record_failure``), and ``failed`` once it is given up.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,71 @@ from typing import Any
 from lapor.dal import keys
 from lapor.dal.table import Table, without_keys
 
+COUNTS = ("scanned", "escalated", "flagged_final", "closed", "skipped", "failed")
+
 
 class SweepRunStore(Table):
-    def put_sweep_run(self, run: dict[str, Any]) -> None:
-        self.client.put_item(TableName=self.table_name, Item=keys.sweep_run_key(run["id"]) | self._item(run))
+    def start_run(self, run: dict[str, Any]) -> None:
+        """Write a new run (``running``, no shard done): ``progress`` maps shard → the last message recorded."""
+        self.client.put_item(TableName=self.table_name, Item=keys.sweep_run_key(run["id"]) | self._item(run)
+                             | {"progress": {"M": {}}}, ConditionExpression="attribute_not_exists(PK)")
 
-    def add_to_sweep_run(self, run_id: str, counts: dict[str, int], *, finished_shard: bool) -> None:
-        """Add a worker's counts to a scheduled run (workers finish in any order)."""
-        deltas = counts | ({"shards_done": 1} if finished_shard else {})
-        names = {f"#c{i}": name for i, name in enumerate(deltas)}
-        self.client.update_item(
-            TableName=self.table_name, Key=keys.sweep_run_key(run_id),
-            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":c{i}": {"N": str(v)} for i, v in enumerate(deltas.values())},
-        )
+    def record_message(self, run_id: str, shard: int, seq: int, counts: dict[str, int], *, finished_shard: bool,
+                       now: str) -> bool:
+        """Add one shard message's counts (and the shard, when it finished it) unless message ``seq`` of this
+        shard, or a later one, was recorded before: a redelivery. False when nothing was added."""
+        deltas = {name: counts[name] for name in COUNTS} | ({"shards_done": 1} if finished_shard else {})
+        names = {f"#c{i}": name for i, name in enumerate(deltas)} | {"#s": str(shard)}
+        values = {f":c{i}": {"N": str(v)} for i, v in enumerate(deltas.values())}
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=keys.sweep_run_key(run_id),
+                UpdateExpression="SET progress.#s = :seq, updated_at = :now ADD "
+                                 + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
+                ConditionExpression="attribute_exists(PK) AND "
+                                    "(attribute_not_exists(progress.#s) OR progress.#s < :seq)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values | {":seq": {"N": str(seq)}, ":now": {"S": now}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def finish_run(self, run_id: str, *, now: str) -> bool:
+        """Mark the run ``finished`` once every shard is done (any worker may ask; one succeeds)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=keys.sweep_run_key(run_id),
+                UpdateExpression="SET #st = :finished, finished_at = :now, updated_at = :now",
+                ConditionExpression="attribute_exists(PK) AND shards_done >= shards AND #st <> :finished",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":finished": {"S": "finished"}, ":now": {"S": now}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def record_failure(self, run_id: str, error: dict[str, Any], *, given_up: bool, now: str) -> None:
+        """Keep the latest failure (``{type, shard, attempt, at}``: never an exception's message) on the run;
+        ``given_up`` (no retry left) marks a running run ``failed``."""
+        update = "SET #err = :err, updated_at = :now" + (", #st = :failed, failed_at = :now" if given_up else "")
+        condition = "attribute_exists(PK)" + (" AND #st = :running" if given_up else "")
+        values = {":err": {"M": self._item(error)}, ":now": {"S": now}}
+        if given_up:
+            values |= {":failed": {"S": "failed"}, ":running": {"S": "running"}}
+        try:
+            self.client.update_item(
+                TableName=self.table_name, Key=keys.sweep_run_key(run_id), UpdateExpression=update,
+                ConditionExpression=condition, ExpressionAttributeValues=values,
+                ExpressionAttributeNames={"#err": "error"} | ({"#st": "status"} if given_up else {}),
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass  # an unknown run, or one that finished meanwhile: nothing to say on it
+
+    def get_sweep_run(self, run_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(TableName=self.table_name, Key=keys.sweep_run_key(run_id),
+                                    ConsistentRead=True).get("Item")
+        return without_keys(self._plain(item)) if item else None
 
     def list_sweep_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         page = self.client.query(TableName=self.table_name, KeyConditionExpression="PK = :pk", Limit=limit,
