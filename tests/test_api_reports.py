@@ -156,7 +156,7 @@ def test_same_idempotency_key_and_body_files_once(call_api, aws):
     assert first.body == replay.body
     assert len(report_items(aws)) == 1
     # The stored reply keeps the access code sealed, and the key only as a hash.
-    stored = json.dumps(table_items(aws, "IdempotencyTable"))
+    stored = json.dumps(intake_key_items(aws))
     assert first.body["tracking_id"] in stored
     assert first.body["access_code"] not in stored and "7b4f2a6e-1c3d-4e5f-8a9b-0c1d2e3f4a5b" not in stored
     other = call_api("POST", "/reports", json_body={**VALID_REPORT, "category": "health"}, headers=headers)
@@ -168,11 +168,75 @@ def test_a_failed_idempotent_request_leaves_nothing_behind_and_can_be_retried(ca
     headers = {"Idempotency-Key": "retry-Xk29fPq0LmZ8vN3aBcD7eR"}
     bad = call_api("POST", "/reports", json_body={**VALID_REPORT, "region_code": "64.99"}, headers=headers)
     assert bad.status == 422
-    assert table_items(aws, "IdempotencyTable") == [] and report_items(aws) == []
+    assert intake_key_items(aws) == [] and report_items(aws) == []
     # The key was released: the corrected request under the same key files the report.
     good = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
     assert good.status == 201
     assert len(report_items(aws)) == 1
+
+
+def intake_key_items(aws):
+    return [i for i in table_items(aws) if i["PK"]["S"].startswith("INTAKE#")]
+
+
+def test_a_crash_after_the_write_files_nothing_twice(call_api, aws, monkeypatch):
+    """The function dies after the report and its key were written, before it answers (a timeout, say): the
+    client retries with the same key and gets the same report, access code included."""
+    from lapor import runtime
+    from lapor.dal import ReportStore
+
+    headers = {"Idempotency-Key": "crash-Qm7Zr2Kp9LxV4nB8cT3wYe"}
+    written = ReportStore.create_report
+
+    def write_then_die(self, report, **kwargs):
+        written(self, report, **kwargs)
+        raise TimeoutError("Task timed out after 10.00 seconds")
+
+    monkeypatch.setattr(ReportStore, "create_report", write_then_die)
+    crashed = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    assert crashed.status == 500 and len(report_items(aws)) == 1 and len(intake_key_items(aws)) == 1
+    monkeypatch.setattr(ReportStore, "create_report", written)
+    retried = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    assert retried.status == 201 and len(report_items(aws)) == 1
+    [item] = report_items(aws)
+    assert retried.body["tracking_id"] == item["tracking_id"]["S"]
+    own = call_api("GET", f"/reports/{retried.body['tracking_id']}",
+                   headers={"X-Access-Code": retried.body["access_code"]})
+    assert own.status == 200 and own.body["timeline"]  # the replayed code is the report's own
+
+
+def test_two_requests_racing_with_one_key_file_one_report(call_api, aws, monkeypatch):
+    """The second request read the key before the first wrote it: its transaction fails on the key, and it
+    answers with the first one's reply."""
+    from lapor.dal import IntakeKeyStore
+
+    headers = {"Idempotency-Key": "race-Tq4Wn8Zp2LmX7vB3cR9kYs"}
+    first = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    reads = []
+    real_get = IntakeKeyStore.get_intake_key
+
+    def not_yet_the_first_time(self, key_hash, **kwargs):
+        reads.append(key_hash)
+        return None if len(reads) == 1 else real_get(self, key_hash, **kwargs)
+
+    monkeypatch.setattr(IntakeKeyStore, "get_intake_key", not_yet_the_first_time)
+    second = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    assert (second.status, second.body) == (201, first.body) and len(reads) == 2
+    assert len(report_items(aws)) == 1 and len(intake_key_items(aws)) == 1
+    other = call_api("POST", "/reports", json_body={**VALID_REPORT, "kind": "aspiration"}, headers=headers)
+    assert (other.status, other.body["error"]["code"]) == (422, "idempotency_key_reused")
+
+
+def test_an_expired_key_files_anew(call_api, aws, monkeypatch):
+    import time
+
+    headers = {"Idempotency-Key": "expiry-Hz5Kq1Wm8Rt3Lp6Nv2Xc"}
+    first = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers).body
+    later = time.time() + 24 * 3600 + 1  # LAPOR's default key lifetime is a day
+    monkeypatch.setattr(time, "time", lambda: later)
+    again = call_api("POST", "/reports", json_body=VALID_REPORT, headers=headers)
+    assert again.status == 201 and again.body["tracking_id"] != first["tracking_id"]
+    assert len(report_items(aws)) == 2 and len(intake_key_items(aws)) == 1
 
 
 def test_invalid_idempotency_keys_are_refused(call_api, aws):

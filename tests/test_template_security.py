@@ -29,7 +29,7 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
                  "dynamodb:PartiQLDelete"}
 # Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
-    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
                       "dynamodb:UpdateItem": {"SWEEP", "CONFIG#APIKEY", "CONFIG#VERSION"}},

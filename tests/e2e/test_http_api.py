@@ -64,8 +64,9 @@ def error_code(response: requests.Response) -> str:
 def count_reports(client: Any) -> int:
     total = 0
     for page in client.get_paginator("scan").paginate(
-        TableName=REPORTS_TABLE, FilterExpression="begins_with(PK, :p)",
-        ExpressionAttributeValues={":p": {"S": "REPORT#"}}, Select="COUNT", ConsistentRead=True,
+        TableName=REPORTS_TABLE, FilterExpression="begins_with(PK, :p) AND SK = :meta",
+        ExpressionAttributeValues={":p": {"S": "REPORT#"}, ":meta": {"S": "META"}}, Select="COUNT",
+        ConsistentRead=True,
     ):
         total += page["Count"]
     return total
@@ -359,10 +360,10 @@ def test_idempotency_record_does_not_keep_the_access_code(api_url, dynamodb):
     created = post_report(api_url, report_body(), headers={"Idempotency-Key": key})
     assert created.status_code == 201, created.text
     access_code = created.json()["access_code"]
-    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName="IdempotencyTable")
-             for item in page["Items"]]
+    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName="ReportsTable")
+             for item in page["Items"] if item["PK"]["S"].startswith("INTAKE#")]
     assert items, "the Idempotency-Key left no record"
-    assert access_code not in json.dumps(items)
+    assert access_code not in json.dumps(items) and key not in json.dumps(items)
 
 
 def test_json_content_type_is_case_insensitive(api_url):

@@ -52,7 +52,9 @@ def test_sms_files_checks_dedupes_and_refuses_forgeries_over_http(lapor_dev, api
     assert reply_of(twilio(api_url, text, sid=sid)) == first  # the provider resends: same reply, no new report
     stored = dynamodb.query(TableName="ReportsTable", KeyConditionExpression="PK = :pk",
                             ExpressionAttributeValues={":pk": {"S": f"REPORT#{tracking_id}"}})["Items"]
-    assert len(stored) == 1 and stored[0]["region_code"]["S"] == "64.74"
+    # The report and its two filing events, nothing more.
+    assert [i["SK"]["S"] for i in stored] == ["EVENT#00000001#0", "EVENT#00000001#1", "META"]
+    assert stored[-1]["region_code"]["S"] == "64.74"
     sms_items = dynamodb.query(TableName="ReportsTable", KeyConditionExpression="PK = :pk",
                                ExpressionAttributeValues={":pk": keys.sms_message_key(
                                    "twilio", f"{phone_key(e164(PHONE))}#{sid}")["PK"]})["Items"]

@@ -132,7 +132,7 @@ def _create(fmt: str) -> Response:
             raise open311.Open311Error(400, *(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                               for e in exc.errors())) from exc
         try:
-            created = file_report(report, channel="open311", lambda_context=router.lambda_context,
+            created = file_report(report, channel="open311",
                                   idempotency_key=event.headers.get("idempotency-key"))
         except LaporError as exc:
             status = 400 if exc.status == 422 else exc.status  # the spec has no 422

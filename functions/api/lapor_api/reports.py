@@ -24,10 +24,10 @@ router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 
 
-def _submit(report: ReportIn, channel: str) -> dict:
+def _submit(report: ReportIn, channel: str, also_write=None) -> dict:
     created = submit_report(
         report, channel=channel, store=runtime.store(), config=runtime.config_cache().get(),
-        default_deadline_days=get_settings().deadline_working_days,
+        default_deadline_days=get_settings().deadline_working_days, also_write=also_write,
     )
     with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="kind", value=report.kind)
@@ -37,19 +37,20 @@ def _submit(report: ReportIn, channel: str) -> dict:
     return created
 
 
-def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, lambda_context: object) -> dict:
-    """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply."""
+def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None) -> dict:
+    """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply, and the key
+    is recorded in the report's own transaction (exactly once, even if this function dies after the write)."""
     if idempotency_key is None:
         return _submit(report, channel)
     if not ids.idempotency_key_is_strong(idempotency_key):
         raise Unprocessable("the Idempotency-Key must be a random UUID or at least 22 random URL-safe characters "
                             "(uuidgen, secrets.token_urlsafe(16), crypto.randomUUID())",
                             code="weak_idempotency_key", details=[{"loc": ["header", "idempotency-key"]}])
-    from lapor.idempotency import run_once
+    from lapor.idempotency import file_once
 
     # The channel is part of the request: the same key from another channel is another request.
     payload = report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {})
-    return run_once(idempotency_key, payload, lambda: _submit(report, channel), lambda_context)
+    return file_once(idempotency_key, payload, lambda also_write: _submit(report, channel, also_write))
 
 
 @router.post(
@@ -72,7 +73,7 @@ def create_report(
                examples=["5b0c1a52-3f0e-4d7b-9a51-2c7a0d6e8f13"]),
     ] = None,
 ) -> Response[ReportCreated]:
-    created = file_report(report, channel="web", idempotency_key=idempotency_key, lambda_context=router.lambda_context)
+    created = file_report(report, channel="web", idempotency_key=idempotency_key)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 

@@ -1,10 +1,14 @@
-"""``Idempotency-Key`` support with Powertools idempotency, keyed on the header and checked on the parsed body.
+"""``Idempotency-Key`` for filing: the key and the report are one transaction, so a report is filed exactly once
+per key even when a function dies between writing and answering.
+
+A request with a key first reads the key (a replay answers with the stored reply). Otherwise it files the
+report, and the report's own transaction also records the key with the reply: both exist or neither does. A
+retry after a crash finds the key; two requests racing with one key cannot both win (the loser answers with
+the winner's reply). A request refused before the write (a 4xx) records nothing, so the key stays free.
 
 The stored reply must give a replay the same access code, yet the code may not be stored in clear. It is kept
 sealed with a pad derived from the Idempotency-Key, which the table holds only as a SHA-256 hash: reading the
 table reveals no code, and whoever holds the key and the body could replay the request and read it anyway.
-
-Imported only when a request carries the header: the utility is slow to import.
 """
 
 from __future__ import annotations
@@ -12,30 +16,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
+from lapor import runtime
+from lapor.dal import WriteRefused
 from lapor.errors import Conflict, Unprocessable
 from lapor.settings import get_settings
 
-
-@lru_cache(maxsize=1)
-def _persistence_and_config() -> tuple[Any, Any]:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-
-    settings = get_settings()
-    return (
-        DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name),
-        IdempotencyConfig(
-            event_key_jmespath="key",
-            # Same key with another (parsed) body is refused rather than answered with the first report.
-            payload_validation_jmespath="payload",
-            raise_on_no_idempotency_key=True,
-            hash_function="sha256",
-            expires_after_seconds=settings.idempotency_expiry_seconds,
-        ),
-    )
+# ``file(also_write)`` files the report, adding ``also_write(reply)`` to its transaction, and returns the reply.
+Filer = Callable[[Callable[[dict[str, Any]], list[dict[str, Any]]]], dict[str, Any]]
 
 
 def _pad(key: str, tracking_id: str, length: int) -> bytes:
@@ -57,31 +49,36 @@ def unseal(key: str, reply: dict[str, Any]) -> dict[str, Any]:
     return reply | {"access_code": code.decode()}
 
 
-def run_once(key: str, payload: dict[str, Any], action: Callable[[], dict[str, Any]], lambda_context: Any = None
-             ) -> dict[str, Any]:
-    """``action()`` the first time ``key`` is seen; its stored result on a replay with the same payload.
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    ``action`` returns a ``POST /reports`` reply; its access code is stored sealed (see the module's doc).
-    """
-    from aws_lambda_powertools.utilities.idempotency import idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
 
-    persistence, config = _persistence_and_config()
-    if lambda_context is not None:
-        config.register_lambda_context(lambda_context)
+def file_once(key: str, payload: dict[str, Any], file: Filer) -> dict[str, Any]:
+    """``file`` the first time ``key`` is seen; the stored reply when the same key comes with the same payload;
+    422 ``idempotency_key_reused`` with another payload."""
+    store, now = runtime.intake_keys(), int(time.time())
+    key_hash = _sha256(key)
+    # The parsed body, canonically: white space or key order in the JSON do not make another request.
+    payload_hash = _sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def submit_once(request: dict[str, Any]) -> dict[str, Any]:
-        return seal(key, action())
+    def replay(found: dict[str, Any]) -> dict[str, Any]:
+        if not hmac.compare_digest(found["payload_hash"], payload_hash):
+            raise Unprocessable("this Idempotency-Key was used with a different body", code="idempotency_key_reused")
+        return unseal(key, found["reply"])
+
+    found = store.get_intake_key(key_hash, now_epoch=now)
+    if found:
+        return replay(found)
+
+    def claim(reply: dict[str, Any]) -> list[dict[str, Any]]:
+        return [store.claim(key_hash, payload_hash=payload_hash, reply=seal(key, reply),
+                            expires_at=now + get_settings().idempotency_expiry_seconds, now_epoch=now)]
 
     try:
-        return unseal(key, submit_once(request={"key": key, "payload": payload}))
-    except IdempotencyValidationError as exc:
-        raise Unprocessable("this Idempotency-Key was used with a different body",
-                            code="idempotency_key_reused") from exc
-    except IdempotencyAlreadyInProgressError as exc:
+        return file(claim)
+    except WriteRefused as exc:  # another request with this key filed meanwhile, or is writing right now
+        found = store.get_intake_key(key_hash, now_epoch=now)
+        if found:
+            return replay(found)
         raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly",
                        code="request_in_progress") from exc

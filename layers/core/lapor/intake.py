@@ -35,12 +35,14 @@ def submit_report(
     now: datetime | None = None,
     extra: dict[str, Any] | None = None,
     write: Callable[[dict[str, Any]], None] | None = None,
+    also_write: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Store a new report and return the reply of ``POST /reports`` (with the access code, shown once).
 
     ``extra`` adds attributes views never read (an SMS reporter's reply channel); ``write`` stores the item
     instead of ``store.create_report`` (SMS intake writes it together with the message id), raising
-    ``TrackingIdTaken`` when the drawn id is used.
+    ``TrackingIdTaken`` when the drawn id is used. ``also_write(reply)`` gives more entries for the report's
+    own transaction (the Idempotency-Key with the reply it will replay).
     """
     region = reference.region(report.region_code)
     category = reference.categories().get(report.category)
@@ -81,16 +83,19 @@ def submit_report(
     record |= extra or {}
     for _ in range(_TRACKING_ID_ATTEMPTS):
         tracking_id, access_code = ids.new_tracking_id(), ids.new_access_code()
+        filed = record | {"tracking_id": tracking_id,
+                          "access_code_hash": ids.hash_access_code(tracking_id, access_code)}
+        reply = {
+            "tracking_id": tracking_id, "access_code": access_code, "status": record["status"],
+            "agency": {"id": agency.id, "name": agency.name},
+            "submitted_at": submitted_at.astimezone(region.zone).isoformat(), "due_at": record["due_at"],
+        }
         try:
-            (write or store.create_report)(record | {
-                "tracking_id": tracking_id, "access_code_hash": ids.hash_access_code(tracking_id, access_code)})
-            break
+            if write is not None:
+                write(filed)
+            else:
+                store.create_report(filed, also=also_write(reply) if also_write else [])
+            return reply
         except TrackingIdTaken:
             continue
-    else:
-        raise RuntimeError("could not draw an unused tracking id")
-    return {
-        "tracking_id": tracking_id, "access_code": access_code, "status": record["status"],
-        "agency": {"id": agency.id, "name": agency.name},
-        "submitted_at": submitted_at.astimezone(region.zone).isoformat(), "due_at": record["due_at"],
-    }
+    raise RuntimeError("could not draw an unused tracking id")

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from lapor.config import ConfigCache
-from lapor.dal import ApiKeyStore, ConfigStore, ReportStore, SmsStore, StatsStore, SweepRunStore
+from lapor.dal import ApiKeyStore, ConfigStore, IntakeKeyStore, ReportStore, SmsStore, StatsStore, SweepRunStore
 from lapor.settings import get_settings
 
 
@@ -36,6 +36,12 @@ def config_store() -> ConfigStore:
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeyStore:
     return ApiKeyStore(get_settings().table_name, connect=dynamodb)
+
+
+@lru_cache(maxsize=1)
+def intake_keys() -> IntakeKeyStore:
+    """Idempotency-Keys of filed reports."""
+    return IntakeKeyStore(get_settings().table_name, connect=dynamodb)
 
 
 @lru_cache(maxsize=1)
@@ -73,11 +79,8 @@ def config_cache() -> ConfigCache:
 def reset() -> None:
     """Forget settings, clients and caches (tests change the environment between cases)."""
     get_settings.cache_clear()
-    for cached in (dynamodb, store, config_store, api_keys, sms_store, stats_store, sweep_runs, sqs, config_cache):
+    for cached in (dynamodb, store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, sqs, config_cache):
         cached.cache_clear()
-    idempotency = sys.modules.get("lapor.idempotency")
-    if idempotency is not None:
-        idempotency._persistence_and_config.cache_clear()
     notify = sys.modules.get("lapor.notify")
     if notify is not None:
         notify.reset()

@@ -13,6 +13,9 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - config head      ``CONFIG#VERSION`` / ``HEAD``: the configuration's ``version`` (every save of agencies, routes
                    or calendar is conditional on it), ``saving``/``saving_since`` while a save writes, ``incomplete``
 - Open311 API key  ``CONFIG#APIKEY`` / ``<key id>``: ``secret_hash``, name, who and when created / revoked
+- intake key       ``INTAKE#<sha256 of the Idempotency-Key>`` / ``KEY``: the request's body hash and its reply (the
+                   access code sealed with the key), written in one transaction with the report it filed;
+                   ``expires_at`` (TTL)
 - SMS message      ``SMS#<provider>#<phone hash>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it
                    again); the sender is part of the key, since a gateway may reuse message ids across phones
 - SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
@@ -89,6 +92,10 @@ def route_sk(route: Route) -> str:
 
 def api_key_key(key_id: str) -> Key:
     return key(API_KEYS, key_id)
+
+
+def intake_key_key(key_hash: str) -> Key:
+    return key(f"INTAKE#{key_hash}", "KEY")
 
 
 def sms_message_key(provider: str, message: str) -> Key:

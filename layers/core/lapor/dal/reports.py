@@ -89,17 +89,20 @@ class ReportStore(Table):
     def create_report(self, report: dict[str, Any], *, also: list[dict[str, Any]] = ()) -> None:
         """Store a new report (and ``also``, more transaction entries) in one transaction.
 
-        Raises TrackingIdTaken when the id is in use, WriteRefused(i) when ``also[i]``'s condition fails."""
+        Raises TrackingIdTaken when the id is in use, WriteRefused(i) when ``also[i]``'s condition fails (or
+        another transaction holds that item)."""
         filing = self.filing_writes(report)
         try:
             self.client.transact_write_items(TransactItems=filing + list(also))
         except self.client.exceptions.TransactionCanceledException as exc:
-            failed = [i for i, r in enumerate(exc.response.get("CancellationReasons", []))
-                      if r.get("Code") == "ConditionalCheckFailed"]
-            if failed and failed[0] < len(filing):
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons[:len(filing)]:
                 raise TrackingIdTaken(report["tracking_id"]) from exc
-            if failed:
-                raise WriteRefused(failed[0] - len(filing)) from exc
+            # A failed condition, or another transaction writing that item at this moment.
+            refused = [i for i, code in enumerate(reasons[len(filing):])
+                       if code in ("ConditionalCheckFailed", "TransactionConflict")]
+            if refused:
+                raise WriteRefused(refused[0]) from exc
             raise
 
     def _event_item(self, tracking_id: str, version: int, n: int, event: dict[str, Any]) -> dict[str, Any]:
