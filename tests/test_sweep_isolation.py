@@ -119,11 +119,20 @@ def test_a_scheduled_sweep_goes_past_a_poisoned_report(sweep_queue, poisoned, ca
 
 
 def test_the_template_alarms_on_failed_reports():
+    """Scheduled and on-demand runs emit ReportsSweepFailed under their trigger; the alarm sums both."""
     from lapor_cli.template import load_template
 
     template = load_template(ROOT / "template.yaml")
     alarm = template.resources["SweepReportFailedAlarm"]["Properties"]
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("Lapor", "ReportsSweepFailed")
     worker = template.resources["SweepWorkerFunction"]["Properties"]["Environment"]["Variables"]
-    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
-        "trigger": "schedule", "service": worker["POWERTOOLS_SERVICE_NAME"]}
+    watched = {}
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            assert (metric["Namespace"], metric["MetricName"]) == ("Lapor", "ReportsSweepFailed")
+            dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            assert dimensions["service"] == worker["POWERTOOLS_SERVICE_NAME"]
+            watched[query["Id"]] = dimensions["trigger"]
+    assert sorted(watched.values()) == ["on_demand", "schedule"]
+    [expression] = [q["Expression"] for q in alarm["Metrics"] if "Expression" in q]
+    assert all(query_id in expression for query_id in watched)
