@@ -89,8 +89,13 @@ def get_report(
     ] = None,
 ) -> ReportView:
     if access_code is None:
-        return ReportView.model_validate(report_view(_report(tracking_id), full=False))
-    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True))
+        record = _report(tracking_id)
+        # Only a public report's ready attachments show publicly: others' slots are not even read.
+        if record["privacy"] == "public" and record.get("attachments_ready"):
+            record["attachments"] = runtime.store().list_attachments(record["tracking_id"])
+        return ReportView.model_validate(report_view(record, full=False, sign=runtime.presign_get))
+    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True,
+                                                 sign=runtime.presign_get))
 
 
 def _report(tracking_id: str, *, timeline: bool = False) -> dict:
