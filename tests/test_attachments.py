@@ -273,3 +273,75 @@ def test_who_sees_which_attachments(call_api, media, token, privacy):
 
     url = urllib.parse.urlsplit([a for a in reporter["attachments"] if a["status"] == "ready"][0]["url"])
     assert url.path.endswith(ready.body["attachment_id"])
+
+
+# -- the data layer's requests and races ----------------------------------------------------------------------
+
+def test_two_requests_for_one_slot_get_one_each_and_the_loser_takes_the_next(call_api, media):
+    from lapor import attachments, runtime
+
+    created = file_report(call_api)
+    store = runtime.store()
+    record = store.get_report(created["tracking_id"])
+    first = {"attachment_id": "a1", "status": "pending", "upload_expires_at": 2**40}
+    assert store.claim_attachment_slot(created["tracking_id"], 1, first, now_epoch=0)
+    assert not store.claim_attachment_slot(created["tracking_id"], 1, first | {"attachment_id": "a2"}, now_epoch=0)
+    # A request that read the slots before "a1" was put still ends in a free slot, never over "a1".
+    stale = store.list_attachments
+    store.list_attachments = lambda tracking_id: []
+    try:
+        taken = attachments.start_upload(store, record, filename="x.jpg", content_type="image/jpeg", size=9,
+                                         actor_role="reporter", now_epoch=1, expires_in=900)
+    finally:
+        store.list_attachments = stale
+    assert taken["slot"] == 2
+    assert {a["attachment_id"] for a in store.list_attachments(created["tracking_id"])} == {"a1",
+                                                                                            taken["attachment_id"]}
+
+
+def test_the_ready_write_is_conditional_on_the_attachment_and_the_report(call_api, media):
+    from lapor import runtime
+
+    created = file_report(call_api)
+    original = png_bytes()
+    reply = start(call_api, created, content_type="image/png", size=len(original))
+    sent = []
+    runtime.store().client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems", lambda params, **_: sent.append(params))
+    upload_and_process(media, reply, original)
+    [request] = sent
+    report, event, attachment = (next(iter(item.values())) for item in request["TransactItems"])
+    assert report["ConditionExpression"] == "#version = :version AND #status = :old_status"
+    assert event["ConditionExpression"] == "attribute_not_exists(PK)"
+    assert attachment["Key"]["SK"] == {"S": "ATTACHMENT#1"}
+    assert attachment["ConditionExpression"] == "#a.#st = :pending AND #a.#id = :id"
+    assert attachment["ExpressionAttributeValues"][":id"] == {"S": reply.body["attachment_id"]}
+
+
+def test_a_report_change_racing_the_media_function_is_retried_not_lost(call_api, media, aws, token):
+    from lapor import runtime
+
+    created = file_report(call_api)
+    original = png_bytes()
+    reply = start(call_api, created, content_type="image/png", size=len(original))
+    store = runtime.store()
+    stale = store.get_report(created["tracking_id"])
+    reads = []
+    real = store.get_report
+
+    def first_stale(tracking_id, **kwargs):
+        reads.append(tracking_id)
+        if len(reads) == 1:  # the agency answers between MediaFunction's read and its write
+            call_api("POST", f"/reports/{created['tracking_id']}/responses",
+                     json_body={"message": "Sedang ditinjau.", "status": "in_progress"},
+                     headers={"Authorization": token("operator", "64-72-pupr")})
+            return stale
+        return real(tracking_id, **kwargs)
+
+    store.get_report = first_stale
+    try:
+        assert upload_and_process(media, reply, original) == {"outcomes": ["ready"]}
+    finally:
+        store.get_report = real
+    types = [e["event"]["M"]["type"]["S"] for e in event_items(aws, created["tracking_id"])]
+    assert types[-2:] == ["acknowledged", "attachment_added"] and types.count("attachment_added") == 1
