@@ -558,4 +558,6 @@ class Open311RequestForm(BaseModel):
     address_id: str | None = Field(None, description="Accepted and ignored")
     device_id: str | None = Field(None, description="Accepted and ignored")
     account_id: str | None = Field(None, description="Accepted and ignored")
-    media_url: str | None = Field(None, description="Accepted and ignored")
+    media_url: str | None = Field(None, max_length=2048, description=(
+        "An https link to a photo, kept as sent and returned on GET for public reports (anything but a plain https "
+        "link is dropped); never fetched by Lapor"))

@@ -21,7 +21,7 @@ VIEW_ATTRIBUTES = (
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
-    "rated_answer_id", "flags", "attachments_ready",
+    "rated_answer_id", "flags", "attachments_ready", "media_url",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
