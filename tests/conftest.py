@@ -83,7 +83,7 @@ def report_items(client: Any) -> list[dict[str, Any]]:
 
 def event_items(client: Any, tracking_id: str | None = None) -> list[dict[str, Any]]:
     """Timeline event items (of one report when ``tracking_id`` is given), in timeline order."""
-    items = [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#") and i["SK"]["S"] != "META"
+    items = [i for i in table_items(client) if i["PK"]["S"].startswith("REPORT#") and i["SK"]["S"].startswith("EVENT#")
              and (tracking_id is None or i["PK"]["S"] == f"REPORT#{tracking_id}")]
     return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
 

@@ -202,3 +202,30 @@ def test_a_base64_form_as_api_gateway_sends_it_even_with_bytes_that_are_not_utf8
     filed = lambda_handler(event, LambdaContext("ApiFunction"))
     assert filed["statusCode"] == 200, filed["body"]
     assert json.loads(filed["body"])[0]["service_request_id"] in {i["tracking_id"]["S"] for i in report_items(aws)}
+
+
+def test_media_url_is_kept_as_an_https_link_and_returned_for_public_requests_only(open311, api_key, aws):
+    link = "https://foto.example.id/jalan/segiri.jpg?size=large"
+    urls = {}
+    for privacy in ("public", "confidential", "anonymous"):
+        status, created, _ = open311("POST", "requests", form=request_form(
+            api_key, media_url=link, **{"attribute[privacy]": privacy}))
+        assert status == 200, created
+        tracking_id = created[0]["service_request_id"]
+        [request] = open311("GET", f"requests/{tracking_id}")[1]
+        urls[privacy] = request["media_url"]
+        assert runtime_item(aws, tracking_id)["media_url"] == link  # stored as sent, never fetched
+    assert urls == {"public": link, "confidential": None, "anonymous": None}
+    status, xml, _ = open311("GET", f"requests/{tracking_id}", "xml")
+    assert status == 200
+
+
+@pytest.mark.parametrize("link", ["http://foto.example.id/a.jpg", "javascript:alert(1)", "file:///etc/passwd",
+                                  "https://user:pw@foto.example.id/a.jpg", "https:///a.jpg",
+                                  "https://foto.example.id/" + "a" * 2100])
+def test_a_media_url_that_is_not_a_plain_https_link_is_dropped(open311, api_key, aws, link):
+    status, created, _ = open311("POST", "requests", form=request_form(api_key, media_url=link))
+    assert status == 200
+    tracking_id = created[0]["service_request_id"]
+    assert "media_url" not in runtime_item(aws, tracking_id)
+    assert open311("GET", f"requests/{tracking_id}")[1][0]["media_url"] is None

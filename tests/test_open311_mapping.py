@@ -307,7 +307,8 @@ def parse(fields: dict[str, list[str]]) -> open311.CreateRequest:
 
 
 def test_parse_create_happy_path():
-    report, api_key, jurisdiction = parse(form())
+    report, api_key, jurisdiction, media_url = parse(form())
+    assert media_url is None  # http: not kept (https links only)
     assert (api_key, jurisdiction) == ("k-123", "kaltimprov.go.id")
     assert report == {
         "kind": "complaint", "category": "infrastructure", "region_code": "64.72",
@@ -321,7 +322,7 @@ def test_parse_create_happy_path():
 
 
 def test_parse_create_defaults():
-    report, _, jurisdiction = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
+    report, _, jurisdiction, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
                                          "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="))
     assert jurisdiction is None
     assert report["kind"] == "complaint" and report["privacy"] == "public"  # blank counts as not sent (spec)

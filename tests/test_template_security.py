@@ -21,7 +21,8 @@ FUNCTIONS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"]
 API = RESOURCES["HttpApi"]["Properties"]
 
 TABLE_ARN = {"Fn::GetAtt": ["ReportsTable", "Arn"]}
-PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback", "POST /webhooks/sms/twilio",
+PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback",
+                       "POST /reports/{tracking_id}/attachments", "POST /webhooks/sms/twilio",
                        "POST /webhooks/sms/generic", "POST /open311/v2/requests.json",
                        "POST /open311/v2/requests.xml")
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
@@ -39,6 +40,8 @@ EXPECTED_WRITES = {
     # PutItem REPORT#*: the timeline event of each escalation and closing (one transaction with the change).
     "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}, "dynamodb:PutItem": {"REPORT#*"}},
     "NotifyFunction": {},
+    # An attachment ready or rejected (UpdateItem), with the report's change and its event (one transaction).
+    "MediaFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
 }
 RESERVED = {"ApiFunction": "ApiReservedConcurrency", "AdminFunction": "AdminReservedConcurrency",
             "SmsFunction": "SmsReservedConcurrency", "SweepWorkerFunction": "SweepWorkerReservedConcurrency"}
@@ -310,3 +313,44 @@ def test_the_sweep_worker_knows_the_last_delivery_of_a_message():
     worker = FUNCTIONS["SweepWorkerFunction"]["Environment"]["Variables"]
     redrive = RESOURCES["SweepQueue"]["Properties"]["RedrivePolicy"]
     assert int(worker["LAPOR_SWEEP_MAX_RECEIVE_COUNT"]) == redrive["maxReceiveCount"]
+
+
+# -- attachments bucket (design §4.1) ---------------------------------------------------------------------------
+
+BUCKET = RESOURCES["MediaBucket"]["Properties"]
+
+
+def test_the_attachments_bucket_is_private_encrypted_and_tls_only():
+    assert all(BUCKET["PublicAccessBlockConfiguration"][k] is True for k in
+               ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"))
+    [rule] = BUCKET["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert BUCKET["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [deny] = RESOURCES["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(deny["Resource"]) == 2  # the bucket and every object
+
+
+def test_uploads_expire_after_a_day_and_cors_allows_the_site_origin_only():
+    rules = {r["Id"]: r for r in BUCKET["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireUploads"]["Prefix"] == "uploads/" and rules["ExpireUploads"]["ExpirationInDays"] == 1
+    [cors] = BUCKET["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedOrigins"] == [{"Ref": "SiteOrigin"}]
+    assert set(cors["AllowedMethods"]) <= {"GET", "POST"}
+
+
+def test_media_function_runs_on_uploads_only_and_touches_only_its_prefixes():
+    media = FUNCTIONS["MediaFunction"]
+    [event] = media["Events"].values()
+    assert event["Type"] == "S3" and event["Properties"]["Bucket"] == {"Ref": "MediaBucket"}
+    assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    s3 = {a: s["Resource"] for s in statements("MediaFunction") for a in as_list(s["Action"]) if a.startswith("s3:")}
+    name = BUCKET["BucketName"]["Fn::Sub"]
+    assert s3["s3:GetObject"]["Fn::Sub"][0].endswith(name[0] + "/uploads/*")
+    assert s3["s3:DeleteObject"]["Fn::Sub"][0].endswith(name[0] + "/uploads/*")
+    assert s3["s3:PutObject"]["Fn::Sub"][0].endswith(name[0] + "/ready/*")
+    assert all(s["Fn::Sub"][1] == name[1] for s in s3.values())  # the same bucket name, built the same way
+    api = {a: s["Resource"] for s in statements("ApiFunction") for a in as_list(s["Action"]) if a.startswith("s3:")}
+    assert api == {"s3:PutObject": {"Fn::Sub": "${MediaBucket.Arn}/uploads/*"},
+                   "s3:GetObject": {"Fn::Sub": "${MediaBucket.Arn}/ready/*"}}

@@ -53,7 +53,7 @@ def _visible_report(caller: Caller, tracking_id: str, *, timeline: bool = False)
 def _agency_view(record: dict[str, Any]) -> AgencyReportView:
     if "timeline" not in record:
         record = record | {"timeline": runtime.store().get_timeline(record["tracking_id"])}
-    view = report_view(record, full=True, for_operators=True)
+    view = report_view(record, full=True, for_operators=True, sign=runtime.presign_get)
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
     return AgencyReportView.model_validate(view)

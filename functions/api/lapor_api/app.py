@@ -18,13 +18,14 @@ from lapor.errors import LaporError
 from lapor.request_body import MAX_JSON_DEPTH, body_size, json_depth_exceeds
 from lapor.observability import error_summary, logger, traced_handler
 from lapor.settings import get_settings
-from lapor_api import admin, agency, open311, reference, reports, stats
+from lapor_api import admin, agency, attachments, open311, reference, reports, stats
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
-                              "POST /reports/{tracking_id}/reject", "PUT /admin/agencies", "PUT /admin/routes",
+                              "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/attachments",
+                              "POST /agency/reports/{tracking_id}/attachments", "PUT /admin/agencies", "PUT /admin/routes",
                               "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
 # Routes that read a body: only these are size-checked (a GET's body is never read, so never refused).
 BODY_ROUTES = JSON_BODY_ROUTES | open311.CREATE_ROUTES.keys()
@@ -36,6 +37,7 @@ app.include_router(reference.router)
 app.include_router(agency.router)
 app.include_router(admin.router)
 app.include_router(stats.router)
+app.include_router(attachments.router)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:

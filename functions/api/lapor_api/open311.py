@@ -77,7 +77,7 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         # otherwise the notes only name the status.
         status_notes=record.get("status_notes") if record["privacy"] == "public"
         and record["status"] in ("responded", "closed") else None,
-        updated_datetime=updated)
+        updated_datetime=updated, media_url=record.get("media_url"))
 
 
 # -- services ---------------------------------------------------------------------------------------------------
@@ -132,8 +132,8 @@ def _create(fmt: str) -> Response:
             raise open311.Open311Error(400, *(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                               for e in exc.errors())) from exc
         try:
-            created = file_report(report, channel="open311",
-                                  idempotency_key=event.headers.get("idempotency-key"))
+            created = file_report(report, channel="open311", idempotency_key=event.headers.get("idempotency-key"),
+                                  extra={"media_url": request.media_url} if request.media_url else None)
         except LaporError as exc:
             status = 400 if exc.status == 422 else exc.status  # the spec has no 422
             raise open311.Open311Error(status, exc.message) from exc

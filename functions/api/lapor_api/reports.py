@@ -24,10 +24,10 @@ router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 
 
-def _submit(report: ReportIn, channel: str, also_write=None) -> dict:
+def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None = None) -> dict:
     created = submit_report(
         report, channel=channel, store=runtime.store(), config=runtime.config_cache().get(),
-        default_deadline_days=get_settings().deadline_working_days, also_write=also_write,
+        default_deadline_days=get_settings().deadline_working_days, also_write=also_write, extra=extra,
     )
     with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1) as metric:
         metric.add_dimension(name="kind", value=report.kind)
@@ -37,11 +37,12 @@ def _submit(report: ReportIn, channel: str, also_write=None) -> dict:
     return created
 
 
-def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None) -> dict:
+def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, extra: dict | None = None) -> dict:
     """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply, and the key
-    is recorded in the report's own transaction (exactly once, even if this function dies after the write)."""
+    is recorded in the report's own transaction (exactly once, even if this function dies after the write).
+    ``extra``: more attributes of the report item (Open311's ``media_url``), part of the request's identity."""
     if idempotency_key is None:
-        return _submit(report, channel)
+        return _submit(report, channel, extra=extra)
     if not ids.idempotency_key_is_strong(idempotency_key):
         raise Unprocessable("the Idempotency-Key must be a random UUID or at least 22 random URL-safe characters "
                             "(uuidgen, secrets.token_urlsafe(16), crypto.randomUUID())",
@@ -49,8 +50,8 @@ def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None) 
     from lapor.idempotency import file_once
 
     # The channel is part of the request: the same key from another channel is another request.
-    payload = report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {})
-    return file_once(idempotency_key, payload, lambda also_write: _submit(report, channel, also_write))
+    payload = report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {}) | (extra or {})
+    return file_once(idempotency_key, payload, lambda also_write: _submit(report, channel, also_write, extra))
 
 
 @router.post(
@@ -89,8 +90,13 @@ def get_report(
     ] = None,
 ) -> ReportView:
     if access_code is None:
-        return ReportView.model_validate(report_view(_report(tracking_id), full=False))
-    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True))
+        record = _report(tracking_id)
+        # Only a public report's ready attachments show publicly: others' slots are not even read.
+        if record["privacy"] == "public" and record.get("attachments_ready"):
+            record["attachments"] = runtime.store().list_attachments(record["tracking_id"])
+        return ReportView.model_validate(report_view(record, full=False, sign=runtime.presign_get))
+    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True,
+                                                 sign=runtime.presign_get))
 
 
 def _report(tracking_id: str, *, timeline: bool = False) -> dict:

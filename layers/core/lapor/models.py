@@ -120,10 +120,47 @@ class ReportSummary(BaseModel):
     version: int
 
 
+AttachmentType = Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
+
+
+class AttachmentIn(BaseModel):
+    """An attachment to upload: what the presigned POST will allow (the bytes go straight to S3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    filename: Annotated[Text, Field(min_length=1, max_length=200, examples=["jalan-rusak.jpg"])]
+    content_type: AttachmentType
+    size: int = Field(ge=1, le=10 * 1024 * 1024, strict=True, description="Bytes; at most 10 MiB")
+
+
+class PresignedPost(BaseModel):
+    url: str
+    fields: dict[str, str] = Field(description="Send every field, then the file as the last field `file`")
+
+
+class AttachmentUpload(BaseModel):
+    attachment_id: str
+    upload: PresignedPost
+    expires_at: datetime = Field(description="The upload must start before this")
+
+
+class AttachmentOut(BaseModel):
+    attachment_id: str
+    status: Literal["pending", "ready", "rejected"]
+    content_type: str
+    filename: str
+    size: int
+    url: str | None = Field(None, description="A presigned GET URL that expires in minutes; only when ready")
+    thumbnail_url: str | None = Field(None, description="A 640 px JPEG thumbnail of an image; only when ready")
+    reason: str | None = Field(None, description="Why a rejected upload is not served")
+
+
 class ReportView(ReportSummary):
     description: str | None
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
+    attachments: list[AttachmentOut] | None = Field(None, description=(
+        "Photos and documents: ready ones in the public view of a public report (none for confidential and "
+        "anonymous ones); every one, pending and rejected too, in the reporter's and the agency chain's views"))
 
 
 class CategoryOut(BaseModel):
@@ -521,4 +558,6 @@ class Open311RequestForm(BaseModel):
     address_id: str | None = Field(None, description="Accepted and ignored")
     device_id: str | None = Field(None, description="Accepted and ignored")
     account_id: str | None = Field(None, description="Accepted and ignored")
-    media_url: str | None = Field(None, description="Accepted and ignored")
+    media_url: str | None = Field(None, max_length=2048, description=(
+        "An https link to a photo, kept as sent and returned on GET for public reports (anything but a plain https "
+        "link is dropped); never fetched by Lapor"))

@@ -161,7 +161,7 @@ def _description(view: dict[str, Any]) -> str | None:
 
 
 def service_request(view: dict[str, Any], *, service_name: str, status_notes: str | None,
-                    updated_datetime: str) -> dict[str, Any]:
+                    updated_datetime: str, media_url: str | None = None) -> dict[str, Any]:
     """A Lapor public view (``views.report_view(record, full=False)``) as a spec request.
 
     Content shows only for public reports, whatever view is passed: a full view of a confidential or anonymous
@@ -183,7 +183,7 @@ def service_request(view: dict[str, Any], *, service_name: str, status_notes: st
         "expected_datetime": _aware(view["due_at"]), "address": _address(view["region_code"]),
         "address_id": None, "zipcode": None,
         "lat": location["lat"] if location else None, "long": location["lon"] if location else None,
-        "media_url": None,
+        "media_url": media_url if public else None,
     }
 
 
@@ -217,6 +217,24 @@ class CreateRequest(NamedTuple):
     report: dict[str, Any]  # ReportIn's fields
     api_key: str
     jurisdiction_id: str | None
+    media_url: str | None = None  # an https link, kept as sent and returned; never fetched by the server
+
+
+MEDIA_URL_MAX = 2048
+
+
+def media_url_problem(url: str) -> str | None:
+    """Why ``url`` is not kept as a media_url (https only, a host, no credentials, bounded), or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "media_url is not a URL"
+    if len(url) > MEDIA_URL_MAX or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc \
+            or any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return f"media_url must be an https URL of at most {MEDIA_URL_MAX} characters, without credentials"
+    return None
 
 
 def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateRequest:
@@ -224,7 +242,8 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
 
     Checked here: presence, lengths, choices, coordinates and the region code's pattern. Whether the category
     and region exist is the intake's question (it answers 404/400 in the caller). Ignored, as Lapor has no
-    place for them: address_id, device_id, account_id, media_url and unknown attributes.
+    place for them: address_id, device_id, account_id and unknown attributes. ``media_url`` is kept as an external
+    link (https only, else dropped; the server never fetches it) and returned on GET for public reports.
     """
     value = form_value
     api_key = value(form, "api_key")
@@ -272,6 +291,11 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     location, location_problem = _location(value(form, "lat"), value(form, "long"))
     if location_problem:
         problems.append(location_problem)
+    # A media_url is kept only as a plain https link (the server never fetches it); anything else is dropped, as
+    # the spec's optional fields Lapor has no place for are: a report is never refused for its link.
+    media_url = value(form, "media_url")
+    if media_url is not None and media_url_problem(media_url):
+        media_url = None
     if problems:
         raise Open311Error(400, *problems)
 
@@ -290,7 +314,7 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     # their user's details by habit, so drop them rather than fail the report the user asked to keep anonymous.
     if reporter and privacy != "anonymous":
         report["reporter"] = reporter
-    return CreateRequest(report, api_key, jurisdiction)
+    return CreateRequest(report, api_key, jurisdiction, media_url)
 
 
 def _location(lat: str | None, lon: str | None) -> tuple[dict[str, float] | None, str | None]:

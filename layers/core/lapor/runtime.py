@@ -72,6 +72,22 @@ def send_sweep_message(message: dict[str, Any]) -> None:
 
 
 @lru_cache(maxsize=1)
+def s3() -> Any:
+    """The attachments bucket's client (SigV4, so presigned URLs work in every region); built on first use."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def presign_get(key: str) -> str:
+    """A short-lived GET URL for one object of the attachments bucket (no request is made to sign it)."""
+    settings = get_settings()
+    return s3().generate_presigned_url("get_object", Params={"Bucket": settings.media_bucket, "Key": key},
+                                       ExpiresIn=settings.attachment_url_seconds)
+
+
+@lru_cache(maxsize=1)
 def config_cache() -> ConfigCache:
     return ConfigCache(config_store(), get_settings().config_cache_seconds)
 
@@ -79,7 +95,8 @@ def config_cache() -> ConfigCache:
 def reset() -> None:
     """Forget settings, clients and caches (tests change the environment between cases)."""
     get_settings.cache_clear()
-    for cached in (dynamodb, store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, sqs, config_cache):
+    for cached in (dynamodb, store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, sqs, s3,
+                   config_cache):
         cached.cache_clear()
     notify = sys.modules.get("lapor.notify")
     if notify is not None:

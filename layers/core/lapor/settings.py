@@ -56,6 +56,12 @@ class Settings(BaseModel):
     # A notice is sent at most once while its record lives: longer than a stream keeps records (24 h).
     notice_dedupe_seconds: int = Field(3 * 24 * 3600, ge=3600)
 
+    # Attachments (design §4.1): the private bucket, how long an upload's presigned POST lasts, and how long the
+    # presigned GET URLs in views last (minutes: a view's links stop working soon after it was read).
+    media_bucket: str = ""
+    upload_url_seconds: int = Field(900, ge=60, le=3600)
+    attachment_url_seconds: int = Field(300, ge=30, le=3600)
+
     # The deployment's province: Open311 offers its kabupaten/kota as the region_code values.
     home_province: str = Field("64", pattern=r"^\d{2}$")
     # SMS webhooks. The secrets are values here (lapor dev) or ``ssm:<parameter name>`` (read once, decrypted).

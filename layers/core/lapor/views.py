@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,10 +25,28 @@ def is_overdue(record: dict[str, Any], now: datetime) -> bool:
 OPERATOR_ONLY_EVENT_FIELDS = ("actor_sub",)
 
 
+def attachment_views(attachments: list[dict[str, Any]], sign: Callable[[str], str], *,
+                     ready_only: bool) -> list[dict[str, Any]]:
+    """Attachments as views show them: presigned (short-lived) URLs for ready ones, never an object key."""
+    shown = []
+    for a in sorted(attachments, key=lambda a: a.get("created_at", "")):
+        if a["status"] != "ready" and ready_only:
+            continue
+        view = {k: a.get(k) for k in ("attachment_id", "status", "content_type", "filename", "size")}
+        if a["status"] == "ready":
+            view["url"] = sign(a["object_key"])
+            view["thumbnail_url"] = sign(a["thumbnail_key"]) if a.get("thumbnail_key") else None
+        elif a["status"] == "rejected":
+            view["reason"] = a.get("reason")
+        shown.append(view)
+    return shown
+
+
 def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None,
-                for_operators: bool = False) -> dict[str, Any]:
+                for_operators: bool = False, sign: Callable[[str], str] | None = None) -> dict[str, Any]:
     """The public view, or with ``full`` the reporter's own view with the timeline (``for_operators``: the
-    agency chain's, whose timeline also names the operator who acted).
+    agency chain's, whose timeline also names the operator who acted). With ``sign`` (a key → presigned GET URL)
+    and the record's ``attachments``, the view lists them: in the public view only a public report's ready ones.
 
     Confidential content (title, description, location) shows only in the full view. Identity never shows:
     the store does not even load it for views.
@@ -48,6 +67,8 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "overdue_final": bool(record.get("overdue_final")),
         "location": record.get("location") if content_visible else None,
     }
+    if sign is not None and "attachments" in record and (full or record["privacy"] == "public"):
+        view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full)
     if for_operators:
         view["flags"] = list(record.get("flags") or [])  # e.g. unknown_agency (domain/escalation.py)
     if full:

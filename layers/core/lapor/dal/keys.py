@@ -7,6 +7,11 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - timeline event   ``REPORT#<tracking_id>`` / ``EVENT#<version>#<n>``: one item per event, written in one
                    transaction with the change to the report that made ``version`` (so ordered and never
                    duplicated: only one write can make a version). The timeline grows here, not in the report.
+- attachment       ``REPORT#<tracking_id>`` / ``ATTACHMENT#<slot>``: one of a report's at most 5 attachment slots
+                   (1..5), its attachment as one map (``attachment``: id, status pending|ready|rejected, content
+                   type, filename, size, reason, object keys). A slot is taken by a conditional put (free: absent,
+                   rejected, or pending past its upload's expiry), so the limit holds under races and the report
+                   item never grows with attachments.
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
@@ -66,6 +71,13 @@ EVENT_PREFIX = "EVENT#"
 def event_key(tracking_id: str, version: int, n: int) -> Key:
     """The ``n``-th event of the change that made ``version`` (zero-padded: the sort key orders the timeline)."""
     return key(report_partition(tracking_id), f"{EVENT_PREFIX}{version:08d}#{n}")
+
+
+ATTACHMENT_PREFIX = "ATTACHMENT#"
+
+
+def attachment_key(tracking_id: str, slot: int) -> Key:
+    return key(report_partition(tracking_id), f"{ATTACHMENT_PREFIX}{slot}")
 
 
 def report_partition(tracking_id: str) -> str:

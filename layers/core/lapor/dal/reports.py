@@ -21,10 +21,12 @@ VIEW_ATTRIBUTES = (
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
-    "rated_answer_id", "flags",
+    "rated_answer_id", "flags", "attachments_ready", "media_url",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
+# An attachment item holds its attachment as one map, likewise.
+ATTACHMENT_ATTRIBUTE = "attachment"
 
 
 def _projection(*names: str) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def _projection(*names: str) -> dict[str, Any]:
 
 
 _VIEW_PROJECTION = _projection(*VIEW_ATTRIBUTES)
-_TIMELINE_PROJECTION = _projection(*VIEW_ATTRIBUTES, EVENT_ATTRIBUTE, "SK")
+_TIMELINE_PROJECTION = _projection(*VIEW_ATTRIBUTES, EVENT_ATTRIBUTE, ATTACHMENT_ATTRIBUTE, "SK")
 Page = tuple[list[dict[str, Any]], dict | None]
 
 
@@ -110,20 +112,87 @@ class ReportStore(Table):
 
     def get_report(self, tracking_id: str, *, timeline: bool = False) -> dict[str, Any] | None:
         """The report as views may see it: without the reporter's identity; with ``timeline``, its events in
-        order (one strongly consistent Query of the report's partition: the report and its event items)."""
+        order and its ``attachments`` (one strongly consistent Query of the report's partition: the report, its
+        event items and its attachment slots)."""
         if not timeline:
             response = self.client.get_item(TableName=self.table_name, Key=keys.report_key(tracking_id),
                                             **_VIEW_PROJECTION)
             item = response.get("Item")
             return self._plain(item) if item else None
-        report, events = None, []
+        report, events, attachments = None, [], []
         for item in self._query_partition(keys.report_partition(tracking_id), consistent=True,
                                           **_TIMELINE_PROJECTION):
             if item["SK"] == "META":
                 report = without_keys(item)
             elif item["SK"].startswith(keys.EVENT_PREFIX):
                 events.append(item[EVENT_ATTRIBUTE])
-        return report | {"timeline": events} if report else None
+            elif item["SK"].startswith(keys.ATTACHMENT_PREFIX):
+                attachments.append(item[ATTACHMENT_ATTRIBUTE] | {"slot": int(item["SK"][len(keys.ATTACHMENT_PREFIX):])})
+        return report | {"timeline": events, "attachments": attachments} if report else None
+
+    # -- attachments (at most ``len(slots)`` per report, one item per slot in the report's partition) --------
+
+    def list_attachments(self, tracking_id: str) -> list[dict[str, Any]]:
+        """A report's attachments (each with its ``slot``), in slot order; strongly consistent."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ConsistentRead": True,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": keys.report_partition(tracking_id)},
+                                          ":prefix": {"S": keys.ATTACHMENT_PREFIX}},
+        }
+        items = self.client.query(**kwargs).get("Items", [])  # at most a handful of small items: one page
+        return [self._plain(i)[ATTACHMENT_ATTRIBUTE] | {"slot": int(i["SK"]["S"][len(keys.ATTACHMENT_PREFIX):])}
+                for i in items]
+
+    def claim_attachment_slot(self, tracking_id: str, slot: int, attachment: dict[str, Any], *,
+                              now_epoch: int) -> bool:
+        """Put ``attachment`` (status ``pending``) in ``slot`` if the slot is free: empty, rejected, or pending
+        with its upload window past. False when another request took it first."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=keys.attachment_key(tracking_id, slot)
+                | self._item({ATTACHMENT_ATTRIBUTE: attachment}),
+                ConditionExpression="attribute_not_exists(PK) OR #a.#st = :rejected "
+                                    "OR (#a.#st = :pending AND #a.#exp < :now)",
+                ExpressionAttributeNames={"#a": ATTACHMENT_ATTRIBUTE, "#st": "status", "#exp": "upload_expires_at"},
+                ExpressionAttributeValues={":rejected": {"S": "rejected"}, ":pending": {"S": "pending"},
+                                           ":now": {"N": str(now_epoch)}})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _attachment_update(self, tracking_id: str, slot: int, attachment_id: str,
+                           changes: dict[str, Any]) -> dict[str, Any]:
+        """An UpdateItem of one attachment, conditional on it being ``attachment_id`` and still pending."""
+        names = {"#a": ATTACHMENT_ATTRIBUTE, "#st": "status", "#id": "attachment_id"}
+        names |= {f"#c{i}": name for i, name in enumerate(changes)}
+        values = {":pending": "pending", ":id": attachment_id} | {f":c{i}": v for i, v in enumerate(changes.values())}
+        return {
+            "TableName": self.table_name, "Key": keys.attachment_key(tracking_id, slot),
+            "UpdateExpression": "SET " + ", ".join(f"#a.#c{i} = :c{i}" for i in range(len(changes))),
+            "ConditionExpression": "#a.#st = :pending AND #a.#id = :id",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
+        }
+
+    def reject_attachment(self, tracking_id: str, slot: int, attachment_id: str, reason: str) -> bool:
+        """Mark a pending attachment ``rejected`` with ``reason``; False if it is no longer pending."""
+        try:
+            self.client.update_item(**self._attachment_update(tracking_id, slot, attachment_id,
+                                                              {"status": "rejected", "reason": reason}))
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def attachment_ready(self, record: dict[str, Any], slot: int, attachment_id: str, changes: dict[str, Any], *,
+                         event: dict[str, Any], now_utc: str) -> dict[str, Any]:
+        """Mark a pending attachment ``ready`` (with ``changes``) and add ``event`` to the timeline, in one
+        transaction with the report's change. Raises WriteRefused(0) when the attachment is no longer pending
+        (a redelivered S3 event), ReportChanged when the report moved on since it was read."""
+        update = self._attachment_update(record["tracking_id"], slot, attachment_id, changes | {"status": "ready"})
+        # The report counts its ready attachments: the public view reads the slots only when there is one.
+        counted = {"attachments_ready": record.get("attachments_ready", 0) + 1}
+        return self.record_change(record, counted, event=event, now_utc=now_utc, also=[{"Update": update}])
 
     def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
@@ -173,11 +242,12 @@ class ReportStore(Table):
         return response.get("Item", {}).get("reply_to", {}).get("S")
 
     def record_change(self, record: dict[str, Any], changes: dict[str, Any], *, event: dict[str, Any],
-                      now_utc: str) -> dict[str, Any]:
+                      now_utc: str, also: list[dict[str, Any]] = ()) -> dict[str, Any]:
         """Apply ``changes`` (``status`` and any other attributes) and add ``event`` to the timeline, in one
         transaction conditional on the version and status read. Index keys follow: a report that no longer
         awaits the agency leaves the "open by due" index in the same write. Returns the report as written
-        (with ``timeline`` extended when ``record`` carried one).
+        (with ``timeline`` extended when ``record`` carried one). ``also``: more entries for the transaction;
+        WriteRefused(i) when ``also[i]``'s condition fails.
         """
         changed = record | changes
         version = record["version"] + 1
@@ -206,8 +276,13 @@ class ReportStore(Table):
         event_put = {"TableName": self.table_name, "Item": self._event_item(record["tracking_id"], version, 0, event),
                      "ConditionExpression": "attribute_not_exists(PK)"}
         try:
-            self.client.transact_write_items(TransactItems=[{"Update": report_update}, {"Put": event_put}])
+            self.client.transact_write_items(TransactItems=[{"Update": report_update}, {"Put": event_put},
+                                                            *also])
         except self.client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            refused = [i for i, code in enumerate(reasons[2:]) if code == "ConditionalCheckFailed"]
+            if refused and "ConditionalCheckFailed" not in reasons[:2]:
+                raise WriteRefused(refused[0]) from exc
             # A failed condition, or another transaction on the report at this moment: either way it is no
             # longer the report that was read.
             raise ReportChanged(record["tracking_id"]) from exc

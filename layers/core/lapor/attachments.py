@@ -1,0 +1,176 @@
+"""Attachments (design §4.1): limits, object keys, and what MediaFunction does with an upload's bytes.
+
+The client uploads straight to S3 with a presigned POST (``uploads/<tracking_id>/<attachment_id>``); the API
+function never sees the file. MediaFunction then checks the real type from the bytes, refuses what is not what it
+claims, too large, truncated or a decompression bomb, re-encodes images so no metadata block (EXIF, XMP, IPTC,
+comments) survives, and writes the clean file and a thumbnail under ``ready/``.
+
+Pillow is imported only by :func:`process` (MediaFunction's own dependency, not the layer's).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PER_REPORT = 5
+# Images larger than this many pixels are refused (a decompression bomb: a small file that decodes to gigabytes).
+MAX_PIXELS = 40_000_000
+THUMBNAIL_SIDE = 640
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")
+_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+# Reports that take no more attachments.
+CLOSED_STATUSES = ("closed", "rejected")
+
+UPLOADS, READY = "uploads/", "ready/"
+
+
+def upload_key(tracking_id: str, attachment_id: str) -> str:
+    return f"{UPLOADS}{tracking_id}/{attachment_id}"
+
+
+def ready_key(tracking_id: str, attachment_id: str) -> str:
+    return f"{READY}{tracking_id}/{attachment_id}"
+
+
+def thumbnail_key(tracking_id: str, attachment_id: str) -> str:
+    return f"{READY}{tracking_id}/{attachment_id}.thumb.jpg"
+
+
+def parse_upload_key(key: str) -> tuple[str, str] | None:
+    """``(tracking_id, attachment_id)`` of an upload's object key, or None for any other key."""
+    if not key.startswith(UPLOADS):
+        return None
+    parts = key[len(UPLOADS):].split("/")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the bytes really are (by their signature, never the name), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+class Refused(Exception):
+    """The upload is not served; ``reason`` says why (a short code, stored on the attachment)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Processed:
+    content_type: str
+    body: bytes
+    thumbnail: bytes | None  # JPEG; None for documents
+
+
+def check_size(size: int) -> None:
+    if size > MAX_BYTES:
+        raise Refused("too_large")
+    if size <= 0:
+        raise Refused("empty")
+
+
+def process(data: bytes, claimed_type: str) -> Processed:
+    """Check ``data`` against ``claimed_type`` and return what may be served; raises Refused otherwise."""
+    check_size(len(data))
+    actual = sniff(data[:16])
+    if actual is None:
+        raise Refused("unsupported_type")
+    if actual != claimed_type:
+        raise Refused("type_mismatch")
+    if actual == "application/pdf":
+        # Kept as sent (no re-encoding of documents); a file cut short has no end-of-file marker.
+        if b"%%EOF" not in data[-1024:]:
+            raise Refused("truncated")
+        return Processed(actual, data, None)
+    return _reencode(data, actual)
+
+
+def _reencode(data: bytes, content_type: str) -> Processed:
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: refuse both.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[_FORMATS[content_type]])
+            if image.width * image.height > MAX_PIXELS:
+                raise Refused("too_many_pixels")
+            image.load()  # a truncated file fails here (LOAD_TRUNCATED_IMAGES stays False)
+    except Refused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused("too_many_pixels") from None
+    except Exception:  # noqa: BLE001 - any decoder error: not an image we serve
+        raise Refused("corrupt") from None
+    # Turn the pixels upright, then forget every metadata block: only the pixels are written back.
+    image = ImageOps.exif_transpose(image)
+    if content_type == "image/jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    image.info = {}
+    body = io.BytesIO()
+    if content_type == "image/jpeg":
+        image.save(body, "JPEG", quality=85, optimize=True)
+    elif content_type == "image/png":
+        image.save(body, "PNG")
+    else:
+        image.save(body, "WEBP", quality=85)
+    thumbnail = image.copy()
+    thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    if thumbnail.mode != "RGB":
+        flat = Image.new("RGB", thumbnail.size, "white")
+        flat.paste(thumbnail, mask=thumbnail.getchannel("A") if "A" in thumbnail.getbands() else None)
+        thumbnail = flat
+    thumb = io.BytesIO()
+    thumbnail.save(thumb, "JPEG", quality=80)
+    return Processed(content_type, body.getvalue(), thumb.getvalue())
+
+
+def start_upload(store, record: dict, *, filename: str, content_type: str, size: int, actor_role: str,
+                 now_epoch: int, expires_in: int) -> dict:
+    """Record a ``pending`` attachment of ``record`` in a free slot (at most MAX_PER_REPORT) and return it.
+
+    Raises Conflict: ``report_closed`` for a closed or rejected report, ``attachment_limit`` when every slot is
+    held by a ready attachment or an upload still in its window."""
+    import secrets
+
+    from lapor.domain.clock import iso_utc
+    from lapor.errors import Conflict
+
+    if record["status"] in CLOSED_STATUSES:
+        raise Conflict("a closed or rejected report takes no attachments", code="report_closed")
+    tracking_id = record["tracking_id"]
+    held = {a["slot"]: a for a in store.list_attachments(tracking_id)}
+    attachment_id = secrets.token_urlsafe(12)
+    from datetime import UTC, datetime
+
+    attachment = {
+        "attachment_id": attachment_id, "status": "pending", "content_type": content_type, "filename": filename,
+        "size": size, "actor_role": actor_role, "upload_key": upload_key(tracking_id, attachment_id),
+        "created_at": iso_utc(datetime.fromtimestamp(now_epoch, UTC)), "upload_expires_at": now_epoch + expires_in,
+    }
+    for slot in range(1, MAX_PER_REPORT + 1):
+        current = held.get(slot)
+        free = (current is None or current["status"] == "rejected"
+                or (current["status"] == "pending" and current["upload_expires_at"] < now_epoch))
+        if free and store.claim_attachment_slot(tracking_id, slot, attachment, now_epoch=now_epoch):
+            return attachment | {"slot": slot}
+    raise Conflict(f"a report takes at most {MAX_PER_REPORT} attachments", code="attachment_limit")
