@@ -1,7 +1,8 @@
 """The embedded DynamoDB of the local stack: a moto server whose tables come from ``template.yaml``.
 
 moto keeps its data in memory, so the tables are written to ``.lapor/dynamodb/`` (at most once a second while
-requests change them, and on shutdown) and read back on the next start.
+requests change them, and on shutdown) and read back on the next start. ``lapor_cli.localmoto`` keeps moto's
+memory bounded (no dashboard copies of every item, stream records trimmed once consumed).
 """
 
 from __future__ import annotations
@@ -38,11 +39,16 @@ class LocalDynamo:
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._saver: threading.Thread | None = None
+        self._saving = threading.Lock()  # one snapshot at a time (the saver's and the last one at stop may meet)
+        self._streams: dict[str, Any] = {}  # table name -> its moto stream shard (lapor_cli.localmoto)
 
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from lapor_cli import localmoto
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        localmoto.untrack_models()  # before any table or item exists
         port = free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
@@ -74,7 +80,34 @@ class LocalDynamo:
                     while batch:
                         left = client.batch_write_item(RequestItems={name: batch}).get("UnprocessedItems", {})
                         batch = left.get(name, [])
+        self._take_over_tables()
         return fresh
+
+    def _take_over_tables(self) -> None:
+        """Take over each table, its stream shard and transactions (see lapor_cli.localmoto), and forget the stream
+        records the restore wrote: the pollers read from the latest record on, so restored data are not events."""
+        from lapor_cli import localmoto
+
+        for name in self.table_names.values():
+            localmoto.install_transactions(localmoto.backend_of(name, LOCAL_REGION))
+            moto_table = localmoto.LocalTable.install(localmoto.table(name, LOCAL_REGION))
+            if moto_table.stream_shard is not None:
+                self._streams[name] = localmoto.LocalStreamShard.install(moto_table)
+                self._streams[name].trim()
+
+    def stream_consumed(self, table: str, before: int) -> None:
+        """Every local consumer of ``table``'s stream has handled its records numbered below ``before``: forget
+        them (DynamoDB keeps 24 hours; nothing reads them again here), and the shard iterators moto keeps."""
+        from lapor_cli import localmoto
+
+        shard = self._streams.get(table)
+        if shard is not None:
+            shard.trim(before)
+        localmoto.prune_iterators(LOCAL_REGION)
+
+    def stream_records_kept(self, table: str) -> int:
+        shard = self._streams.get(table)
+        return shard.kept() if shard is not None else 0
 
     def mark_dirty(self) -> None:
         self._dirty.set()
@@ -89,16 +122,24 @@ class LocalDynamo:
     def save(self) -> None:
         if self.data_dir is None:
             return
-        client = self.client()
-        for name in self.table_names.values():
-            items: list[dict[str, Any]] = []
-            for page in client.get_paginator("scan").paginate(TableName=name):
-                items.extend(page["Items"])
-            path = self._snapshot_path(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"table": name, "items": items}), encoding="utf-8")
-            tmp.replace(path)  # atomic: a crash never leaves half a file
+        from lapor_cli import localmoto
+
+        with self._saving:
+            for name in self.table_names.values():
+                path = self._snapshot_path(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                # Read from moto in process and written an item at a time: never the whole table in memory at
+                # once (10,000 reports are ~50 MB of JSON, several times that as Python objects), nor a Scan
+                # through moto's HTTP API (15 s for 10,000 reports, at shutdown too).
+                with tmp.open("w", encoding="utf-8") as file:
+                    file.write(f'{{"table": {json.dumps(name)}, "items": [')
+                    separator = ""
+                    for item in localmoto.items_of(localmoto.table(name, LOCAL_REGION)):
+                        file.write(separator + json.dumps(item))
+                        separator = ", "
+                    file.write("]}")
+                tmp.replace(path)  # atomic: a crash never leaves half a file
 
     def stop(self) -> None:
         self._stopping.set()

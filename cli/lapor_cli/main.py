@@ -37,7 +37,8 @@ def _dev(args: argparse.Namespace) -> int:
         _seed_local()
         database.mark_dirty()
     streams = StreamPoller(template, database.client(), database.table_names, app.invoke, database.mark_dirty,
-                           (data_dir / "dead-letters.jsonl") if data_dir else None)
+                           (data_dir / "dead-letters.jsonl") if data_dir else None,
+                           on_consumed=database.stream_consumed)
     streams.start()
     # SIGTERM (a test fixture, a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
