@@ -219,3 +219,17 @@ def test_the_snapshot_holds_what_a_scan_reads_and_restores_it(local_dynamo, tmp_
         assert len(again.client().scan(TableName=TABLE)["Items"]) == 2
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_snapshot_is_read_an_item_at_a_time_in_the_format_it_always_had(tmp_path, count):
+    import json
+
+    from lapor_cli.localdb import _saved_items
+
+    items = [{"PK": {"S": f"REPORT#{n}"}, "SK": {"S": "META"}, "t": {"S": "a, ] [ \"quoted\" }"}} for n in range(count)]
+    for text in (json.dumps({"table": TABLE, "items": items}),  # as snapshots were written before
+                 json.dumps({"table": TABLE, "items": items}, indent=1)):
+        path = tmp_path / "snapshot.json"
+        path.write_text(text, encoding="utf-8")
+        assert list(_saved_items(path)) == items
