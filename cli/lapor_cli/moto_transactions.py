@@ -6,7 +6,9 @@ table twice. On the local stack's 10,000-report table that is seconds and hundre
 
 ``install()`` swaps in the same algorithm with a narrower backup: the items the entries name, and how long each
 table's stream was. A transaction that fails puts exactly those back and drops the stream records it added, as
-DynamoDB (which writes nothing) and moto's own rollback do. For the local stack, the tests and the bench only.
+DynamoDB (which writes nothing) and moto's own rollback do. For the tests and the bench, which run moto in one
+thread; the long-running local stack uses ``lapor_cli.localmoto``'s variant, which also holds the lock of the
+stream shard it trims while a transaction runs.
 """
 
 from __future__ import annotations
