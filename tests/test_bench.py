@@ -16,3 +16,17 @@ def test_the_sweep_figures_run_on_a_small_table(monkeypatch):
     measured = bench.sweep_reads_per_overdue(target=1.05)
     assert measured.value >= 1.0  # every overdue report read at least once: the run really swept
     assert bench.scan_reads_per_overdue(target=None).value > measured.value
+
+
+def test_the_dev_stack_figures_run_on_a_small_table(monkeypatch):
+    """The lapor dev figures start a real lapor dev, load it, stop it; here on 200 reports and one answered twice."""
+    for name, value in {"LAPOR_BENCH_DEV_REPORTS": "200", "LAPOR_BENCH_DEV_LARGE_REPORTS": "1",
+                        "LAPOR_BENCH_DEV_ANSWERS": "2", "LAPOR_BENCH_DEV_BACKLOG_SECONDS": "5"}.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    peak = bench.dev_peak_rss_mb(target=400)
+    assert peak.value > 50 and peak.details["answer_statuses"] == {200: 2}  # a real process, really loaded
+    assert bench.dev_stop_seconds(target=5).value > 0

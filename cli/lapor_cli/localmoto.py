@@ -1,6 +1,6 @@
 """What the local stack changes in its embedded moto so that ``lapor dev`` runs for days in bounded memory.
 
-moto is built for tests that last seconds; a long-running stack hit four of its habits (issue #11, item 7: three
+moto is built for tests that last seconds; a long-running stack hit the habits below (issue #11, item 7: three
 reports answered ~90 times each, items near 300 KB, took ``lapor dev`` to 900 MB; 10,000 reports to 1.2 GB, and
 past two minutes to stop):
 
@@ -25,6 +25,9 @@ past two minutes to stop):
 Shard iterators (one new per GetRecords, kept forever by moto) are pruned to the newest ``KEEP_ITERATORS``, and
 ``items_of`` reads a table for the local snapshot without a Scan. All of this leans on moto's internals (5.x):
 ``tests/test_localstack_memory.py`` fails if an upgrade moves them.
+
+What still grows is data: moto never applies a table's TTL, so the statistics' per-event markers and the notices'
+idempotency records (a few KB each; DynamoDB deletes them after days) stay until ``rm -rf .lapor``.
 """
 
 from __future__ import annotations
