@@ -20,6 +20,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -851,6 +852,220 @@ def sweep_queued_vs_in_process(rounds: int = 2, target: float | None = None) -> 
                                "poisoned_run": counts | {"seconds": round(seconds, 1), "messages": messages}}, notes)
 
 
+# -- 5. dev_peak_rss_mb, dev_stop_seconds ---------------------------------------------------------------------
+
+DEV_REPORTS = int(os.environ.get("LAPOR_BENCH_DEV_REPORTS", "10000"))  # the table lapor dev holds
+DEV_LARGE_REPORTS = int(os.environ.get("LAPOR_BENCH_DEV_LARGE_REPORTS", "3"))  # reports answered many times
+DEV_ANSWERS = int(os.environ.get("LAPOR_BENCH_DEV_ANSWERS", "80"))  # progress notes of 1,900 characters each
+DEV_QUIET_SECONDS = 3.0  # the stream backlog is worked through when lapor dev has printed nothing for this long
+DEV_BACKLOG_SECONDS = float(os.environ.get("LAPOR_BENCH_DEV_BACKLOG_SECONDS", "300"))  # waited for at most
+DEV_STOP_TIMEOUT = 60.0  # then SIGKILL
+
+
+def _proc_status_mb(pid: int) -> dict[str, float]:
+    with open(f"/proc/{pid}/status", encoding="ascii") as file:
+        return {line.split(":")[0]: int(line.split()[1]) / 1024 for line in file
+                if line.startswith(("VmHWM", "VmRSS"))}
+
+
+class DevStack:
+    """One ``lapor dev`` subprocess on a free port and a fresh data folder, its output drained (the last lines kept,
+    and when it last printed), its memory sampled from /proc every 0.1 s."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import lapor
+        import lapor_cli
+
+        # The child imports the very lapor and lapor_cli this process runs (an editable install may point elsewhere).
+        paths = [str(Path(m.__file__).resolve().parents[1]) for m in (lapor, lapor_cli)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAPOR_"))}
+        env |= {"PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(p for p in [*paths, env.get("PYTHONPATH")] if p)}
+        self.data_dir = data_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lapor_cli.main", "dev", "--port", "0", "--data-dir", str(data_dir)], cwd=ROOT,
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            encoding="utf-8", errors="replace")
+        self.output: collections.deque[str] = collections.deque(maxlen=200)
+        self.last_output = time.monotonic()
+        self.url = self.dynamodb = ""
+        self.samples: list[tuple[float, float, float]] = []  # (seconds since start, VmRSS MB, VmHWM MB)
+        self._ready = threading.Event()
+        self._started = time.monotonic()
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._ready.wait(60):
+            self.process.kill()
+            raise RuntimeError("lapor dev printed no ready line in 60 s:\n" + "".join(self.output))
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.last_output = time.monotonic()
+            if found := re.match(r"Lapor dev ready: API on (\S+) \(DynamoDB (\S+?),", line):
+                self.url, self.dynamodb = found[1], found[2]
+                self._ready.set()
+
+    def _sample(self) -> None:
+        while self.process.poll() is None:
+            try:
+                status = _proc_status_mb(self.process.pid)
+            except (OSError, ValueError):
+                return
+            if "VmHWM" not in status:  # exiting: its memory is gone from /proc
+                return
+            self.samples.append((time.monotonic() - self._started, status.get("VmRSS", 0.0), status["VmHWM"]))
+            time.sleep(0.1)
+
+    def peak_mb(self) -> float:
+        return max((hwm for *_, hwm in self.samples), default=0.0)
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.url}{path}", method=method, headers={
+            "Content-Type": "application/json", **(headers or {})}, data=None if body is None else json.dumps(body).encode())
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=600) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")[:500]
+
+    def wait_quiet(self, cap: float) -> tuple[float, bool]:
+        """Wait until it has printed nothing for DEV_QUIET_SECONDS (every stream batch and request logs), at most
+        ``cap`` seconds; how long it took and whether it went quiet."""
+        started = time.monotonic()
+        while time.monotonic() - self.last_output < DEV_QUIET_SECONDS:
+            if time.monotonic() - started > cap:
+                return time.monotonic() - started, False
+            time.sleep(0.2)
+        return time.monotonic() - started, True
+
+    def stop(self) -> tuple[float, int | None]:
+        """SIGTERM, as Ctrl-C; seconds until it exited (SIGKILL after DEV_STOP_TIMEOUT) and its exit code."""
+        import signal
+
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=DEV_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return time.monotonic() - started, self.process.returncode
+
+
+_DEV_RUN: dict[str, Any] = {}
+
+
+def dev_stack_run() -> dict[str, Any]:
+    """Load one lapor dev, then stop it: once, for both dev figures."""
+    if "result" not in _DEV_RUN and "error" not in _DEV_RUN:
+        try:
+            _DEV_RUN["result"] = _dev_stack_run(DEV_REPORTS, DEV_LARGE_REPORTS, DEV_ANSWERS)
+        except Exception as exc:
+            _DEV_RUN["error"] = exc
+    if "error" in _DEV_RUN:
+        raise _DEV_RUN["error"]
+    return _DEV_RUN["result"]
+
+
+def _dev_stack_run(reports: int, large: int, answers: int) -> dict[str, Any]:
+    import shutil
+    import tempfile
+    from datetime import UTC, datetime
+
+    from lapor import runtime
+    from lapor_cli.issuer import LocalIssuer
+
+    data_dir = Path(tempfile.mkdtemp(prefix="lapor-bench-dev-"))
+    phases: dict[str, float] = {}
+    stack = DevStack(data_dir)
+    try:
+        admin = {"Authorization": f"Bearer {LocalIssuer(data_dir / 'issuer').issue('admin')}"}
+        # 1. Large reports: filed, then answered with progress notes, hundreds of KB of timeline per report (a limit
+        # may refuse some notes with a 4xx: counted, never a 5xx).
+        t0 = time.perf_counter()
+        statuses: collections.Counter[int] = collections.Counter()
+        for _ in range(large):
+            status, filed = stack.call("POST", "/reports", REPORT)
+            if status != 201:
+                raise AssertionError(f"POST /reports answered {status}: {filed}")
+            for n in range(answers):
+                status, _ = stack.call("POST", f"/reports/{filed['tracking_id']}/responses",
+                                       {"status": "in_progress", "message": f"Catatan {n}: " + "x" * 1900}, admin)
+                statuses[status] += 1
+        if any(code >= 500 for code in statuses):
+            raise AssertionError(f"answering the large reports: {dict(statuses)}")
+        phases["large_reports"] = time.perf_counter() - t0
+        after_large = stack.peak_mb()
+
+        # 2. The table: as the sweep figures build theirs, here in lapor dev's DynamoDB (1% overdue).
+        t0 = time.perf_counter()
+        saved = {k: os.environ.get(k) for k in [*BASE_ENV, "AWS_ENDPOINT_URL_DYNAMODB"]}
+        os.environ.update(BASE_ENV | {"AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb})
+        try:
+            runtime.reset()
+            as_of = datetime.now(UTC).replace(microsecond=0)
+            build_reports(runtime.store(), runtime.config_cache().get(), reports, max(1, reports // 100), as_of)
+        finally:
+            runtime.reset()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        phases["build"] = time.perf_counter() - t0
+
+        # 3. A sweep through the API (it escalates the overdue 1%), then the stream backlog worked through.
+        t0 = time.perf_counter()
+        sweep_status, _ = stack.call("POST", "/admin/sweeps", {}, admin)
+        if not 200 <= sweep_status < 300:
+            raise AssertionError(f"POST /admin/sweeps answered {sweep_status}")
+        phases["sweep"] = time.perf_counter() - t0
+        phases["backlog"], drained = stack.wait_quiet(DEV_BACKLOG_SECONDS)
+        loaded = _proc_status_mb(stack.process.pid)
+    except BaseException:
+        stack.process.kill()
+        raise
+    finally:
+        stop_seconds, code = stack.stop()
+        printed = "".join(stack.output)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    if code != 0 or "Lapor dev stopped" not in printed:
+        raise AssertionError(f"lapor dev exited with {code} after SIGTERM ({stop_seconds:.1f} s):\n{printed[-2000:]}")
+    peak = stack.peak_mb()
+    timeline = [(round(t, 1), round(rss)) for t, rss, _ in stack.samples[:: max(1, len(stack.samples) // 40)]]
+    return {"reports": reports, "large_reports": large, "answers_per_large_report": answers,
+            "answer_statuses": dict(statuses), "sweep_status": sweep_status, "backlog_drained": drained,
+            "peak_rss_mb": round(peak, 1), "peak_rss_mb_after_large_reports": round(after_large, 1),
+            "rss_mb_loaded": round(loaded["VmRSS"], 1), "stop_seconds": round(stop_seconds, 2),
+            "phase_seconds": {k: round(v, 1) for k, v in phases.items()}, "rss_mb_timeline": timeline}
+
+
+def dev_peak_rss_mb(target: float = 400) -> Measurement:
+    run = dev_stack_run()
+    notes = [f"dev_peak_rss_mb: lapor dev's VmHWM {run['peak_rss_mb']:.0f} MB over its life: {run['large_reports']} "
+             f"reports answered {run['answers_per_large_report']} times each with 1,900-character notes "
+             f"(peak {run['peak_rss_mb_after_large_reports']:.0f} MB by then; answers {run['answer_statuses']}), "
+             f"a {run['reports']}-report table built in its DynamoDB, a sweep through the API "
+             f"({run['sweep_status']}), the stream backlog worked through "
+             f"({'' if run['backlog_drained'] else 'NOT DRAINED in LAPOR_BENCH_DEV_BACKLOG_SECONDS, '}"
+             f"{run['rss_mb_loaded']:.0f} MB then), SIGTERM; phases {run['phase_seconds']} s"]
+    keys = ("reports", "large_reports", "answers_per_large_report", "answer_statuses", "sweep_status", "backlog_drained",
+            "peak_rss_mb_after_large_reports", "rss_mb_loaded", "phase_seconds", "rss_mb_timeline")
+    return Measurement(run["peak_rss_mb"], {k: run[k] for k in keys}, notes)
+
+
+def dev_stop_seconds(target: float = 5) -> Measurement:
+    run = dev_stack_run()
+    notes = [f"dev_stop_seconds: SIGTERM to exit {run['stop_seconds']:.1f} s (streams stopped, tables saved to "
+             f"disk, {run['reports'] + run['large_reports']} reports)"]
+    return Measurement(run["stop_seconds"], {"reports": run["reports"]}, notes)
+
+
 # -- table ---------------------------------------------------------------------------------------------------
 
 # A target of None is a figure reported for information (no pass/fail).
@@ -860,6 +1075,8 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("scan_reads_per_overdue", scan_reads_per_overdue, None),
     ("escalations_per_second", escalations_per_second, None),
     ("sweep_queued_vs_in_process", sweep_queued_vs_in_process, None),
+    ("dev_peak_rss_mb", dev_peak_rss_mb, 400),
+    ("dev_stop_seconds", dev_stop_seconds, 5),
     ("cold_import_ratio", cold_import_ratio, 1.25),
 ]
 

@@ -27,3 +27,17 @@ def test_the_queued_sweep_figure_runs_on_a_small_table(monkeypatch):
     measured = bench.sweep_queued_vs_in_process(rounds=1)
     run = measured.details["poisoned_run"]  # the figure asserts these itself; here: it ran the real path
     assert (run["status"], run["failed"], run["escalated"], run["shards_done"]) == ("finished", 1, 1, 8)
+
+
+def test_the_dev_stack_figures_run_on_a_small_table(monkeypatch):
+    """The lapor dev figures start a real lapor dev, load it, stop it; here on 200 reports and one answered twice."""
+    for name, value in {"LAPOR_BENCH_DEV_REPORTS": "200", "LAPOR_BENCH_DEV_LARGE_REPORTS": "1",
+                        "LAPOR_BENCH_DEV_ANSWERS": "2", "LAPOR_BENCH_DEV_BACKLOG_SECONDS": "5"}.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    peak = bench.dev_peak_rss_mb(target=400)
+    assert peak.value > 50 and peak.details["answer_statuses"] == {200: 2}  # a real process, really loaded
+    assert bench.dev_stop_seconds(target=5).value > 0

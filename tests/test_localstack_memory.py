@@ -233,3 +233,30 @@ def test_a_snapshot_is_read_an_item_at_a_time_in_the_format_it_always_had(tmp_pa
         path = tmp_path / "snapshot.json"
         path.write_text(text, encoding="utf-8")
         assert list(_saved_items(path)) == items
+
+
+def test_stream_records_read_back_as_moto_wrote_them(local_dynamo):
+    """Kept as JSON text, a record still reads back whole: event, keys, both images, number and time."""
+    from datetime import datetime
+
+    client = local_dynamo.client()
+    streams = boto3.client("dynamodbstreams", endpoint_url=local_dynamo.endpoint, region_name="ap-southeast-3",
+                           aws_access_key_id="lapor-local", aws_secret_access_key="lapor-local")
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    key = {"PK": {"S": "REPORT#1"}, "SK": {"S": "META"}}
+    first = key | {"n": {"N": "1"}, "tags": {"SS": ["a"]}, "timeline": {"L": [{"M": {"type": {"S": "submitted"}}}]}}
+    client.put_item(TableName=TABLE, Item=first)
+    client.update_item(TableName=TABLE, Key=key, UpdateExpression="SET n = :two",
+                       ExpressionAttributeValues={":two": {"N": "2"}})
+    client.delete_item(TableName=TABLE, Key=key)
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
+    inserted, modified, removed = (r["dynamodb"] for r in records)
+    assert inserted["Keys"] == key and inserted["NewImage"] == first and "OldImage" not in inserted
+    assert modified["OldImage"] == first and modified["NewImage"] == first | {"n": {"N": "2"}}
+    assert removed["OldImage"] == first | {"n": {"N": "2"}} and "NewImage" not in removed
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], datetime) for r in records)

@@ -1,6 +1,6 @@
 """What the local stack changes in its embedded moto so that ``lapor dev`` runs for days in bounded memory.
 
-moto is built for tests that last seconds; a long-running stack hit four of its habits (issue #11, item 7: three
+moto is built for tests that last seconds; a long-running stack hit the habits below (issue #11, item 7: three
 reports answered ~90 times each, items near 300 KB, took ``lapor dev`` to 900 MB; 10,000 reports to 1.2 GB, and
 past two minutes to stop):
 
@@ -11,6 +11,9 @@ past two minutes to stop):
   dashboard.
 - A table's stream shard keeps every record (old and new image) forever, where DynamoDB keeps 24 hours.
   ``LocalStreamShard.trim`` forgets the records every local consumer has handled; ``LocalDynamo`` calls it.
+- A stream record keeps its images as Python dicts, several times the size of their JSON: a backlog of 10,000
+  reports and the statistics' writes (~40,000 records) held ~200 MB until the slower stream function caught up.
+  ``LocalStreamShard`` keeps each record as its JSON text (``PackedStreamRecord``).
 - GetRecords answers ``Limit`` records whatever their size (100 records of two 400 KB images: an 80 MB reply,
   built, serialised and parsed at once), where DynamoDB Streams answers at most 1 MB. ``LocalStreamShard.get``
   stops at 1 MB too (always at least one record).
@@ -22,6 +25,9 @@ past two minutes to stop):
 Shard iterators (one new per GetRecords, kept forever by moto) are pruned to the newest ``KEEP_ITERATORS``, and
 ``items_of`` reads a table for the local snapshot without a Scan. All of this leans on moto's internals (5.x):
 ``tests/test_localstack_memory.py`` fails if an upgrade moves them.
+
+What still grows is data: moto never applies a table's TTL, so the statistics' per-event markers and the notices'
+idempotency records (a few KB each; DynamoDB deletes them after days) stay until ``rm -rf .lapor``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import json
 import threading
 import types
 from collections.abc import Iterator
@@ -56,8 +63,27 @@ def untrack_models(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
             model.instances_tracked = collections.deque(maxlen=0)
 
 
+class PackedStreamRecord:
+    """A stream record kept as its compact JSON text, read back into the dict moto built on each GetRecords.
+
+    The creation time (a datetime, which moto's serialiser formats) is kept aside as it is."""
+
+    __slots__ = ("created", "size", "text")
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        body = dict(record["dynamodb"])
+        self.created = body.pop("ApproximateCreationDateTime")
+        self.size: int = body["SizeBytes"]
+        self.text = json.dumps(record | {"dynamodb": body}, separators=(",", ":"))
+
+    def to_json(self) -> dict[str, Any]:
+        record = json.loads(self.text)
+        record["dynamodb"]["ApproximateCreationDateTime"] = self.created
+        return record
+
+
 class LocalStreamShard(StreamShard):
-    """moto's stream shard, with a lock, a 1 MB GetRecords page, and ``trim``.
+    """moto's stream shard, with a lock, records kept as JSON text, a 1 MB GetRecords page, and ``trim``.
 
     moto numbers records by their position (``starting_sequence_number + index``): trimming drops records from the
     front and moves ``starting_sequence_number`` on by as many, under the lock that ``add`` and ``get`` take too,
@@ -78,6 +104,10 @@ class LocalStreamShard(StreamShard):
     def add(self, old: Any, new: Any) -> None:
         with self._lock:
             super().add(old, new)
+            try:
+                self.items[-1] = PackedStreamRecord(self.items[-1].record)  # type: ignore[call-overload]
+            except (TypeError, ValueError):  # not JSON as it stands (never seen): kept as moto made it
+                pass
 
     def get(self, start: int, quantity: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -86,7 +116,7 @@ class LocalStreamShard(StreamShard):
             records: list[dict[str, Any]] = []
             size = 0
             for record in self.items[first : first + quantity]:
-                size += record.record["dynamodb"]["SizeBytes"]
+                size += record.size if isinstance(record, PackedStreamRecord) else record.record["dynamodb"]["SizeBytes"]
                 if records and size > GET_RECORDS_MAX_BYTES:
                     break
                 records.append(record.to_json())
