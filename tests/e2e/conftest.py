@@ -23,6 +23,8 @@ STOP_TIMEOUT_SECONDS = 15
 READY_RE = re.compile(r"^Lapor dev ready: API on (?P<api>http://[^\s]+) \(DynamoDB (?P<dynamodb>http://[^\s,]+),")
 LOCAL_REGION = "ap-southeast-3"
 REPORTS_TABLE = "ReportsTable"
+# Issue #11, item 7: lapor dev stays within a few hundred MB, under the fuzz suite too (it grew to several GB).
+PEAK_RSS_LIMIT_MB = 400
 
 
 @dataclass
@@ -107,6 +109,19 @@ def stop_lapor_dev(server: DevServer) -> int:
     return process.returncode
 
 
+def peak_rss_mb(server: DevServer) -> int:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    with open(f"/proc/{server.process.pid}/status", encoding="ascii") as file:
+        return next(int(line.split()[1]) // 1024 for line in file if line.startswith("VmHWM"))
+
+
+def stop_within_memory(server: DevServer) -> tuple[int, int]:
+    """Stop it and return (exit code, peak MB), the peak read just before SIGTERM."""
+    peak = peak_rss_mb(server) if server.process.poll() is None else 0
+    print(f"\nlapor dev at {server.url}: peak RSS {peak} MB")  # shown with -s: the figure for the closing notes
+    return stop_lapor_dev(server), peak
+
+
 def dynamodb_client(endpoint: str) -> Any:
     import boto3
 
@@ -121,8 +136,9 @@ def lapor_dev(tmp_path_factory: pytest.TempPathFactory):
     try:
         yield server
     finally:
-        code = stop_lapor_dev(server)
+        code, peak = stop_within_memory(server)
     # It must stop as cleanly on SIGTERM as on Ctrl-C: exit 0, the stopped line, the data saved.
+    assert peak <= PEAK_RSS_LIMIT_MB, f"lapor dev reached {peak} MB under the end-to-end suite"
     assert code == 0, f"lapor dev exited with {code}; its output:\n{server.printed()}"
     assert "Lapor dev stopped" in server.printed(), server.printed()
     assert (server.data_dir / "dynamodb" / "ReportsTable.json").exists()
@@ -167,11 +183,12 @@ def dynamodb_at():
 
 
 @pytest.fixture(scope="module")
-def own_lapor_dev(tmp_path_factory: pytest.TempPathFactory):
+def own_lapor_dev(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A ``lapor dev`` for one module alone, for tests that replace the configuration wholesale (the fuzz suite
     PUTs random agencies, routes and calendars, and sweeps as of any instant): the session's stack never sees it."""
     server = start_lapor_dev(tmp_path_factory.mktemp("lapor-dev-own"))
     try:
         yield server
     finally:
-        stop_lapor_dev(server)
+        _, peak = stop_within_memory(server)
+    assert peak <= PEAK_RSS_LIMIT_MB, f"lapor dev reached {peak} MB under {request.module.__name__}"
