@@ -111,11 +111,11 @@ class LocalDynamo:
 
     def _take_over_tables(self) -> None:
         """Take over each table, its stream shard and transactions (see lapor_cli.localmoto)."""
-        from lapor_cli import localmoto
+        from lapor_cli import localmoto, moto_transactions
 
+        moto_transactions.install()
         for name in self.table_names.values():
-            localmoto.install_transactions(localmoto.backend_of(name, LOCAL_REGION))
-            moto_table = localmoto.LocalTable.install(localmoto.table(name, LOCAL_REGION))
+            moto_table = localmoto.table(name, LOCAL_REGION)
             if moto_table.stream_shard is not None:
                 self._streams[name] = localmoto.LocalStreamShard.install(moto_table)
 

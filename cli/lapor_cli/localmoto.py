@@ -20,7 +20,8 @@ past two minutes to stop):
 - TransactWriteItems deep-copies every table it writes to (every item, and the stream shard with every record
   it keeps) so that it can put the copy back if the transaction fails: the statistics count each stream record
   in a transaction on the reports table, so 10,000 reports cost 10,000 copies of a 10,000-report table.
-  ``transact_write_items`` keeps a copy of the items the transaction names instead, and restores those.
+  ``lapor_cli.moto_transactions`` (the tests' and the bench's too) keeps a copy of the items the transaction names
+  instead, and restores those; it holds the lock of each ``LocalStreamShard`` it may write to.
 
 Shard iterators (one new per GetRecords, kept forever by moto) are pruned to the newest ``KEEP_ITERATORS``, and
 ``items_of`` reads a table for the local snapshot without a Scan. All of this leans on moto's internals (5.x):
@@ -33,11 +34,8 @@ idempotency records (a few KB each; DynamoDB deletes them after days) stay until
 from __future__ import annotations
 
 import collections
-import contextlib
-import copy
 import json
 import threading
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,8 +85,9 @@ class LocalStreamShard(StreamShard):
 
     moto numbers records by their position (``starting_sequence_number + index``): trimming drops records from the
     front and moves ``starting_sequence_number`` on by as many, under the lock that ``add`` and ``get`` take too,
-    so sequence numbers and positions stay consistent. A transaction holds the lock throughout (re-entrant), so
-    that no other write's record lands among its own before it knows whether to drop them.
+    so sequence numbers and positions stay consistent. A transaction holds the lock throughout (re-entrant:
+    ``lapor_cli.moto_transactions``), so that no other write's record lands among its own before it knows whether
+    to drop them.
     """
 
     _lock: threading.RLock
@@ -133,84 +132,6 @@ class LocalStreamShard(StreamShard):
 
     def kept(self) -> int:
         return len(self.items)
-
-
-_transacting = threading.local()
-_transactions = threading.Lock()  # one transaction at a time: each restores what it changed, and only that
-
-
-class LocalTable(Table):
-    """moto's table, which ``transact_write_items`` below does not copy whole."""
-
-    @classmethod
-    def install(cls, table: Table) -> LocalTable:
-        if not isinstance(table, cls):
-            table.__class__ = cls
-        return table  # type: ignore[return-value]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> LocalTable:
-        if getattr(_transacting, "active", False):
-            return self  # moto's "backup" for a rollback: transact_write_items keeps what it needs instead
-        raise NotImplementedError("the local stack never copies a whole table (DynamoDB backups are not served)")
-
-
-def install_transactions(backend: Any) -> None:
-    """Route ``backend``'s TransactWriteItems through ``transact_write_items`` (this backend object only)."""
-    if not isinstance(backend.__dict__.get("transact_write_items"), types.MethodType):
-        original = type(backend).transact_write_items
-        backend.transact_write_items = types.MethodType(
-            lambda self, items: transact_write_items(self, items, original), backend)
-
-
-def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], original: Any) -> None:
-    """moto's TransactWriteItems, rolled back item by item: before it runs, a copy of each item the transaction
-    names (or None where there is none yet) and the length of each stream it may write to; if it fails, those
-    items are put back and the stream records it wrote are dropped. moto's own whole-table copy is skipped."""
-    tables: dict[str, Table] = {}
-    saved: list[tuple[Table, Any, Any, Any]] = []
-    for entry in transact_items:
-        try:
-            _, op = next(iter(entry.items()))
-            table = backend.tables[op["TableName"]]
-        except Exception:  # noqa: BLE001 (malformed: moto refuses it itself, and it writes nothing)
-            continue
-        tables[table.name] = table
-        try:
-            key = op["Key"] if "Key" in op else {
-                name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name}
-            hash_value, range_value = backend.get_keys_value(table, key)
-        except Exception:  # noqa: BLE001
-            continue
-        saved.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
-    shards = [t.stream_shard for _, t in sorted(tables.items()) if isinstance(t.stream_shard, LocalStreamShard)]
-    with _transactions, contextlib.ExitStack() as locks:
-        for shard in shards:
-            locks.enter_context(shard._lock)
-        marks = [(shard, len(shard.items)) for shard in shards]
-        _transacting.active = True
-        try:
-            return original(backend, transact_items)
-        except BaseException:
-            for table, hash_value, range_value, item in reversed(saved):
-                _put_back(table, hash_value, range_value, item)
-            for shard, mark in marks:
-                del shard.items[mark:]
-            raise
-        finally:
-            _transacting.active = False
-
-
-def _put_back(table: Table, hash_value: Any, range_value: Any, item: Any) -> None:
-    """Make ``item`` (None: nothing) the table's item at this key again, without a stream record."""
-    if item is not None:
-        if range_value:
-            table.items[hash_value][range_value] = item
-        else:
-            table.items[hash_value] = item
-    elif range_value:
-        table.items.get(hash_value, {}).pop(range_value, None)
-    else:
-        table.items.pop(hash_value, None)
 
 
 def table(name: str, region: str) -> Table:
