@@ -11,9 +11,12 @@ from pathlib import Path
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from lapor_cli import locals3
     from lapor_cli.devserver import DEV_SECRETS, DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
-    from lapor_cli.localdb import LocalDynamo
+    from lapor_cli.localdb import LOCAL_REGION, LocalDynamo
     from lapor_cli.queues import QueuePoller
     from lapor_cli.streams import StreamPoller
     from lapor_cli.template import load_template
@@ -35,8 +38,12 @@ def _dev(args: argparse.Namespace) -> int:
     queues = QueuePoller(template, database.endpoint)
     queue_urls = queues.create()
     os.environ["AWS_ENDPOINT_URL_SQS"] = database.endpoint
-    issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")
-    app = DevApp(template, database.table_names | queue_urls, database.mark_dirty, issuer)
+    # The buckets on the same moto, served under /s3 of the API's own port (see lapor_cli.locals3).
+    storage = locals3.LocalS3(template, data_dir)
+    storage.start(database.endpoint, LOCAL_REGION)
+    issuer_dir = (data_dir or root / ".lapor") / "issuer"
+    issuer = LocalIssuer(issuer_dir)
+    app = DevApp(template, database.table_names | queue_urls | storage.bucket_names, database.mark_dirty, issuer)
     os.environ.update(app.environment(next(iter(template.functions.values()))))
     # Settings are read once per process: the queue URLs some functions name are known from the start.
     os.environ.update({name: value for function in template.functions.values()
@@ -53,15 +60,17 @@ def _dev(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
 
     def ready(url: str) -> None:
+        s3_endpoint = storage.serve_at(url, app.invoke, database.mark_dirty)
         where = f"data in {data_dir}" if data_dir else "data in memory only"
-        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, {where}, notices in {outbox}); "
-              "Ctrl-C stops", flush=True)
+        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, S3 {s3_endpoint}, {where}, "
+              f"notices in {outbox}); Ctrl-C stops", flush=True)
 
     try:
-        serve(app, args.host, args.port, ready)
+        serve(DispatcherMiddleware(app, {locals3.PREFIX: storage}), args.host, args.port, ready)
     except KeyboardInterrupt:
         pass
     finally:
+        storage.stop()
         queues.stop()
         streams.stop()
         database.stop()
