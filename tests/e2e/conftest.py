@@ -52,7 +52,8 @@ def _subprocess_env() -> dict[str, str]:
 
 def start_lapor_dev(data_dir: Path) -> DevServer:
     """Start ``lapor dev --port 0 --data-dir data_dir`` and wait for its ready line (or fail with its output)."""
-    env = _subprocess_env()
+    # Where it records itself for the CLI (lapor_cli.devstate): beside its data, never the checkout's .lapor/.
+    env = _subprocess_env() | {"LAPOR_DEV_STATE": str(data_dir / "dev.json")}
     process = subprocess.Popen(
         [sys.executable, "-m", "lapor_cli.main", "dev", "--port", "0", "--data-dir", str(data_dir)],
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
