@@ -15,8 +15,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# make dev PORT=3100 (the CLI finds it there: lapor dev records its URL in .lapor/dev.json)
 dev: $(BIN)/.installed
-	$(BIN)/lapor dev
+	$(BIN)/lapor dev$(if $(PORT), --port $(PORT))
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest

@@ -65,3 +65,32 @@ def test_lambda_results_become_http_responses():
     assert binary.get_data() == b"\x00\x01"
     # A bare JSON value (payload 2.0 allows it) is a 200 with that JSON.
     assert json.loads(build_response({"hello": "world"}).get_data()) == {"hello": "world"}
+
+
+def test_the_access_log_prints_method_path_status_and_milliseconds_only():
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from lapor_cli.devserver import AccessLog
+
+    lines: list[str] = []
+
+    def app(environ, start_response):
+        environ["PATH_INFO"] = "/rewritten"  # a mounted app may rewrite the environ: the path is read first
+        return Response("nope", status=403)(environ, start_response)
+
+    client = Client(AccessLog(app, lines.append))
+    client.get("/s3/bucket/ready/LPR-1/a%0Ab?X-Amz-Signature=secret", headers={"X-Access-Code": "CODE-1234"}).close()
+    (line,) = lines
+    method, path, status, millis, unit = line.split(" ")
+    assert (method, path, status, unit) == ("GET", "/s3/bucket/ready/LPR-1/a%0Ab", "403", "ms")
+    assert int(millis) >= 0 and "secret" not in line and "CODE" not in line and "\n" not in line
+
+    def crashing(environ, start_response):
+        raise RuntimeError("boom")
+
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        Client(AccessLog(crashing, lines.append)).post("/reports")
+    assert lines[-1].startswith("POST /reports 500 ")

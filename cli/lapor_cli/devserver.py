@@ -192,10 +192,48 @@ class DevApp:
         return build_response(result)(environ, start_response)
 
 
-def serve(app: DevApp, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+class AccessLog:
+    """WSGI middleware: one line per request once its answer is sent, ``GET /reports/LPR-KCPAX3WT 200 12 ms``.
+
+    The method, the path (percent-encoded as sent, so that no byte of it can forge a line), the status and the
+    milliseconds: never the query string (presigned URLs carry their signature there) nor a header value."""
+
+    def __init__(self, app: Callable[..., Any], write: Callable[[str], None] | None = None) -> None:
+        self.app = app
+        self.write = write or (lambda line: print(line, flush=True))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        from urllib.parse import quote
+
+        from werkzeug.wsgi import ClosingIterator
+
+        started = time.perf_counter()
+        status = ["-"]
+        # Read now: an app mounted under a prefix (the local S3) may rewrite the environ.
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+
+        def capture(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = line.split(" ", 1)[0]
+            return start_response(line, headers, exc_info)
+
+        def log() -> None:
+            shown = quote(path.encode("latin-1", "replace").decode("utf-8", "replace"), safe="/:@!$&'()*+,;=-._~")
+            method = quote(str(environ.get("REQUEST_METHOD", "-"))[:16], safe="")
+            self.write(f"{method} {shown[:300]} {status[0]} {(time.perf_counter() - started) * 1000:.0f} ms")
+
+        try:
+            return ClosingIterator(self.app(environ, capture), [log])
+        except BaseException:
+            status[0] = "500"
+            log()
+            raise
+
+
+def serve(app: Callable[..., Any], host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    """Serve ``app`` (the API, and what ``lapor dev`` mounts beside it) with one access-log line per request."""
     from werkzeug.serving import make_server
 
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, AccessLog(app), threaded=True)
     url = f"http://{host}:{server.server_port}"
     on_ready(url)
     try:

@@ -11,9 +11,12 @@ from pathlib import Path
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from lapor_cli import devstate, locals3
     from lapor_cli.devserver import DEV_SECRETS, DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
-    from lapor_cli.localdb import LocalDynamo
+    from lapor_cli.localdb import LOCAL_REGION, LocalDynamo
     from lapor_cli.queues import QueuePoller
     from lapor_cli.streams import StreamPoller
     from lapor_cli.template import load_template
@@ -35,8 +38,12 @@ def _dev(args: argparse.Namespace) -> int:
     queues = QueuePoller(template, database.endpoint)
     queue_urls = queues.create()
     os.environ["AWS_ENDPOINT_URL_SQS"] = database.endpoint
-    issuer = LocalIssuer((data_dir or root / ".lapor") / "issuer")
-    app = DevApp(template, database.table_names | queue_urls, database.mark_dirty, issuer)
+    # The buckets on the same moto, served under /s3 of the API's own port (see lapor_cli.locals3).
+    storage = locals3.LocalS3(template, data_dir)
+    storage.start(database.endpoint, LOCAL_REGION)
+    issuer_dir = (data_dir or root / ".lapor") / "issuer"
+    issuer = LocalIssuer(issuer_dir)
+    app = DevApp(template, database.table_names | queue_urls | storage.bucket_names, database.mark_dirty, issuer)
     os.environ.update(app.environment(next(iter(template.functions.values()))))
     # Settings are read once per process: the queue URLs some functions name are known from the start.
     os.environ.update({name: value for function in template.functions.values()
@@ -52,16 +59,23 @@ def _dev(args: argparse.Namespace) -> int:
     # SIGTERM (a test fixture, a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
 
+    recorded: list[Path | None] = []
+
     def ready(url: str) -> None:
+        s3_endpoint = storage.serve_at(url, app.invoke, database.mark_dirty)
+        recorded.append(devstate.record(url, data_dir, issuer_dir, outbox))
         where = f"data in {data_dir}" if data_dir else "data in memory only"
-        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, {where}, notices in {outbox}); "
-              "Ctrl-C stops", flush=True)
+        print(f"Lapor dev ready: API on {url} (DynamoDB {database.endpoint}, S3 {s3_endpoint}, {where}, "
+              f"notices in {outbox}); Ctrl-C stops", flush=True)
 
     try:
-        serve(app, args.host, args.port, ready)
+        serve(DispatcherMiddleware(app, {locals3.PREFIX: storage}), args.host, args.port, ready)
     except KeyboardInterrupt:
         pass
     finally:
+        for path in recorded:
+            devstate.forget(path)
+        storage.stop()
         queues.stop()
         streams.stop()
         database.stop()
@@ -72,6 +86,12 @@ def _dev(args: argparse.Namespace) -> int:
 
     gc.freeze()
     return 0
+
+
+def _endpoint(args: argparse.Namespace) -> str:
+    from lapor_cli import devstate
+
+    return devstate.endpoint(args.endpoint)
 
 
 def _seed_local() -> dict[str, int]:
@@ -92,7 +112,7 @@ def _seed(args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> int:
     from lapor.domain.reference import load_data
 
-    from lapor_cli.devserver import project_root
+    from lapor_cli import devstate
     from lapor_cli.issuer import LocalIssuer
 
     if args.role in ("operator", "supervisor") and not args.agency:
@@ -102,8 +122,7 @@ def _token(args: argparse.Namespace) -> int:
     if args.agency and args.agency not in known:
         print(f"lapor token: unknown agency {args.agency!r} (see layers/core/lapor/data/agencies.json)", file=sys.stderr)
         return 2
-    data_dir = Path(args.data_dir) if args.data_dir else project_root() / ".lapor"
-    print(LocalIssuer(data_dir / "issuer").issue(args.role, args.agency, ttl_seconds=args.ttl))
+    print(LocalIssuer(devstate.issuer_dir(args.data_dir)).issue(args.role, args.agency, ttl_seconds=args.ttl))
     return 0
 
 
@@ -111,8 +130,9 @@ def _routes_export(args: argparse.Namespace) -> int:
     from lapor_cli.remote import bearer, call
     from lapor_cli.routes_io import write_routes
 
-    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
-    routes = call("GET", f"{args.endpoint.rstrip('/')}/admin/routes", token)["items"]
+    endpoint = _endpoint(args)
+    token = bearer(endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    routes = call("GET", f"{endpoint.rstrip('/')}/admin/routes", token)["items"]
     sys.stdout.write(write_routes(routes, args.format))
     return 0
 
@@ -127,9 +147,10 @@ def _routes_import(args: argparse.Namespace) -> int:
     except (OSError, RoutesFileError) as exc:
         print(f"lapor routes import: {exc}", file=sys.stderr)
         return 2
-    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    endpoint = _endpoint(args)
+    token = bearer(endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
     try:
-        saved = call("PUT", f"{args.endpoint.rstrip('/')}/admin/routes", token, {"items": routes})
+        saved = call("PUT", f"{endpoint.rstrip('/')}/admin/routes", token, {"items": routes})
     except ApiError as exc:
         print(f"lapor routes import: refused, nothing saved: {exc}", file=sys.stderr)
         details = exc.body.get("error", {}).get("details") if isinstance(exc.body, dict) else None
@@ -156,8 +177,9 @@ def _sweep(args: argparse.Namespace) -> int:
             print("lapor sweep: --as-of needs an offset, e.g. 2027-01-15T00:00:00+08:00", file=sys.stderr)
             return 2
         body["as_of"] = as_of.isoformat()
-    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
-    runs = f"{args.endpoint.rstrip('/')}/admin/sweeps"
+    endpoint = _endpoint(args)
+    token = bearer(endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    runs = f"{endpoint.rstrip('/')}/admin/sweeps"
     try:
         run = call("POST", runs, token, body)
         # Started (202): its shards are on the sweep queue; follow the run until it has ended.
@@ -183,8 +205,9 @@ def _sweep(args: argparse.Namespace) -> int:
 def _apikeys(args: argparse.Namespace) -> int:
     from lapor_cli.remote import ApiError, bearer, call
 
-    token = bearer(args.endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
-    base = f"{args.endpoint.rstrip('/')}/admin/apikeys"
+    endpoint = _endpoint(args)
+    token = bearer(endpoint, args.token, Path(args.data_dir) if args.data_dir else None)
+    base = f"{endpoint.rstrip('/')}/admin/apikeys"
     try:
         if args.apikeys_command == "create":
             created = call("POST", base, token, {"name": args.name})
@@ -207,10 +230,9 @@ def _outbox(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from lapor_cli.devserver import project_root
+    from lapor_cli import devstate
 
-    path = Path(args.data_dir) if args.data_dir else project_root() / ".lapor"
-    path = path / "outbox.jsonl"
+    path = devstate.outbox_path(args.data_dir)
     position = 0
     while True:
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -231,6 +253,11 @@ def _outbox(args: argparse.Namespace) -> int:
         time.sleep(0.5)
 
 
+ENDPOINT_HELP = ("the API (default: $LAPOR_ENDPOINT, else the running `lapor dev` as .lapor/dev.json records it, "
+                 "else http://127.0.0.1:3000)")
+DATA_DIR_HELP = "the lapor dev data folder (default: the running `lapor dev`'s, else .lapor/)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lapor", description="Lapor: local stack and operator tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -246,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=["operator", "supervisor", "admin"])
     token.add_argument("--agency", help="the agency id (custom:agency_id), e.g. 64-72-pupr")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="seconds until it expires (default 8 h)")
-    token.add_argument("--data-dir", help="the lapor dev data folder whose issuer signs it (default .lapor/)")
+    token.add_argument("--data-dir", help=DATA_DIR_HELP + ", whose issuer signs it")
     token.set_defaults(func=_token)
 
     routes = commands.add_parser("routes", help="routing rules as CSV or JSON, through the admin API")
@@ -257,18 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "import":
             sub.add_argument("file", help="a .csv (region_code,category,agency_id,deadline_working_days) or .json")
         sub.add_argument("--format", choices=["csv", "json"], default=None if name == "import" else "csv")
-        sub.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+        sub.add_argument("--endpoint", help=ENDPOINT_HELP)
         sub.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
-        sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+        sub.add_argument("--data-dir", help=DATA_DIR_HELP + " (for a local token)")
         sub.set_defaults(func=func)
 
     sweep = commands.add_parser("sweep", help="run the deadline sweep now (admin), on the local stack by default, "
                                               "and follow it to the end; exit 1 if the run failed")
     sweep.add_argument("--as-of", help="sweep as of this ISO 8601 instant with offset (backfills, what-ifs)")
     sweep.add_argument("--dry-run", action="store_true", help="count what would happen, change nothing")
-    sweep.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+    sweep.add_argument("--endpoint", help=ENDPOINT_HELP)
     sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
-    sweep.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+    sweep.add_argument("--data-dir", help=DATA_DIR_HELP + " (for a local token)")
     sweep.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks (default 1)")
     sweep.set_defaults(func=_sweep)
 
@@ -280,16 +307,16 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = apikey_commands.add_parser("revoke", help="revoke a key at once (kept in the list as revoked)")
     revoke.add_argument("key_id")
     for sub in (create, apikey_commands.choices["list"], revoke):
-        sub.add_argument("--endpoint", default="http://127.0.0.1:3000", help="the API (default: the local stack)")
+        sub.add_argument("--endpoint", help=ENDPOINT_HELP)
         sub.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
-        sub.add_argument("--data-dir", help="the lapor dev data folder (for a local token)")
+        sub.add_argument("--data-dir", help=DATA_DIR_HELP + " (for a local token)")
         sub.set_defaults(func=_apikeys)
 
     outbox = commands.add_parser("outbox", help="the notices the local stack sent (SMS to reporters, agency events)")
     outbox.add_argument("tracking_id", nargs="?", help="only this report's notices")
     outbox.add_argument("--follow", "-f", action="store_true", help="keep printing notices as they are sent")
     outbox.add_argument("--json", action="store_true", help="one JSON object per notice")
-    outbox.add_argument("--data-dir", help="the lapor dev data folder (default .lapor/)")
+    outbox.add_argument("--data-dir", help=DATA_DIR_HELP)
     outbox.set_defaults(func=_outbox)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "

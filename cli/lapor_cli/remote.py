@@ -28,10 +28,10 @@ def bearer(endpoint: str, token: str | None, data_dir: Path | None, role: str = 
         return token
     if endpoint.rstrip("/") != LOCAL_ENDPOINT and "127.0.0.1" not in endpoint and "localhost" not in endpoint:
         raise SystemExit("lapor: give --token (or set LAPOR_TOKEN) for a deployed API")
-    from lapor_cli.devserver import project_root
+    from lapor_cli import devstate
     from lapor_cli.issuer import LocalIssuer
 
-    return LocalIssuer((data_dir or project_root() / ".lapor") / "issuer").issue(role, ttl_seconds=600)
+    return LocalIssuer(devstate.issuer_dir(str(data_dir) if data_dir else None)).issue(role, ttl_seconds=600)
 
 
 def call(method: str, url: str, token: str, body: Any = None, timeout: float = 900) -> Any:

@@ -20,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 15
-READY_RE = re.compile(r"^Lapor dev ready: API on (?P<api>http://[^\s]+) \(DynamoDB (?P<dynamodb>http://[^\s,]+),")
+READY_RE = re.compile(r"^Lapor dev ready: API on (?P<api>http://[^\s]+) \(DynamoDB (?P<dynamodb>http://[^\s,]+),"
+                      r"(?: S3 (?P<s3>http://[^\s,]+),)?")
 LOCAL_REGION = "ap-southeast-3"
 REPORTS_TABLE = "ReportsTable"
 # Issue #11, item 7: lapor dev stays within a few hundred MB, under the fuzz suite too (it grew to several GB).
@@ -35,6 +36,7 @@ class DevServer:
     data_dir: Path
     url: str = ""
     dynamodb_endpoint: str = ""
+    s3_endpoint: str = ""
     output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=5000))
     drainer: threading.Thread | None = None
 
@@ -52,9 +54,11 @@ def _subprocess_env() -> dict[str, str]:
 
 def start_lapor_dev(data_dir: Path) -> DevServer:
     """Start ``lapor dev --port 0 --data-dir data_dir`` and wait for its ready line (or fail with its output)."""
+    # Where it records itself for the CLI (lapor_cli.devstate): beside its data, never the checkout's .lapor/.
+    env = _subprocess_env() | {"LAPOR_DEV_STATE": str(data_dir / "dev.json")}
     process = subprocess.Popen(
         [sys.executable, "-m", "lapor_cli.main", "dev", "--port", "0", "--data-dir", str(data_dir)],
-        cwd=ROOT, env=_subprocess_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1,
     )
     server = DevServer(process=process, data_dir=data_dir)
@@ -82,6 +86,7 @@ def start_lapor_dev(data_dir: Path) -> DevServer:
             match = READY_RE.match(line.strip())
             if match:
                 server.url, server.dynamodb_endpoint = match["api"], match["dynamodb"]
+                server.s3_endpoint = match["s3"] or ""
                 return server
             continue
         # EOF, or out of time: stop it and report what it printed.

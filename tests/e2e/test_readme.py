@@ -60,3 +60,18 @@ def test_the_readme_sms_example_files_a_report(api_url):
     assert run.returncode == 0, run.stderr
     reply = json.loads(run.stdout)["reply"]
     assert re.match(r"Laporan LPR-[0-9A-Z]{8} diteruskan ke Dinas Kesehatan Kota Samarinda", reply), reply
+
+
+def test_the_readme_photo_walkthrough_runs_as_written(api_url, tmp_path):
+    """Through the local S3: a presigned POST upload with curl, MediaFunction on its event, the clean photo and its
+    thumbnail downloaded with the presigned GETs the view lists."""
+    script = walkthrough("### A photo with curl").replace("http://127.0.0.1:3000", api_url)
+    script = script.replace(".venv/bin/python", sys.executable)
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    assert "HTTP 204" in run.stdout
+    assert '"status": "ready"' in run.stdout
+    assert "photo.jpg JPEG (1200, 900) GPS: {1: 'S'" in run.stdout
+    assert "clean.jpg JPEG (1200, 900) GPS: {}" in run.stdout
+    assert "thumbnail.jpg JPEG (640, 480) GPS: {}" in run.stdout
