@@ -8,6 +8,9 @@ import { boot, el, errorMessage, formatDate } from "./ui.js";
 boot();
 
 const $ = (id) => document.getElementById(id);
+// Events whose message a person wrote for the reporter (a reason, the reporter's own comment); answers are
+// listed on their own, and the system's notes say nothing the plain sentence does not.
+const QUOTED = ["rejected", "reassigned", "feedback", "reopened"];
 let view = null;
 let accessCode = "";
 let zone = null;
@@ -75,7 +78,7 @@ function render() {
   $("timeline").replaceChildren(...timeline.map((e) => el("li", {},
     el("time", { datetime: e.at, text: formatDate(e.at, zone) }), " ",
     el("span", { text: describe(e) }),
-    e.message && !["acknowledged", "responded"].includes(e.type) ? el("q", { text: e.message }) : null)));
+    e.message && QUOTED.includes(e.type) ? el("q", { text: e.message }) : null)));
 
   const answered = ["responded", "closed"].includes(view.status) && lastAnswerIndex(timeline) >= 0;
   const rated = answered && timeline.slice(lastAnswerIndex(timeline) + 1).some((e) => ["feedback", "reopened"].includes(e.type));
