@@ -33,26 +33,30 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def playwright_api():
+def chromium() -> str:
+    """The browser's path, once it is known the tests can drive it (else skip, or fail under CI)."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         _unavailable("the playwright package")
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         _unavailable(f"chromium at {CHROMIUM}")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """One chromium per test module: Playwright's event loop never outlives the browser tests."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
-        yield playwright
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_api):
-    browser = playwright_api.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory, browser) -> DevServer:
+def site(tmp_path_factory: pytest.TempPathFactory, chromium) -> DevServer:
     """The session's ``lapor dev``, serving the web app at / beside the API."""
     server = start_lapor_dev(tmp_path_factory.mktemp("lapor-dev-browser"))
     yield server

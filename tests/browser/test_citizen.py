@@ -81,6 +81,10 @@ def test_file_then_receipt_then_track_rate_and_reopen(site, page, console, scree
     page.get_by_text("Tersalin.").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == access_code
     page.screenshot(path=str(screenshots / "receipt.png"), full_page=True)
+    page.emulate_media(media="print")  # printed: the codes and facts, not the menu nor the buttons
+    assert page.locator("#access-code").is_visible() and page.locator("#due").is_visible()
+    assert page.locator("header").is_hidden() and page.get_by_role("button", name="Salin kode akses").is_hidden()
+    page.emulate_media(media="screen")
 
     # What was filed is what the form said, with the device's position and the reporter's identity kept apart.
     stored = requests.get(f"{site.url}/reports/{tracking_id}", headers={"X-Access-Code": access_code},
