@@ -127,6 +127,7 @@ def test_file_then_receipt_then_track_rate_and_reopen(site, page, console, scree
     reopen.click()
     page.get_by_text("Laporan dibuka kembali.").first.wait_for()
     assert page.locator("#status").inner_text() == "Diteruskan ke instansi"
+    assert page.locator("#overdue").inner_text() == "Masih dalam batas waktu"  # awaiting the agency again
     assert page.locator("#feedback").is_hidden()  # reopened once: no second time
     view = requests.get(f"{site.url}/reports/{tracking_id}", headers={"X-Access-Code": access_code},
                         timeout=TIMEOUT).json()

@@ -59,9 +59,11 @@ function render() {
   $("result-id").textContent = view.tracking_id;
   $("status").textContent = t(`status.${view.status}`);
   $("status").className = `badge status-${view.status}`;
-  $("overdue").textContent = view.overdue ? t("track.overdue") : "";
-  $("overdue").className = view.overdue ? "badge overdue" : "badge";
-  $("overdue").hidden = !view.overdue;
+  // Awaiting the agency: whether it is still within its deadline or past it (the sweep escalates it).
+  const awaiting = ["submitted", "routed", "in_progress", "escalated"].includes(view.status);
+  $("overdue").textContent = view.overdue ? t("track.overdue") : t("track.on_time");
+  $("overdue").className = view.overdue ? "badge overdue" : "badge on-time";
+  $("overdue").hidden = !(view.overdue || awaiting);
   $("final").hidden = !view.overdue_final;
   $("agency").textContent = view.agency.name;
   $("region").textContent = regionName;
