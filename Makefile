@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 PY312 ?= $(or $(shell ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1),$(shell command -v python3.12))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test bench validate build clean
+.PHONY: dev test bench validate build clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,20 @@ $(BIN)/.installed: pyproject.toml
 dev: $(BIN)/.installed
 	$(BIN)/lapor dev$(if $(PORT), --port $(PORT))
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed chromium
 	$(BIN)/python -m pytest
+
+# The web app's tests drive Debian's chromium with Playwright (Playwright's own browser download is not
+# reachable on these machines). Installed when missing and root; otherwise the tests say why they skip (and fail
+# under CI).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the browser tests (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "make: could not install chromium; the browser tests will say so"; \
+	else echo "make: $(CHROMIUM) is missing (as root: apt-get install chromium); the browser tests will skip"; fi
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench.py

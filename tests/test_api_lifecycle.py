@@ -105,6 +105,22 @@ def test_the_reporter_reopens_once_and_the_agency_gets_a_new_deadline(call_api, 
     assert (twice.status, twice.body["error"]["code"]) == (409, "reopen_limit")
 
 
+def test_the_reporters_view_says_until_when_it_can_be_reopened(call_api, filed, token, aws):
+    path, headers = f"/reports/{filed['tracking_id']}", {"X-Access-Code": filed["access_code"]}
+    assert call_api("GET", path, headers=headers).body["reopen_until"] is None  # not answered yet
+    answer(call_api, token, filed["tracking_id"])
+    view = call_api("GET", path, headers=headers).body
+    [item] = report_items(aws)
+    until = datetime.fromisoformat(view["reopen_until"])
+    assert until.utcoffset() == timedelta(hours=8) and (until.hour, until.minute) == (23, 59)  # WITA, end of day
+    assert until == datetime.fromisoformat(item["closes_at_utc"]["S"].replace("Z", "+00:00"))  # when the sweep closes it
+    assert call_api("GET", path).body.get("reopen_until") is None  # the public view never says
+    reopened = call_api("POST", f"{path}/feedback", json_body={"rating": 2, "reopen": True}, headers=headers).body
+    assert reopened["reopen_until"] is None
+    answer(call_api, token, filed["tracking_id"], "Sekarang selesai.")
+    assert call_api("GET", path, headers=headers).body["reopen_until"] is None  # reopened once already
+
+
 def test_reopening_closes_ten_working_days_after_the_answer(call_api, filed, token):
     answer(call_api, token, filed["tracking_id"])
     store, config = runtime.store(), runtime.config_cache().get()

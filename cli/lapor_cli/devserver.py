@@ -19,6 +19,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from lapor_cli.issuer import InvalidToken, LocalIssuer, flatten_claims
+from lapor_cli.site import serve_site
 from lapor_cli.template import FunctionSpec, HttpRoute, Template
 
 # The local stack's secrets (webhooks, page cursors), unless set in the environment: for
@@ -170,6 +171,9 @@ class DevApp:
             if params is not None:
                 break
         else:
+            site = serve_site(request, self.template.root)  # the web app's files (lapor_cli/site.py)
+            if site is not None:
+                return site(environ, start_response)
             # What API Gateway answers for a route it does not have.
             return Response('{"message":"Not Found"}', status=404, content_type="application/json")(
                 environ, start_response)

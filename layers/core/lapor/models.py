@@ -158,6 +158,9 @@ class ReportView(ReportSummary):
     description: str | None
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
+    reopen_until: datetime | None = Field(None, description=(
+        "With the access code: the last moment the reporter may reopen the answered report (once; 10 working "
+        "days after the answer, in the region's time zone); null when it cannot be reopened (not answered, or reopened already)"))
     attachments: list[AttachmentOut] | None = Field(None, description=(
         "Photos and documents: ready ones in the public view of a public report (none for confidential and "
         "anonymous ones); every one, pending and rejected too, in the reporter's and the agency chain's views"))

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from lapor.dal import OPEN_STATUSES
-from lapor.domain import reference
+from lapor.domain import lifecycle, reference
 from lapor.domain.clock import parse_utc
 from lapor.domain.escalation import is_overdue as deadline_passed
 
@@ -72,6 +72,10 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
     if for_operators:
         view["flags"] = list(record.get("flags") or [])  # e.g. unknown_agency (domain/escalation.py)
     if full:
+        # Until when the reporter may still reopen the answered report (once): the button says so.
+        if (record["status"] == "responded" and record.get("closes_at_utc")
+                and record.get("reopens", 0) < lifecycle.MAX_REOPENS):
+            view["reopen_until"] = _local(record["closes_at_utc"], zone)
         hidden = () if for_operators else OPERATOR_ONLY_EVENT_FIELDS
         view["timeline"] = [{k: v for k, v in event.items() if k not in hidden} | {"at": _local(event["at"], zone)}
                             for event in record.get("timeline", [])]

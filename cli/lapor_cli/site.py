@@ -1,0 +1,121 @@
+"""The web app (``web/``) as ``lapor dev`` serves it beside the API: static files, nothing else.
+
+Only files that exist under ``web/``, of a known type, reached without a hidden segment (``.git``), ``..``, a
+backslash or a symlink leading out of the folder; a folder answers with its ``index.html`` or not at all (no
+listing). Anything else falls through to the API's 404, as API Gateway would answer.
+
+Cache headers as the deployed site (CloudFront) sends them: vendored libraries (``/vendor/<name>-<version>/``)
+and files whose name carries a content hash (``app.3f9a1c2b.js``) never change, so they are ``immutable``;
+everything else (pages, the app's own modules, ``config.js``) is ``no-cache``: revalidated on every use, cheap
+with the ETag (a 304 without a body). Text is gzipped when the browser accepts it, as CloudFront does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from pathlib import Path
+
+from werkzeug.wrappers import Request, Response
+
+SITE_FOLDER = "web"
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain; charset=utf-8",
+    ".map": "application/json",
+}
+COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".webmanifest", ".svg", ".txt", ".map")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+HASHED_NAME = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
+# The pages' policy: no inline script, nothing framed; the API is on the same origin (design §4a).
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+               "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+_cache: dict[Path, tuple[float, int, bytes, bytes | None, str]] = {}
+
+
+def site_root(project_root: Path) -> Path:
+    return project_root / SITE_FOLDER
+
+
+def resolve(root: Path, url_path: str) -> Path | None:
+    """The file under ``root`` that ``url_path`` names, or None (unknown, hidden, outside, not a file)."""
+    if "\\" in url_path or "\x00" in url_path or not url_path.startswith("/"):
+        return None
+    segments = url_path[1:].split("/")
+    if any(s in ("", ".", "..") or s.startswith(".") for s in segments[:-1]):
+        return None
+    if segments[-1] in (".", "..") or segments[-1].startswith("."):
+        return None
+    base = root.resolve()
+    candidate = base.joinpath(*[s for s in segments if s])
+    if segments[-1] == "":  # a folder: its index page, never a listing
+        candidate = candidate / "index.html"
+    try:
+        real = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not real.is_relative_to(base) or not real.is_file() or real.suffix.lower() not in CONTENT_TYPES:
+        return None
+    return real
+
+
+def cache_control(url_path: str) -> str:
+    if url_path.startswith("/vendor/") or HASHED_NAME.search(url_path):
+        return IMMUTABLE
+    return REVALIDATE
+
+
+def _read(path: Path) -> tuple[bytes, bytes | None, str]:
+    """The file, its gzip form (for text) and its ETag, cached until the file changes."""
+    stat = path.stat()
+    cached = _cache.get(path)
+    if cached and cached[0] == stat.st_mtime and cached[1] == stat.st_size:
+        return cached[2], cached[3], cached[4]
+    data = path.read_bytes()
+    compressed = gzip.compress(data, compresslevel=9, mtime=0) if path.suffix.lower() in COMPRESSIBLE else None
+    etag = hashlib.sha256(data).hexdigest()[:32]
+    _cache[path] = (stat.st_mtime, stat.st_size, data, compressed, etag)
+    return data, compressed, etag
+
+
+def serve_site(request: Request, project_root: Path) -> Response | None:
+    """The response for a GET or HEAD of a file of the web app, or None to let the caller answer 404."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = resolve(site_root(project_root), request.path)
+    if path is None:
+        return None
+    data, compressed, etag = _read(path)
+    headers = {
+        "Cache-Control": cache_control(request.path),
+        "ETag": f'"{etag}"',
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Vary": "Accept-Encoding",
+    }
+    if path.suffix.lower() == ".html":
+        headers["Content-Security-Policy"] = PAGE_POLICY
+    if etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    body = data
+    if compressed is not None and "gzip" in request.accept_encodings and len(compressed) < len(data):
+        body = compressed
+        headers["Content-Encoding"] = "gzip"
+    response = Response(body, status=200, content_type=CONTENT_TYPES[path.suffix.lower()], headers=headers)
+    response.headers["Content-Length"] = str(len(body))
+    return response

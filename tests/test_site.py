@@ -1,0 +1,97 @@
+"""``lapor dev`` serves the web app (lapor_cli/site.py): known files only, never outside web/, no listings."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+from werkzeug.wrappers import Request, Response
+
+from lapor_cli.site import serve_site
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    web = tmp_path / "web"
+    (web / "js").mkdir(parents=True)
+    (web / "desk").mkdir()
+    (web / "vendor" / "leaflet-1.9.4").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>Lapor</title>" + "<p>lapor</p>" * 200)
+    (web / "track.html").write_text("<!doctype html><title>Lacak</title>")
+    (web / "js" / "api.js").write_text("export const x = 1;\n")
+    (web / "js" / "app.3f9a1c2b.js").write_text("export const y = 2;\n")
+    (web / "vendor" / "leaflet-1.9.4" / "leaflet.js").write_text("/* leaflet */\n")
+    (web / "desk" / "notes.txt").write_text("no index here")
+    (web / ".env").write_text("SECRET=1")
+    (web / "js" / "tool.py").write_text("print('not served')")
+    (tmp_path / "template.yaml").write_text("secret: outside web/")
+    os.symlink(tmp_path / "template.yaml", web / "link.html")
+    return tmp_path
+
+
+@pytest.fixture
+def client(project: Path) -> Client:
+    def app(environ, start_response):
+        response = serve_site(Request(environ), project) or Response('{"message":"Not Found"}', status=404)
+        return response(environ, start_response)
+
+    return Client(app)
+
+
+def test_pages_and_modules_with_their_types_and_revalidation(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.content_type == "text/html; charset=utf-8"
+    assert page.headers["Cache-Control"] == "no-cache"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/index.html").get_data() == page.get_data()
+    module = client.get("/js/api.js")
+    assert module.content_type == "text/javascript; charset=utf-8" and module.headers["Cache-Control"] == "no-cache"
+    assert "Content-Security-Policy" not in module.headers
+
+
+def test_vendored_and_hashed_assets_are_immutable(client):
+    for path in ("/vendor/leaflet-1.9.4/leaflet.js", "/js/app.3f9a1c2b.js"):
+        assert client.get(path).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_etag_revalidation_and_gzip(client):
+    first = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(first.get_data()).startswith(b"<!doctype html>")
+    assert int(first.headers["Content-Length"]) == len(first.get_data())
+    again = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    plain = client.get("/")
+    assert "Content-Encoding" not in plain.headers and plain.get_data().startswith(b"<!doctype html>")
+    head = client.head("/track.html")
+    assert head.status_code == 200 and head.get_data() == b""
+
+
+@pytest.mark.parametrize("path", [
+    "/../template.yaml", "/%2e%2e/template.yaml", "/js/../../template.yaml", "/js/%2e%2e/%2e%2e/template.yaml",
+    "/..%2ftemplate.yaml", "/js/..%5c..%5ctemplate.yaml", "/%5c..%5ctemplate.yaml", "/js//../../template.yaml",
+    "/.env", "/js/.%2e/.env", "/link.html", "/js/tool.py", "/desk/", "/desk", "/js/", "/nope.html",
+    "/index.html%00.js", "/vendor/",
+])
+def test_nothing_outside_web_no_hidden_files_no_listing(client, path):
+    response = client.get(path)
+    assert response.status_code == 404, (path, response.get_data())
+    assert b"secret" not in response.get_data().lower()
+
+
+def test_only_get_and_head(client):
+    assert client.post("/index.html").status_code == 404
+    assert client.put("/index.html").status_code == 404
+
+
+def test_the_real_site_has_the_citizen_pages():
+    from lapor_cli.site import resolve
+
+    for page in ("/", "/receipt.html", "/track.html", "/config.js"):
+        assert resolve(ROOT / "web", page) is not None, page
