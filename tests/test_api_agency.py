@@ -172,6 +172,27 @@ def test_the_queue_flags_overdue_reports(call_api, token, aws):
     assert public["overdue"] is True
 
 
+def test_the_queue_and_the_agency_view_count_working_days_left(call_api, token, aws):
+    store, config = runtime.store(), runtime.config_cache().get()
+    late = submit_report(ReportIn.model_validate(VALID_REPORT), channel="web", store=store, config=config,
+                         default_deadline_days=30, now=datetime(2025, 1, 6, 2, 0, tzinfo=UTC))
+    fresh = call_api("POST", "/reports", json_body=VALID_REPORT).body
+    answered = call_api("POST", "/reports", json_body=VALID_REPORT).body
+    headers = as_(token, "operator", PUPR)
+    call_api("POST", f"/reports/{answered['tracking_id']}/responses", headers=headers,
+             json_body={"message": "Selesai.", "status": "responded"})
+    deadline = next(c["deadline_working_days"] for c in call_api("GET", "/categories").body["items"]
+                    if c["id"] == VALID_REPORT["category"])
+    left = {i["tracking_id"]: i["working_days_left"]
+            for i in call_api("GET", "/agency/reports", headers=headers, query="limit=100").body["items"]}
+    assert left[fresh["tracking_id"]] == deadline  # filed today: every working day of its deadline is ahead
+    assert left[late["tracking_id"]] < -100  # due early in 2025: working days past, negative
+    assert left[answered["tracking_id"]] is None  # answered: the agency is no longer awaited
+    view = call_api("GET", f"/agency/reports/{fresh['tracking_id']}", headers=headers).body
+    assert view["working_days_left"] == deadline
+    assert "working_days_left" not in call_api("GET", f"/reports/{fresh['tracking_id']}").body
+
+
 def test_queue_and_views_never_leak_identity_of_anonymous_reports(call_api, token):
     body = {k: v for k, v in VALID_REPORT.items() if k != "reporter"} | {"privacy": "anonymous"}
     created = call_api("POST", "/reports", json_body=body).body

@@ -15,7 +15,7 @@ from lapor.errors import Forbidden, NotFound, Unprocessable
 from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
 from lapor.observability import logger
 from lapor.settings import get_settings
-from lapor.views import queue_item, report_view
+from lapor.views import queue_item, report_view, working_days_left
 from lapor_api import auth
 from lapor_api.responses import ADMIN, DEFAULTS, JSON_BODY, OPERATOR, errors, ok
 
@@ -54,6 +54,7 @@ def _agency_view(record: dict[str, Any]) -> AgencyReportView:
     if "timeline" not in record:
         record = record | {"timeline": runtime.store().get_timeline(record["tracking_id"])}
     view = report_view(record, full=True, for_operators=True, sign=runtime.presign_get)
+    view["working_days_left"] = working_days_left(record, runtime.config_cache().get().calendar, _now())
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
     return AgencyReportView.model_validate(view)
@@ -87,7 +88,8 @@ def agency_queue(
     items, last_key = runtime.store().list_agency_reports(
         agency, status=status, limit=limit, start_key=cursors.decode(cursor, scope) if cursor else None)
     now = _now()
-    lines = [queue_item(item, now) for item in items]
+    calendar = runtime.config_cache().get().calendar
+    lines = [queue_item(item, now, calendar) for item in items]
     if overdue is not None:
         lines = [line for line in lines if line["overdue"] is overdue]
     return QueuePage.model_validate({"items": lines, "next_cursor": cursors.encode(last_key, scope)})

@@ -226,6 +226,10 @@ class ReporterOut(BaseModel):
 
 class AgencyReportView(ReportView):
     timeline: list[OperatorTimelineEvent] | None = None
+    working_days_left: int | None = Field(None, description=(
+        "Working days from today to the deadline in the region's time zone (its calendar: weekends, holidays, "
+        "cuti bersama and overrides skipped): 0 when due today, negative when overdue (working days past); null "
+        "once the agency has answered"))
     flags: list[str] = Field(default_factory=list, description=(
         "What operators should know: `unknown_agency` once the sweep sent the report to the national administrator "
         "because the configuration no longer knew its agency (or the next one up its ladder)"))
@@ -234,6 +238,11 @@ class AgencyReportView(ReportView):
 
 class QueueItem(ReportSummary):
     """A line of an agency's queue."""
+
+    working_days_left: int | None = Field(None, description=(
+        "Working days from today to the deadline in the region's time zone (its calendar: weekends, holidays, "
+        "cuti bersama and overrides skipped): 0 when due today, negative when overdue (working days past); null "
+        "once the agency has answered"))
 
 
 class QueuePage(BaseModel):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from lapor.dal import OPEN_STATUSES
 from lapor.domain import lifecycle, reference
+from lapor.domain.calendar import WorkingCalendar
 from lapor.domain.clock import parse_utc
 from lapor.domain.escalation import is_overdue as deadline_passed
 
@@ -19,6 +20,20 @@ def _local(iso: str, zone: ZoneInfo) -> str:
 
 def is_overdue(record: dict[str, Any], now: datetime) -> bool:
     return record["status"] in OPEN_STATUSES and deadline_passed(record["due_at_utc"], now)
+
+
+def working_days_left(record: dict[str, Any], calendar: WorkingCalendar, now: datetime) -> int | None:
+    """Working days from today to the deadline, both in the region's time zone: 0 when it is due today,
+    negative (working days past) when overdue; None once the agency has answered (not awaiting it)."""
+    if record["status"] not in OPEN_STATUSES:
+        return None
+    region = reference.region(record["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    today = now.astimezone(zone).date()
+    due = parse_utc(record["due_at_utc"]).astimezone(zone).date()
+    if due >= today:
+        return calendar.working_days_between(today, due)
+    return -calendar.working_days_between(due, today)
 
 
 # Who among the operators acted: for the agency chain and admins, never for the reporter.
@@ -82,8 +97,11 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
     return view
 
 
-def queue_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """A line of an agency's queue, from the ByAgency index projection."""
+def queue_item(item: dict[str, Any], now: datetime | None = None,
+               calendar: WorkingCalendar | None = None) -> dict[str, Any]:
+    """A line of an agency's queue, from the ByAgency index projection; with ``calendar``, the working days
+    left until its deadline."""
+    now = now or datetime.now(UTC)
     region = reference.region(item["region_code"])
     zone = region.zone if region else ZoneInfo("Asia/Jakarta")
     return {
@@ -91,6 +109,6 @@ def queue_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, A
         "region_code": item["region_code"], "title": item["title"], "privacy": item["privacy"],
         "status": item["status"], "agency": {"id": item["agency_id"], "name": item["agency_name"]},
         "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
-        "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)), "version": item["version"],
+        "due_at": item["due_at"], "overdue": is_overdue(item, now), "version": item["version"],
         "overdue_final": bool(item.get("overdue_final")),
-    }
+    } | ({"working_days_left": working_days_left(item, calendar, now)} if calendar is not None else {})
