@@ -13,7 +13,7 @@ from pathlib import Path
 def _dev(args: argparse.Namespace) -> int:
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    from lapor_cli import devstate, locals3
+    from lapor_cli import devsignin, devstate, locals3
     from lapor_cli.devserver import DEV_SECRETS, DevApp, project_root, serve
     from lapor_cli.issuer import LocalIssuer
     from lapor_cli.localdb import LOCAL_REGION, LocalDynamo
@@ -69,7 +69,9 @@ def _dev(args: argparse.Namespace) -> int:
               f"notices in {outbox}); Ctrl-C stops", flush=True)
 
     try:
-        serve(DispatcherMiddleware(app, {locals3.PREFIX: storage}), args.host, args.port, ready)
+        # /_dev: the desk's local sign-in (lapor_cli.devsignin), offered by lapor dev only, never deployed.
+        mounts = {locals3.PREFIX: storage, devsignin.PREFIX: devsignin.DevSignIn(app, issuer)}
+        serve(DispatcherMiddleware(app, mounts), args.host, args.port, ready)
     except KeyboardInterrupt:
         pass
     finally:
