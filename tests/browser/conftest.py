@@ -106,6 +106,11 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: docs/screenshots (the README's) only with LAPOR_UPDATE_SCREENSHOTS=1,
+    else pytest's temporary folder. They are taken either way (rendering is exercised), but hold random ids and
+    times: written on every run, they would dirty the checkout."""
+    if os.environ.get("LAPOR_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
