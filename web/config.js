@@ -3,4 +3,13 @@
 // the API on the same origin, so the base is empty.
 export const config = {
   apiBase: "",
+  // How the operator desk signs in: "local" (lapor dev's own issuer under /_dev, offered by lapor dev only) or
+  // "cognito" (the Cognito Hosted UI: authorization code with PKCE; a public app client, no secret here).
+  signIn: "local",
+  cognito: {
+    domain: "", // the Hosted UI's domain, e.g. "https://lapor.auth.ap-southeast-3.amazoncognito.com"
+    clientId: "", // the public app client's id
+    redirectUri: "", // a callback URL of the app client: "<site>/desk/signin.html"
+    logoutUri: "", // a sign-out URL of the app client (default: the sign-in page)
+  },
 };

@@ -36,6 +36,11 @@ export async function request(method, path, { body, headers = {}, signal } = {})
 }
 
 const enc = encodeURIComponent;
+const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+const query = (params) => {
+  const kept = Object.entries(params || {}).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return kept.length ? `?${new URLSearchParams(kept)}` : "";
+};
 
 export const api = {
   categories: () => request("GET", "/categories"),
@@ -47,4 +52,27 @@ export const api = {
     request("GET", `/reports/${enc(trackingId)}`, { headers: accessCode ? { "X-Access-Code": accessCode } : {} }),
   feedback: (trackingId, accessCode, feedback) =>
     request("POST", `/reports/${enc(trackingId)}/feedback`, { body: feedback, headers: { "X-Access-Code": accessCode } }),
+};
+
+// The operator desk: the operator routes with the signed-in operator's ID token (design §4, operators).
+export const desk = {
+  queue: (token, params) => request("GET", `/agency/reports${query(params)}`, { headers: bearer(token) }),
+  report: (token, trackingId) => request("GET", `/agency/reports/${enc(trackingId)}`, { headers: bearer(token) }),
+  // {message, status: in_progress|responded, version}: 409 stale_version when someone changed it first.
+  respond: (token, trackingId, answer) =>
+    request("POST", `/reports/${enc(trackingId)}/responses`, { body: answer, headers: bearer(token) }),
+  reassign: (token, trackingId, change) =>
+    request("POST", `/reports/${enc(trackingId)}/reassign`, { body: change, headers: bearer(token) }),
+  reject: (token, trackingId, change) =>
+    request("POST", `/reports/${enc(trackingId)}/reject`, { body: change, headers: bearer(token) }),
+  agencies: (token) => request("GET", "/admin/agencies", { headers: bearer(token) }),
+  startSweep: (token, sweep) => request("POST", "/admin/sweeps", { body: sweep, headers: bearer(token) }),
+  sweep: (token, runId) => request("GET", `/admin/sweeps/${enc(runId)}`, { headers: bearer(token) }),
+  apiKeys: (token) => request("GET", "/admin/apikeys", { headers: bearer(token) }),
+  issueApiKey: (token, name) => request("POST", "/admin/apikeys", { body: { name }, headers: bearer(token) }),
+  revokeApiKey: (token, keyId) =>
+    request("POST", `/admin/apikeys/${enc(keyId)}/revoke`, { headers: bearer(token) }),
+  // lapor dev only (lapor_cli/devsignin.py): the local sign-in's agencies and tokens.
+  devAgencies: () => request("GET", "/_dev/agencies"),
+  devToken: (role, agencyId) => request("POST", "/_dev/token", { body: { role, agency_id: agencyId || undefined } }),
 };

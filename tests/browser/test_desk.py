@@ -1,0 +1,246 @@
+"""The operator desk in a real browser (chromium) against a real ``lapor dev``: local sign-in, the queue, an
+answer the citizen then sees and rates; a 409 on a stale version and a refused token both keep the typed
+answer; the admin's sweep (dry run, confirm, progress to finished) and Open311 API keys; every desk page at
+360×640 without horizontal scroll, labelled, keyboard reachable, axe-clean, without console errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+import requests
+
+from browser.test_pages import axe_violations
+from e2e.helpers import token
+
+TIMEOUT = 10
+PUPR = "64-72-pupr"
+REPORT = {"kind": "complaint", "category": "infrastructure", "region_code": "64.72.01",
+          "description": "Lubang besar di depan pasar, sudah dua minggu, membahayakan pengendara.",
+          "privacy": "public", "reporter": {"name": "Siti", "phone": "0812-3456-7890"}}
+ROLE_LABELS = {"operator": "Operator", "supervisor": "Supervisor", "admin": "Admin"}
+# The browser logs a refused request as a console error: the 409 and 401 these tests cause on purpose.
+REFUSED = ("status of 409", "status of 401")
+
+
+def file_report(site, prefix: str) -> tuple[str, str, str]:
+    """A report filed over the API (as a citizen's form would): its tracking id, access code and title."""
+    title = f"{prefix} {uuid.uuid4().hex[:8]}"
+    reply = requests.post(f"{site.url}/reports", json=REPORT | {"title": title}, timeout=TIMEOUT,
+                          headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert reply.status_code == 201, reply.text
+    return reply.json()["tracking_id"], reply.json()["access_code"], title
+
+
+def sign_in(page, role: str, agency: str | None, *, start: str = "/desk/") -> None:
+    """Sign in with lapor dev's local sign-in, as a person would: by the labels they read."""
+    if start:
+        page.goto(start)
+    page.wait_for_url(re.compile(r"/desk/signin\.html"))
+    page.get_by_label(ROLE_LABELS[role], exact=True).check()
+    agencies = page.get_by_label("Instansi", exact=True)
+    agencies.locator(f"option[value='{agency or ''}']").wait_for(state="attached")
+    agencies.select_option(agency or "")
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.wait_for_url(re.compile(r"/desk/(?!signin)"))
+
+
+def open_report(page, tracking_id: str) -> None:
+    page.goto(f"/desk/report.html#{tracking_id}")
+    page.locator("#report").wait_for()
+    page.locator("#tracking-id").get_by_text(tracking_id).wait_for()
+
+
+def test_operator_signs_in_answers_and_the_citizen_sees_and_rates_it(site, browser, page, console, screenshots):
+    tracking_id, access_code, title = file_report(site, "Jalan berlubang")
+    sign_in(page, "operator", PUPR)
+    assert page.locator("#who").inner_text() == f"Operator · {PUPR}"
+    line = page.locator("#queue li").filter(has=page.get_by_role("link", name=title))
+    line.wait_for()
+    assert re.search(r"\d+ hari kerja lagi", line.inner_text())  # the API's working_days_left, in words
+    dues = page.evaluate("""() => [...document.querySelectorAll('#queue li a')].map(a => a.textContent)""")
+    assert title in dues
+    page.screenshot(path=str(screenshots / "desk-queue.png"), full_page=True)
+
+    # Sorted by due date: the queue's lines in the order of the API's due_at.
+    queue = requests.get(f"{site.url}/agency/reports", params={"limit": 100}, headers=token(site, "operator", PUPR),
+                         timeout=TIMEOUT).json()["items"]
+    if len(queue) < 100:
+        expected = [i["tracking_id"] for i in sorted(queue, key=lambda i: (i["due_at"][:19], i["tracking_id"]))]
+        shown = page.evaluate("""() => [...document.querySelectorAll('#queue li a')]
+            .map(a => decodeURIComponent(a.getAttribute('href').split('#')[1]))""")
+        assert [s for s in shown if s in expected] == [e for e in expected if e in shown]
+
+    line.get_by_role("link", name=title).click()
+    page.wait_for_url(re.compile(rf"/desk/report\.html#{tracking_id}$"))
+    page.locator("#report").wait_for()
+    assert page.locator("#reporter").inner_text().startswith("Siti")
+    assert "Diteruskan ke Dinas Pekerjaan Umum" in page.locator("#timeline").inner_text()
+    page.get_by_label("Jawaban akhir").check()
+    page.get_by_label("Pesan untuk pelapor").fill("Lubang sudah ditambal pada 3 Desember.")
+    page.screenshot(path=str(screenshots / "desk-report.png"), full_page=True)
+    page.get_by_role("button", name="Kirim tanggapan").click()
+    page.get_by_text("Jawaban terkirim.").wait_for()
+    assert page.locator("#status").inner_text() == "Sudah dijawab"
+    assert page.locator("#answer").is_hidden()  # answered: nothing more to answer
+    assert console.unexpected() == []
+
+    # The citizen, on a device of their own, sees the answer and rates it.
+    citizen = browser.new_context(viewport={"width": 360, "height": 640}, locale="id-ID", base_url=site.url)
+    track = citizen.new_page()
+    track.goto(f"/track.html#{tracking_id}")
+    track.get_by_label("Kode akses").fill(access_code)
+    track.get_by_role("button", name="Lihat laporan").click()
+    track.locator("#result").wait_for()
+    assert track.locator("#answers").get_by_text("Lubang sudah ditambal pada 3 Desember.").is_visible()
+    track.get_by_label("5 — sangat puas").check()
+    track.get_by_role("button", name="Kirim penilaian").click()
+    track.get_by_text("Terima kasih, penilaian Anda tersimpan.").wait_for()
+    citizen.close()
+
+    # ... and the desk shows the rating in the report's history.
+    page.reload()
+    page.locator("#timeline").get_by_text("Pelapor menilai jawaban: 5 dari 5.").wait_for()
+
+
+def test_a_stale_version_says_someone_changed_it_first_and_keeps_the_answer(site, page, console):
+    tracking_id, _, _ = file_report(site, "Saluran tersumbat")
+    sign_in(page, "operator", PUPR)
+    open_report(page, tracking_id)
+    typed = "Tim kami akan datang hari Senin."
+    page.get_by_label("Pesan untuk pelapor").fill(typed)
+
+    # Someone else acknowledges it meanwhile.
+    other = requests.post(f"{site.url}/reports/{tracking_id}/responses", headers=token(site, "operator", PUPR),
+                          json={"message": "Sedang kami cek.", "status": "in_progress"}, timeout=TIMEOUT)
+    assert other.status_code == 200, other.text
+
+    page.get_by_role("button", name="Kirim tanggapan").click()
+    conflict = page.locator("#conflict")
+    conflict.wait_for()
+    assert "Orang lain sudah mengubah laporan ini" in conflict.inner_text()
+    assert page.get_by_label("Pesan untuk pelapor").input_value() == typed
+    assert page.locator("#status").inner_text() == "Diteruskan ke instansi"  # still what was read
+
+    page.get_by_role("button", name="Muat ulang laporan").click()
+    page.get_by_text("Laporan dimuat ulang.").wait_for()
+    assert conflict.is_hidden() and page.get_by_label("Pesan untuk pelapor").input_value() == typed
+    assert page.locator("#status").inner_text() == "Sedang ditangani"
+    assert "Sedang kami cek." in page.locator("#timeline").inner_text()
+    page.get_by_role("button", name="Kirim tanggapan").click()
+    page.get_by_text("Jawaban terkirim.").wait_for()
+    view = requests.get(f"{site.url}/agency/reports/{tracking_id}", headers=token(site, "operator", PUPR),
+                        timeout=TIMEOUT).json()
+    assert [e.get("message") for e in view["timeline"] if e["type"] == "responded"] == [typed]
+    assert console.unexpected(*REFUSED) == []
+
+
+def test_a_refused_token_asks_to_sign_in_again_and_keeps_the_answer(site, page, console):
+    from lapor_cli.issuer import LocalIssuer
+
+    tracking_id, _, _ = file_report(site, "Lampu jalan mati")
+    sign_in(page, "operator", PUPR)
+    open_report(page, tracking_id)
+    typed = "Lampu diganti besok pagi."
+    page.get_by_label("Pesan untuk pelapor").fill(typed)
+
+    # The token expires while the answer is typed (the page still believes it valid: the API decides).
+    expired = LocalIssuer(site.data_dir / "issuer").issue("operator", PUPR, ttl_seconds=-60)
+    page.evaluate("""(token) => { const s = JSON.parse(sessionStorage.getItem('lapor.desk.session'));
+        s.idToken = token; sessionStorage.setItem('lapor.desk.session', JSON.stringify(s)); }""", expired)
+    page.get_by_role("button", name="Kirim tanggapan").click()
+    page.get_by_text("Sesi Anda sudah berakhir.").wait_for()
+    assert page.get_by_label("Pesan untuk pelapor").input_value() == typed
+
+    page.get_by_role("link", name="Masuk lagi").click()
+    page.get_by_text("Masuk untuk melanjutkan.").wait_for()
+    sign_in(page, "operator", PUPR, start="")
+    page.wait_for_url(re.compile(rf"/desk/report\.html#{tracking_id}$"))
+    page.locator("#report").wait_for()
+    assert page.get_by_label("Pesan untuk pelapor").input_value() == typed  # restored after signing in
+    page.get_by_role("button", name="Kirim tanggapan").click()
+    page.get_by_text("Jawaban terkirim.").wait_for()
+    assert console.unexpected(*REFUSED) == []
+
+
+def test_admin_sweep_dry_run_then_confirm_and_follow_it_to_the_end(site, page, console, screenshots):
+    sign_in(page, "admin", None)
+    page.get_by_role("link", name="Admin").click()
+    page.wait_for_url(re.compile(r"/desk/admin\.html"))
+    page.get_by_role("button", name="Lihat dulu (uji coba)").click()
+    preview = page.locator("#sweep-preview")
+    preview.wait_for()
+    assert "belum ada yang diubah" in page.locator("#sweep-preview-heading").inner_text()
+    assert int(page.locator("#sweep-preview-counts-scanned").inner_text()) >= 0
+    assert page.get_by_text("Akan dinaikkan ke instansi atasan").is_visible()
+    page.get_by_role("button", name="Jalankan sekarang").click()
+    page.get_by_text(re.compile(r"^Selesai\. \d+ / \d+$")).wait_for(timeout=30_000)
+    assert page.evaluate("(() => { const p = document.getElementById('sweep-progress'); return p.value === p.max })()")
+    page.screenshot(path=str(screenshots / "desk-admin.png"), full_page=True)
+    runs = requests.get(f"{site.url}/admin/sweeps", headers=token(site, "admin"), timeout=TIMEOUT).json()["items"]
+    assert [r["dry_run"] for r in runs[:2]] == [False, True] and runs[0]["status"] == "finished"
+    assert runs[0]["as_of"] == runs[1]["as_of"]  # the run the dry run showed
+    assert console.unexpected() == []
+
+
+def test_admin_issues_an_api_key_shown_once_and_revokes_it(site, page, console):
+    sign_in(page, "admin", None, start="/desk/admin.html")
+    name = f"FixMyStreet {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Nama pemakai kunci").fill(name)
+    page.get_by_role("button", name="Buat kunci").click()
+    page.get_by_text(f"Kunci baru untuk {name}").wait_for()
+    key = page.locator("#new-key-value").inner_text()
+    listed = requests.get(f"{site.url}/admin/apikeys", headers=token(site, "admin"), timeout=TIMEOUT).json()["items"]
+    mine = [k for k in listed if k["name"] == name]
+    assert len(mine) == 1 and mine[0]["revoked_at"] is None and key and key not in json.dumps(listed)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Cabut kunci {name}").click()
+    page.get_by_text(f"Kunci {name} dicabut.").wait_for()
+    listed = requests.get(f"{site.url}/admin/apikeys", headers=token(site, "admin"), timeout=TIMEOUT).json()["items"]
+    assert [k["revoked_at"] is not None for k in listed if k["name"] == name] == [True]
+    assert console.unexpected() == []
+
+
+def open_desk_page(site, page, path: str) -> None:
+    if path == "/desk/signin.html":
+        page.goto(path)
+        page.locator("#signin-agency option[value='64-72-pupr']").wait_for(state="attached")
+        return
+    role = "admin" if path == "/desk/admin.html" else "supervisor"
+    sign_in(page, role, None if role == "admin" else "64-72-inspektorat")
+    if path == "/desk/":
+        file_report(site, "Got mampet")
+        page.get_by_label("Instansi").fill(PUPR)  # a supervisor looks at an agency of its chain
+        page.get_by_role("button", name="Tampilkan").click()
+        page.locator("#queue li").first.wait_for()
+    elif path == "/desk/report.html":
+        tracking_id, _, _ = file_report(site, "Trotoar rusak")
+        open_report(page, tracking_id)
+    else:
+        page.goto(path)
+        page.locator("#key-list li").first.wait_for()
+
+
+@pytest.mark.parametrize("path", ["/desk/signin.html", "/desk/", "/desk/report.html", "/desk/admin.html"])
+def test_desk_pages_on_a_phone(site, page, console, axe_source, path):
+    open_desk_page(site, page, path)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll"
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, progress')]
+        .filter(f => f.type !== 'hidden' && !(f.labels && f.labels.length) && !f.getAttribute('aria-label'))
+        .map(f => f.id || f.name)""")
+    assert unlabelled == []
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached = set()
+    for _ in range(150):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("(() => { const e = document.activeElement; "
+                                  "return e.type === 'radio' ? 'radio:' + e.name : e.id || e.href || e.tagName })()"))
+    wanted = set(page.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select, textarea')]
+        .filter(e => !e.disabled && e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden')
+        .map(e => e.type === 'radio' ? 'radio:' + e.name : e.id || e.href || e.tagName)"""))
+    assert len(wanted) >= 4 and wanted - reached == set()
+    assert axe_violations(page, axe_source) == []
+    assert console.unexpected() == []

@@ -1,0 +1,219 @@
+// One report on the operator desk: the facts, the reporter (unless anonymous), the timeline; the answer
+// (in_progress or responded) sent with the version read, so that a change by someone else first is a clear
+// 409 with a reload that keeps the typed answer; for admins, reassign and reject with a reason. The answer
+// being typed is kept (sessionStorage) until sent: it survives a reload and signing in again.
+import { ApiError, api, desk } from "./api.js";
+import { drafts } from "./auth.js";
+import { lang, t } from "./i18n.js";
+import { bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
+import { el, formatDate } from "./ui.js";
+
+await bootDesk();
+const $ = (id) => document.getElementById(id);
+const trackingId = decodeURIComponent(location.hash.slice(1)).trim().toUpperCase();
+const AWAITING = ["submitted", "routed", "in_progress", "escalated"];
+let view = null;
+let zone = null;
+let regionName = "";
+let categories = [];
+let agencies = [];
+
+function agencyName(id) {
+  if (view && id === view.agency.id) return view.agency.name;
+  const known = agencies.find((a) => a.id === id);
+  return known ? known.name : id || t("event.agency.other");
+}
+
+function describe(event) {
+  switch (event.type) {
+    case "routed": case "reassigned": case "escalated":
+      return t(`event.${event.type}`, { agency: agencyName(event.agency_id) });
+    case "feedback": case "reopened": case "closed":
+      return t(`desk.event.${event.type}`, { rating: event.rating });
+    default: {
+      const key = `event.${event.type}`;
+      return t(key) === key ? t("event.other") : t(key);
+    }
+  }
+}
+
+async function lookUpRegion(code) {
+  const parent = code.includes(".") ? code.slice(0, code.lastIndexOf(".")) : undefined;
+  try {
+    const found = (await api.regions(parent)).items.find((r) => r.code === code);
+    if (found) return { name: `${found.name} (${code})`, zone: { timezone: found.timezone, abbreviation: found.timezone_abbreviation } };
+  } catch { /* each date's offset still names its zone */ }
+  return { name: code, zone: null };
+}
+
+function categoryName(id) {
+  const found = categories.find((c) => c.id === id);
+  return found ? (lang() === "id" ? found.name_id : found.name_en) : id;
+}
+
+function reporterText() {
+  if (view.privacy === "anonymous") return t("desk.report.anonymous");
+  const who = view.reporter || {};
+  const parts = [who.name, who.phone, who.email].filter(Boolean);
+  return parts.length ? parts.join(" · ") : t("desk.report.no_identity");
+}
+
+function render() {
+  if (!view) return;
+  $("report").hidden = false;
+  $("report-title").textContent = view.title || view.tracking_id;
+  $("status").textContent = t(`status.${view.status}`);
+  $("status").className = `badge status-${view.status}`;
+  const awaiting = AWAITING.includes(view.status);
+  $("overdue").textContent = view.overdue ? t("track.overdue") : awaiting ? t("track.on_time") : "";
+  $("overdue").className = view.overdue ? "badge overdue" : "badge on-time";
+  $("days").textContent = daysLeft(view.working_days_left);
+  $("final").hidden = !view.overdue_final;
+  $("tracking-id").textContent = view.tracking_id;
+  $("agency").textContent = view.agency.name;
+  $("category").textContent = categoryName(view.category);
+  $("region").textContent = regionName;
+  $("privacy").textContent = t(`privacy.${view.privacy}`);
+  $("submitted").textContent = formatDate(view.submitted_at, zone);
+  $("due").textContent = formatDate(view.due_at, zone);
+  $("reporter").textContent = reporterText();
+  $("description").textContent = view.description || "";
+  $("answer").hidden = !awaiting;
+  $("admin-actions").hidden = !(isAdmin() && awaiting);
+  $("timeline").replaceChildren(...(view.timeline || []).map((e) => el("li", {},
+    el("time", { datetime: e.at, text: formatDate(e.at, zone) }), " ",
+    el("span", { text: describe(e) }),
+    e.actor_role && e.actor_role !== "system" ? el("span", { class: "meta", text: ` (${t(`desk.actor.${e.actor_role}`)})` }) : null,
+    e.message ? el("q", { text: e.message }) : null)));
+}
+
+async function load() {
+  $("load-error").textContent = "";
+  try {
+    view = await call(desk.report, trackingId);
+    if (!regionName) ({ name: regionName, zone } = await lookUpRegion(view.region_code));
+    render();
+    return true;
+  } catch (error) {
+    $("load-error").textContent = problem(error);
+    return false;
+  }
+}
+
+// The answer being typed, kept as it is typed.
+function keepDraft() {
+  const status = document.querySelector('input[name="answer-status"]:checked');
+  drafts.put(trackingId, { message: $("message").value, status: status ? status.value : "responded" });
+}
+
+function restoreDraft() {
+  const kept = drafts.get(trackingId);
+  if (!kept) return;
+  $("message").value = kept.message || "";
+  const radio = document.querySelector(`input[name="answer-status"][value="${kept.status}"]`);
+  if (radio) radio.checked = true;
+  if (kept.message) $("answer-status").textContent = t("desk.answer.restored");
+}
+
+function fieldError(id, text) {
+  $(`${id}-error`).textContent = text || "";
+  $(id).toggleAttribute("aria-invalid", Boolean(text));
+  if (text) $(id).setAttribute("aria-invalid", "true");
+}
+
+function conflict(error) {
+  const current = error.details && error.details.current_version;
+  $("conflict-text").textContent = t("desk.conflict", { version: current ?? "?" });
+  $("conflict").hidden = false;
+  $("conflict").focus();
+}
+
+$("answer").addEventListener("input", keepDraft);
+$("answer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const message = $("message").value.trim();
+  fieldError("message", message ? "" : t("err.required"));
+  $("answer-status").textContent = "";
+  if (!message) return $("message").focus();
+  keepDraft();
+  const status = document.querySelector('input[name="answer-status"]:checked').value;
+  $("send").disabled = true;
+  try {
+    view = await call(desk.respond, trackingId, { message, status, version: view.version });
+    drafts.clear(trackingId);
+    $("message").value = "";
+    $("conflict").hidden = true;
+    render();
+    $("answer-status").textContent = t(status === "responded" ? "desk.answer.sent" : "desk.answer.noted");
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "stale_version") conflict(error);
+    else if (error instanceof ApiError && error.status === 422 && error.details) fieldError("message", t("err.invalid"));
+    else $("answer-status").textContent = problem(error);
+  } finally {
+    $("send").disabled = false;
+  }
+});
+
+// Someone else changed the report first: read it again (the typed answer stays), then send again.
+$("reload").addEventListener("click", async () => {
+  if (await load()) {
+    $("conflict").hidden = true;
+    $("answer-status").textContent = t("desk.conflict.reloaded");
+    $("message").focus();
+  }
+});
+
+async function adminChange(form, send, body) {
+  const status = $(`${form}-status`);
+  status.textContent = "";
+  $(`${form}-send`).disabled = true;
+  try {
+    view = await call(send, trackingId, { ...body, version: view.version });
+    $(form).reset();
+    render();
+    status.textContent = t(`desk.${form}.done`);
+  } catch (error) {
+    status.textContent = problem(error);
+  } finally {
+    $(`${form}-send`).disabled = false;
+  }
+}
+
+$("reassign").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const agencyId = $("reassign-agency").value;
+  const reason = $("reassign-reason").value.trim();
+  fieldError("reassign-agency", agencyId ? "" : t("err.choose"));
+  fieldError("reassign-reason", reason ? "" : t("err.required"));
+  if (!agencyId) return $("reassign-agency").focus();
+  if (!reason) return $("reassign-reason").focus();
+  adminChange("reassign", desk.reassign, { agency_id: agencyId, reason });
+});
+
+$("reject").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const reason = $("reject-reason").value.trim();
+  fieldError("reject-reason", reason ? "" : t("err.required"));
+  if (!reason) return $("reject-reason").focus();
+  adminChange("reject", desk.reject, { reason });
+});
+
+async function adminChoices() {
+  if (!isAdmin()) return;
+  try {
+    agencies = (await call(desk.agencies)).items;
+  } catch { return; }
+  $("reassign-agency").replaceChildren(el("option", { value: "", text: t("desk.reassign.choose") }),
+    ...agencies.map((a) => el("option", { value: a.id, text: a.name })));
+  render();
+}
+
+document.addEventListener("lapor:lang", render);
+restoreDraft();
+api.categories().then((reply) => { categories = reply.items; render(); }).catch(() => {});
+if (!trackingId) {
+  $("load-error").textContent = t("err.not_found");
+} else {
+  load().then((found) => { if (found) $("report-title").focus(); });
+  adminChoices();
+}
