@@ -84,7 +84,7 @@ function render() {
     el("time", { datetime: e.at, text: formatDate(e.at, zone) }), " ",
     el("span", { text: describe(e) }),
     e.actor_role && e.actor_role !== "system" ? el("span", { class: "meta", text: ` (${t(`desk.actor.${e.actor_role}`)})` }) : null,
-    e.message ? el("q", { text: e.message }) : null)));
+    e.message && e.actor_role !== "system" ? el("q", { text: e.message }) : null)));  // what a person wrote
 }
 
 async function load() {

@@ -272,7 +272,7 @@ export const STRINGS = {
     "desk.sweep.preview": "Hasil uji coba per {as_of}: belum ada yang diubah",
     "desk.sweep.confirm": "Jalankan sekarang",
     "desk.sweep.cancel": "Batal",
-    "desk.sweep.run": "Pemeriksaan berjalan",
+    "desk.sweep.run": "Pemeriksaan",
     "desk.sweep.progress": "Kemajuan",
     "desk.sweep.state.running": "Berjalan… {done}",
     "desk.sweep.state.finished": "Selesai. {done}",
