@@ -25,7 +25,9 @@ API_VERSION = "0.1.0"
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
                               "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/attachments",
-                              "POST /agency/reports/{tracking_id}/attachments", "PUT /admin/agencies", "PUT /admin/routes",
+                              "POST /agency/reports/{tracking_id}/attachments",
+                              "POST /reports/{tracking_id}/attachments/{attachment_id}/hide", "PUT /admin/agencies",
+                              "PUT /admin/routes",
                               "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
 # Routes that read a body: only these are size-checked (a GET's body is never read, so never refused).
 BODY_ROUTES = JSON_BODY_ROUTES | open311.CREATE_ROUTES.keys()

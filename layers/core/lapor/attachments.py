@@ -1,11 +1,14 @@
-"""Attachments (design §4.1): limits, object keys, and what MediaFunction does with an upload's bytes.
+"""Attachments (design §4.1): limits, object keys, slots, and what MediaFunction does with an upload's bytes.
 
 The client uploads straight to S3 with a presigned POST (``uploads/<tracking_id>/<attachment_id>``); the API
-function never sees the file. MediaFunction then checks the real type from the bytes, refuses what is not what it
-claims, too large, truncated or a decompression bomb, re-encodes images so no metadata block (EXIF, XMP, IPTC,
+function never sees the file (except an Open311 client's multipart POST, whose file parts it stores under the same
+key). MediaFunction then checks the real type from the bytes, refuses what is not what it claims, too large,
+truncated or a decompression bomb, re-encodes images so no metadata block (EXIF, XMP, IPTC,
 comments) survives, and writes the clean file and a thumbnail under ``ready/``.
 
-Pillow is imported only by :func:`process` (MediaFunction's own dependency, not the layer's).
+An attachment's status: ``pending`` (its upload may come), ``ready``, ``rejected`` (with a reason), ``removed`` (by
+the reporter, before the agency answered) or ``hidden`` (by an admin, with a reason). Pillow is imported only by
+:func:`process` (MediaFunction's own dependency, not the layer's).
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from dataclasses import dataclass
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_REPORT = 5
+# Removals by the reporter that free their slot for another upload, per report. Past that a removal still works
+# (it is the reporter's way to take back a photo) but its slot stays taken: uploads and removals cannot go on
+# for ever, so a report's partition and timeline stay bounded (design §7), at most 10 files ever made ready.
+MAX_FREED_BY_REMOVAL = 5
 # Images larger than this many pixels are refused (a decompression bomb: a small file that decodes to gigabytes).
 MAX_PIXELS = 40_000_000
 THUMBNAIL_SIDE = 640
@@ -144,12 +151,28 @@ def _reencode(data: bytes, content_type: str) -> Processed:
     return Processed(content_type, body.getvalue(), thumb.getvalue())
 
 
+def slot_free(current: dict | None, now_epoch: int) -> bool:
+    """Whether a slot may take a new upload: empty, its upload rejected, removed by the reporter while removals
+    still free slots (``frees_slot``), or pending with its upload window past. Ready and hidden ones hold it.
+    The store's conditional put says the same (``ReportStore.claim_attachment_slot``)."""
+    return (current is None or current["status"] == "rejected"
+            or (current["status"] == "removed" and bool(current.get("frees_slot")))
+            or (current["status"] == "pending" and current["upload_expires_at"] < now_epoch))
+
+
+def first_ready_image(attachments: list[dict]) -> dict | None:
+    """The image Open311 shows as ``media_url``: the earliest-made ready image, or None."""
+    images = [a for a in attachments if a["status"] == "ready" and a["content_type"] in IMAGE_TYPES]
+    return min(images, key=lambda a: (a.get("created_at", ""), a.get("slot", 0)), default=None)
+
+
 def start_upload(store, record: dict, *, filename: str, content_type: str, size: int, actor_role: str,
                  now_epoch: int, expires_in: int) -> dict:
     """Record a ``pending`` attachment of ``record`` in a free slot (at most MAX_PER_REPORT) and return it.
 
     Raises Conflict: ``report_closed`` for a closed or rejected report, ``attachment_limit`` when every slot is
-    held by a ready attachment or an upload still in its window."""
+    held by a ready or hidden attachment, an upload still in its window, or a removal past
+    MAX_FREED_BY_REMOVAL."""
     import secrets
 
     from lapor.domain.clock import iso_utc
@@ -168,9 +191,7 @@ def start_upload(store, record: dict, *, filename: str, content_type: str, size:
         "created_at": iso_utc(datetime.fromtimestamp(now_epoch, UTC)), "upload_expires_at": now_epoch + expires_in,
     }
     for slot in range(1, MAX_PER_REPORT + 1):
-        current = held.get(slot)
-        free = (current is None or current["status"] == "rejected"
-                or (current["status"] == "pending" and current["upload_expires_at"] < now_epoch))
-        if free and store.claim_attachment_slot(tracking_id, slot, attachment, now_epoch=now_epoch):
+        if slot_free(held.get(slot), now_epoch) and store.claim_attachment_slot(tracking_id, slot, attachment,
+                                                                                now_epoch=now_epoch):
             return attachment | {"slot": slot}
     raise Conflict(f"a report takes at most {MAX_PER_REPORT} attachments", code="attachment_limit")
