@@ -148,6 +148,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
     route_key = event.get("routeKey")
     limit = get_settings().max_body_bytes
+    if route_key in open311.CREATE_ROUTES and open311.is_multipart(event.get("headers") or {}):
+        limit = get_settings().max_multipart_bytes  # a form with photos (FixMyStreet), within Lambda's 6 MB
     if route_key in BODY_ROUTES and body_size(event) > limit:
         message = f"the body is over {limit} bytes"
         spec = open311.too_large(route_key, message)  # Open311 clients read the spec's errors, not Lapor's
