@@ -154,6 +154,19 @@ def test_the_parser_keeps_every_byte_of_a_binary_part():
         assert part.data == data and form == {"description": ["Jalan rusak — lubang besar"]}
 
 
+def test_odd_multipart_bodies_get_the_specs_400_never_a_500(call_api, api_key):
+    fields = "".join(f'--b\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                     for k, v in request_form(api_key).items())
+    bogus_charset = (fields + '--b\r\nContent-Disposition: form-data; name="first_name"\r\n'
+                     'Content-Type: text/plain; charset=no-such-charset\r\n\r\nSiti\r\n--b--\r\n')
+    assert call_api("POST", f"{BASE}/requests.json", body=bogus_charset.encode(),
+                    headers={"Content-Type": "multipart/form-data; boundary=b"}).status == 200
+    for content_type in ("multipart/form-data", "multipart/form-data; boundary=zzz"):
+        reply = call_api("POST", f"{BASE}/requests.json", body=b"--b\r\nnot a part--b--",
+                         headers={"Content-Type": content_type})
+        assert reply.status in (400, 403) and isinstance(reply.body, list), reply.body
+
+
 def test_a_replay_with_the_same_key_stores_the_files_once(call_api, media, api_key, aws):
     key = str(uuid.uuid4())
     files = [("media", "a.png", "image/png", png_bytes())]

@@ -358,7 +358,11 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]
             if payload or filename:
                 files.append(FilePart(name, filename, part.get_content_type(), payload))
             continue
-        form.setdefault(name, []).append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+        try:
+            text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know: read as UTF-8, as a form without one is
+            text = payload.decode("utf-8", "replace")
+        form.setdefault(name, []).append(text)
     return form, files
 
 
