@@ -22,7 +22,8 @@ API = RESOURCES["HttpApi"]["Properties"]
 
 TABLE_ARN = {"Fn::GetAtt": ["ReportsTable", "Arn"]}
 PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback",
-                       "POST /reports/{tracking_id}/attachments", "POST /webhooks/sms/twilio",
+                       "POST /reports/{tracking_id}/attachments",
+                       "DELETE /reports/{tracking_id}/attachments/{attachment_id}", "POST /webhooks/sms/twilio",
                        "POST /webhooks/sms/generic", "POST /open311/v2/requests.json",
                        "POST /open311/v2/requests.xml")
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
@@ -345,12 +346,28 @@ def test_media_function_runs_on_uploads_only_and_touches_only_its_prefixes():
     [event] = media["Events"].values()
     assert event["Type"] == "S3" and event["Properties"]["Bucket"] == {"Ref": "MediaBucket"}
     assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
-    s3 = {a: s["Resource"] for s in statements("MediaFunction") for a in as_list(s["Action"]) if a.startswith("s3:")}
+    s3: dict[str, list] = {}
+    for s in statements("MediaFunction"):
+        for a in as_list(s["Action"]):
+            if a.startswith("s3:"):
+                s3.setdefault(a, []).append(s["Resource"])
     name = BUCKET["BucketName"]["Fn::Sub"]
-    assert s3["s3:GetObject"]["Fn::Sub"][0].endswith(name[0] + "/uploads/*")
-    assert s3["s3:DeleteObject"]["Fn::Sub"][0].endswith(name[0] + "/uploads/*")
-    assert s3["s3:PutObject"]["Fn::Sub"][0].endswith(name[0] + "/ready/*")
-    assert all(s["Fn::Sub"][1] == name[1] for s in s3.values())  # the same bucket name, built the same way
-    api = {a: s["Resource"] for s in statements("ApiFunction") for a in as_list(s["Action"]) if a.startswith("s3:")}
-    assert api == {"s3:PutObject": {"Fn::Sub": "${MediaBucket.Arn}/uploads/*"},
-                   "s3:GetObject": {"Fn::Sub": "${MediaBucket.Arn}/ready/*"}}
+
+    def prefixes(action):
+        return sorted(r["Fn::Sub"][0].removeprefix("arn:${AWS::Partition}:s3:::" + name[0]) for r in s3[action])
+
+    assert prefixes("s3:GetObject") == ["/uploads/*"]
+    # Uploads once handled; ready files written for an attachment removed or hidden meanwhile.
+    assert prefixes("s3:DeleteObject") == ["/ready/*", "/uploads/*"]
+    assert prefixes("s3:PutObject") == ["/ready/*"]
+    assert all(r["Fn::Sub"][1] == name[1] for rs in s3.values() for r in rs)  # the same bucket, built the same way
+    api: dict[str, list] = {}
+    for s in statements("ApiFunction"):
+        for a in as_list(s["Action"]):
+            if a.startswith("s3:"):
+                api.setdefault(a, []).extend(as_list(s["Resource"]))
+    assert api == {"s3:PutObject": [{"Fn::Sub": "${MediaBucket.Arn}/uploads/*"}],
+                   "s3:GetObject": [{"Fn::Sub": "${MediaBucket.Arn}/ready/*"}],
+                   # a reporter's removal deletes the attachment's files
+                   "s3:DeleteObject": [{"Fn::Sub": "${MediaBucket.Arn}/uploads/*"},
+                                       {"Fn::Sub": "${MediaBucket.Arn}/ready/*"}]}

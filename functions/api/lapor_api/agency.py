@@ -50,10 +50,12 @@ def _visible_report(caller: Caller, tracking_id: str, *, timeline: bool = False)
     return record
 
 
-def _agency_view(record: dict[str, Any]) -> AgencyReportView:
+def _agency_view(record: dict[str, Any], caller: Caller | None = None) -> AgencyReportView:
     if "timeline" not in record:
         record = record | {"timeline": runtime.store().get_timeline(record["tracking_id"])}
-    view = report_view(record, full=True, for_operators=True, sign=runtime.presign_get)
+    # Attachments an admin hid show to admins only.
+    view = report_view(record, full=True, for_operators=True, sign=runtime.presign_get,
+                       show_hidden=caller is not None and caller.role == "admin")
     view["working_days_left"] = working_days_left(record, runtime.config_cache().get().calendar, _now())
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])
@@ -99,7 +101,8 @@ def agency_queue(
             responses=ok("The full view, with the reporter's identity unless anonymous") | errors(
                 OPERATOR, NOT_VISIBLE, 422))
 def agency_report(tracking_id: TrackingId) -> AgencyReportView:
-    return _agency_view(_visible_report(auth.caller(router), tracking_id, timeline=True))
+    caller = auth.caller(router)
+    return _agency_view(_visible_report(caller, tracking_id, timeline=True), caller)
 
 
 @router.post("/reports/<tracking_id>/responses", summary="Acknowledge or answer a report", **OPERATOR_ONLY,

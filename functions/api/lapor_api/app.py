@@ -25,7 +25,9 @@ API_VERSION = "0.1.0"
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
                               "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/attachments",
-                              "POST /agency/reports/{tracking_id}/attachments", "PUT /admin/agencies", "PUT /admin/routes",
+                              "POST /agency/reports/{tracking_id}/attachments",
+                              "POST /reports/{tracking_id}/attachments/{attachment_id}/hide", "PUT /admin/agencies",
+                              "PUT /admin/routes",
                               "PUT /admin/calendar", "POST /admin/sweeps", "POST /admin/apikeys"})
 # Routes that read a body: only these are size-checked (a GET's body is never read, so never refused).
 BODY_ROUTES = JSON_BODY_ROUTES | open311.CREATE_ROUTES.keys()
@@ -146,6 +148,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Checked before the resolver parses anything, so an oversized or non-JSON body costs nothing.
     route_key = event.get("routeKey")
     limit = get_settings().max_body_bytes
+    if route_key in open311.CREATE_ROUTES and open311.is_multipart(event.get("headers") or {}):
+        limit = get_settings().max_multipart_bytes  # a form with photos (FixMyStreet), within Lambda's 6 MB
     if route_key in BODY_ROUTES and body_size(event) > limit:
         message = f"the body is over {limit} bytes"
         spec = open311.too_large(route_key, message)  # Open311 clients read the spec's errors, not Lapor's

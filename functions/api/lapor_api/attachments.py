@@ -3,6 +3,10 @@ a document straight to S3 (design §4.1). The function never handles the file: M
 
 API Gateway's JWT authorizer guards a whole route, so the agency chain has its own path
 (``/agency/reports/{tracking_id}/attachments``) beside the reporter's (``/reports/{tracking_id}/attachments``).
+
+The reporter may remove an attachment they uploaded until the agency first answers (``DELETE``; its files are
+deleted at once); operators never delete; an admin hides one with a reason (``POST .../hide``; its files are
+kept, shown to admins only). Both are timeline events.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from lapor import attachments, runtime
-from lapor.models import AttachmentIn, AttachmentUpload
+from lapor import attachments, operations, runtime
+from lapor.models import AgencyReportView, AttachmentIn, AttachmentUpload, HideAttachmentIn, ReportView
 from lapor.observability import logger
 from lapor.settings import get_settings
+from lapor.views import report_view
 from lapor_api import agency, auth
 from lapor_api.reports import NO_REPORT, _own_report
-from lapor_api.responses import JSON_BODY, OPERATOR, errors, ok
+from lapor_api.responses import ADMIN, JSON_BODY, OPERATOR, errors, ok
 
 router = APIGatewayHttpRouter()
 TrackingId = Annotated[str, Path(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"])]
+AttachmentId = Annotated[str, Path(min_length=1, max_length=32, examples=["q3Vx0dQ2mB7kTz1c"])]
+NO_ATTACHMENT = "; or no attachment with this id on the report (`attachment_not_found`)"
 CREATED = ok("A pending attachment and the presigned POST to upload it with (S3 enforces its size and type)",
              status=201, model=AttachmentUpload)
 LIMITS = (409, "The report is closed or rejected (`report_closed`), or already has 5 attachments, ready or with an "
@@ -66,3 +73,54 @@ def reporter_attachment(
 def agency_attachment(tracking_id: TrackingId, body: AttachmentIn) -> Response[AttachmentUpload]:
     caller = auth.caller(router)
     return _upload(agency._visible_report(caller, tracking_id), body, caller.role)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _delete_files(tracking_id: str, attachment_id: str) -> None:
+    """The upload, the clean file and the thumbnail of a removed attachment, deleted at once (a removal is
+    often the reporter taking back a photo they should not have sent): keys that do not exist cost nothing."""
+    keys = (attachments.upload_key(tracking_id, attachment_id), attachments.ready_key(tracking_id, attachment_id),
+            attachments.thumbnail_key(tracking_id, attachment_id))
+    runtime.s3().delete_objects(Bucket=get_settings().media_bucket,
+                                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True})
+
+
+@router.delete("/reports/<tracking_id>/attachments/<attachment_id>",
+               summary="Remove an attachment you uploaded, before the agency answers (reporter)", tags=["reports"],
+               responses=ok("The reporter's full view, without the attachment, with `attachment_removed` on its "
+                            "timeline (removing it again answers the same)") | errors(
+                   (403, "The attachment was uploaded by the agency chain, not the reporter (`not_own_attachment`)"),
+                   (404, NO_REPORT[1] + NO_ATTACHMENT),
+                   (409, "The agency has answered the report: its attachments stay (`already_answered`); or the "
+                         "report kept changing meanwhile (`stale_version`)"), 422))
+def remove_attachment(
+    tracking_id: TrackingId,
+    attachment_id: AttachmentId,
+    access_code: Annotated[str, Header(alias="x-access-code", min_length=1, max_length=64)],
+) -> ReportView:
+    record = _own_report(tracking_id, access_code, timeline=False)
+    operations.remove_attachment(runtime.store(), record, attachment_id, now=_now())
+    _delete_files(record["tracking_id"], attachment_id)
+    logger.info("attachment removed", extra={"tracking_id": record["tracking_id"], "attachment_id": attachment_id})
+    written = runtime.store().get_report(record["tracking_id"], timeline=True) or record
+    return ReportView.model_validate(report_view(written, full=True, sign=runtime.presign_get))
+
+
+@router.post("/reports/<tracking_id>/attachments/<attachment_id>/hide",
+             summary="Hide an attachment, with a reason (admin)", **agency.OPERATOR_ONLY,
+             responses=ok("The report as admins see it: the attachment `hidden` with its reason, "
+                          "`attachment_hidden` on the timeline") | errors(
+                 ADMIN, JSON_BODY, (404, agency.NOT_VISIBLE[1] + NO_ATTACHMENT),
+                 (409, "Hidden already (`already_hidden`), or the report changed since the given version "
+                       "(`stale_version`)")))
+def hide_attachment(tracking_id: TrackingId, attachment_id: AttachmentId, body: HideAttachmentIn) -> AgencyReportView:
+    caller = auth.admin(router)
+    record = agency._visible_report(caller, tracking_id)
+    operations.hide_attachment(runtime.store(), record, caller, attachment_id, reason=body.reason,
+                               version=body.version, now=_now())
+    logger.info("attachment hidden", extra={"tracking_id": record["tracking_id"], "attachment_id": attachment_id,
+                                            "role": caller.role, "by": caller.subject})
+    return agency._agency_view(runtime.store().get_report(record["tracking_id"], timeline=True) or record, caller)

@@ -8,8 +8,10 @@ as ``POST /reports`` (routing, deadline, idempotency) and needs an API key issue
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -19,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
-from lapor import open311, runtime
+from lapor import attachments, open311, runtime
 from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc, parse_utc
 from lapor.domain.reference import REGION_CODE_PATTERN
@@ -77,7 +79,17 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         # otherwise the notes only name the status.
         status_notes=record.get("status_notes") if record["privacy"] == "public"
         and record["status"] in ("responded", "closed") else None,
-        updated_datetime=updated, media_url=record.get("media_url"))
+        updated_datetime=updated, media_url=_media_url(record))
+
+
+def _media_url(record: dict[str, Any]) -> str | None:
+    """A public report's first ready image (a presigned GET URL, minutes long) when it has one, else the link an
+    Open311 client sent; nothing for confidential and anonymous reports (not even signed)."""
+    if record["privacy"] != "public":
+        return None
+    if record.get("media_key"):
+        return runtime.presign_get(record["media_key"])
+    return record.get("media_url")
 
 
 # -- services ---------------------------------------------------------------------------------------------------
@@ -107,13 +119,50 @@ def _api_key_valid(api_key: str) -> bool:
                 and hmac.compare_digest(record["secret_hash"], ids.hash_api_secret(parts[1])))  # type: ignore[index]
 
 
+def is_multipart(headers: dict[str, str]) -> bool:
+    return headers.get("content-type", "").partition(";")[0].strip().lower() == open311.MULTIPART
+
+
+def _form(event: Any) -> tuple[dict[str, list[str]], list[open311.FilePart]]:
+    """The form (``parse_qs`` shape) and, for multipart/form-data, its file parts."""
+    raw = event.body or ""
+    if is_multipart(event.headers):
+        # API Gateway sends a multipart body base64-encoded (a binary media type); lapor dev does the same.
+        body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8", "surrogateescape")
+        return open311.parse_multipart(event.headers["content-type"], body)
+    # API Gateway sends form bodies base64-encoded; bytes that are not UTF-8 must not crash the handler.
+    text = base64.b64decode(raw).decode("utf-8", "replace") if event.is_base64_encoded else raw
+    return parse_qs(text, keep_blank_values=True), []
+
+
+def _store_files(created: dict[str, Any], files: list[open311.FilePart]) -> None:
+    """The form's files, each as a pending attachment of the report just filed, put under its upload key as the
+    presigned POST would: MediaFunction then checks and re-encodes it like any upload. The report is filed
+    already, so a failure here is logged, not raised: the client gets its tracking id (an attachment whose file
+    never came frees its slot when its upload window ends)."""
+    settings = get_settings()
+    store, s3 = runtime.store(), runtime.s3()
+    record = store.get_report(created["tracking_id"])
+    for part in files:
+        try:
+            attachment = attachments.start_upload(
+                store, record, filename=part.filename, content_type=part.content_type, size=len(part.data),
+                actor_role="reporter", now_epoch=int(time.time()), expires_in=settings.upload_url_seconds)
+            s3.put_object(Bucket=settings.media_bucket, Key=attachment["upload_key"], Body=part.data,
+                          ContentType=part.content_type, ServerSideEncryption="AES256")
+        except Exception as exc:  # noqa: BLE001 - the report stands; the file is lost, and the log says so
+            logger.error("open311 file part not stored", extra={"tracking_id": created["tracking_id"],
+                                                                 "error": type(exc).__name__})
+            continue
+        logger.info("open311 file part stored", extra={"tracking_id": created["tracking_id"],
+                                                       "attachment_id": attachment["attachment_id"],
+                                                       "bytes": len(part.data)})
+
+
 def _create(fmt: str) -> Response:
     event = router.current_event
-    # API Gateway sends form bodies base64-encoded; bytes that are not UTF-8 must not crash the handler.
-    raw = event.body or ""
-    text = base64.b64decode(raw).decode("utf-8", "replace") if event.is_base64_encoded else raw
-    form = parse_qs(text, keep_blank_values=True)
     try:
+        form, files = _form(event)
         api_key = open311.form_value(form, "api_key")
         if api_key is None or not _api_key_valid(api_key):  # before anything else is read: nothing is stored
             raise open311.Open311Error(403, "api_key is missing, unknown or revoked")
@@ -131,9 +180,16 @@ def _create(fmt: str) -> Response:
         except ValidationError as exc:
             raise open311.Open311Error(400, *(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                               for e in exc.errors())) from exc
+        files = open311.check_files(files, max_files=attachments.MAX_PER_REPORT, max_bytes=attachments.MAX_BYTES,
+                                    sniff=attachments.sniff, accepted=attachments.CONTENT_TYPES)
+        # The files are part of the request (the same Idempotency-Key with other files is another request) and
+        # are stored only by the call that files the report, never again on a replay.
+        identity = {"media": [hashlib.sha256(f.data).hexdigest() for f in files]} if files else None
         try:
             created = file_report(report, channel="open311", idempotency_key=event.headers.get("idempotency-key"),
-                                  extra={"media_url": request.media_url} if request.media_url else None)
+                                  extra={"media_url": request.media_url} if request.media_url else None,
+                                  identity=identity, on_filed=(lambda created: _store_files(created, files))
+                                  if files else None)
         except LaporError as exc:
             status = 400 if exc.status == 422 else exc.status  # the spec has no 422
             raise open311.Open311Error(status, exc.message) from exc
@@ -205,18 +261,22 @@ def too_large(route_key: str, description: str) -> tuple[str, str] | None:
 NOT_FOUND = (404, "No such service_code or service_request_id, or a suffix other than .json or .xml")
 CREATE_ERRORS = (
     (400, "The form cannot be filed: every problem is listed (missing or invalid fields, a region outside "
-          "jurisdiction_id, an unknown service_code or region, a weak or reused Idempotency-Key)"),
+          "jurisdiction_id, an unknown service_code or region, a weak or reused Idempotency-Key; a multipart body "
+          "that cannot be read, a file part that is empty, not a JPEG, PNG, WebP or PDF by its bytes, or more than "
+          "5 of them)"),
     (403, "api_key is missing, unknown or revoked; nothing else was read"),
     (404, "jurisdiction_id is a Kemendagri code that does not exist"),
     (409, "A request with this Idempotency-Key is still in progress"),
-    (413, "The body is over the deployment's limit, 64 KiB by default; checked first"),
+    (413, "The body is over the deployment's limit (64 KiB by default; 4 MiB for multipart/form-data), or a file "
+          "part is over 10 MiB; checked first"),
 )
 
 for _fmt in open311.FORMATS:
     _one = (_fmt,)
     router.get(f"{BASE}/services.{_fmt}", summary=f"Open311: services ({_fmt})", **TAGS,
                responses=open311_ok("Every service (a Lapor category)", Open311Services, _one))(_in(_fmt, _services))
-    router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded ({_fmt})", **TAGS,
+    router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded or multipart ({_fmt})",
+                **TAGS,
                 responses=open311_ok("Filed and routed", Open311CreatedList, _one)
                 | open311_errors(_one, *CREATE_ERRORS))(_in(_fmt, _create))
     router.get(f"{BASE}/requests.{_fmt}", summary=f"Open311: list requests ({_fmt})", **TAGS,
@@ -265,8 +325,16 @@ def describe(paths: dict[str, Any]) -> None:
     """Add to ``paths`` (the served document's) the form and query parameters the Open311 handlers read."""
     for fmt in open311.FORMATS:
         create = paths[f"{BASE}/requests.{fmt}"]["post"]
+        multipart = _form_schema()
+        multipart["properties"]["media"] = {
+            "type": "array", "maxItems": 5, "items": {"type": "string", "format": "binary"},
+            "description": "Photos or documents (JPEG, PNG, WebP, PDF; any part with a filename is one), each "
+                           "stored as an attachment and checked by MediaFunction like any upload; GET then shows "
+                           "the first ready image as media_url. The whole body at most 4 MiB (Lambda's payload "
+                           "limit)"}
         create["requestBody"] = {"required": True, "content": {
-            "application/x-www-form-urlencoded": {"schema": _form_schema()}}}
+            "application/x-www-form-urlencoded": {"schema": _form_schema()},
+            "multipart/form-data": {"schema": multipart}}}
         create["parameters"] = [{
             "name": "idempotency-key", "in": "header", "required": False,
             "description": "As for POST /reports: a random UUID (version 4) or at least 22 random URL-safe "

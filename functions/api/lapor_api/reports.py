@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -37,12 +38,21 @@ def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None 
     return created
 
 
-def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, extra: dict | None = None) -> dict:
+def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, extra: dict | None = None,
+                identity: dict | None = None, on_filed: Callable[[dict], None] | None = None) -> dict:
     """File ``report`` (the reply of ``POST /reports``); with a key, a replay returns the first reply, and the key
     is recorded in the report's own transaction (exactly once, even if this function dies after the write).
-    ``extra``: more attributes of the report item (Open311's ``media_url``), part of the request's identity."""
+    ``extra``: more attributes of the report item (Open311's ``media_url``), part of the request's identity;
+    ``identity``: more of the request's identity, not stored (digests of Open311's file parts); ``on_filed`` runs
+    with the reply only when this call filed the report, never on a replay (Open311 stores its file parts)."""
+    def submit(also_write=None) -> dict:  # noqa: ANN001
+        created = _submit(report, channel, also_write, extra)
+        if on_filed is not None:
+            on_filed(created)
+        return created
+
     if idempotency_key is None:
-        return _submit(report, channel, extra=extra)
+        return submit()
     if not ids.idempotency_key_is_strong(idempotency_key):
         raise Unprocessable("the Idempotency-Key must be a random UUID or at least 22 random URL-safe characters "
                             "(uuidgen, secrets.token_urlsafe(16), crypto.randomUUID())",
@@ -50,8 +60,9 @@ def file_report(report: ReportIn, *, channel: str, idempotency_key: str | None, 
     from lapor.idempotency import file_once
 
     # The channel is part of the request: the same key from another channel is another request.
-    payload = report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {}) | (extra or {})
-    return file_once(idempotency_key, payload, lambda also_write: _submit(report, channel, also_write, extra))
+    payload = (report.model_dump(mode="json") | ({"channel": channel} if channel != "web" else {}) | (extra or {})
+               | (identity or {}))
+    return file_once(idempotency_key, payload, submit)
 
 
 @router.post(

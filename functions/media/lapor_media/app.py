@@ -3,7 +3,9 @@
 It checks the object (size, real type from the bytes, decodes it whole), writes the re-encoded file and its
 thumbnail under ``ready/``, and marks the attachment ``ready`` with an ``attachment_added`` timeline event in one
 transaction; or marks it ``rejected`` with a reason. Either way the upload is deleted. Only a pending attachment
-with this id is processed, so a redelivered event does nothing twice.
+with this id is processed, so a redelivered event does nothing twice, and an upload for an attachment removed or
+hidden meanwhile (or unknown) is deleted unread. If the attachment was removed or hidden while its files were
+being made, the transaction refuses it and the files are deleted: nothing comes back to life.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ def handle_upload(bucket: str, key: str, size: int) -> str:
     store, s3 = runtime.store(), runtime.s3()
     found = [a for a in store.list_attachments(tracking_id) if a["attachment_id"] == attachment_id]
     if not found or found[0]["status"] != "pending":
-        # A redelivery (already done), or a slot taken over since: nothing to do but not to keep the bytes.
+        # A redelivery (already done), an attachment removed or hidden, or a slot taken over since: nothing to do,
+        # and no reason to keep the bytes (a ready attachment's upload was deleted when it was made ready).
         logger.info("attachment not pending; upload ignored",
                     extra={"tracking_id": tracking_id, "attachment_id": attachment_id})
-        if not found:
-            s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_object(Bucket=bucket, Key=key)
         return "ignored"
     attachment = found[0]
     try:
@@ -67,13 +69,17 @@ def handle_upload(bucket: str, key: str, size: int) -> str:
         now = _now()
         event = new_event("attachment_added", now, attachment["actor_role"], "system",
                           attachment_id=attachment_id, content_type=processed.content_type)
+        # The report's first ready image is what Open311 shows as media_url.
+        media = ({"media_key": object_key} if processed.content_type in attachments.IMAGE_TYPES
+                 and not record.get("media_key") else {})
         try:
             store.attachment_ready(record, attachment["slot"], attachment_id, changes, event=event,
-                                   now_utc=event["at"])
+                                   now_utc=event["at"], report_changes=media)
             break
         except WriteRefused:
             logger.info("attachment no longer pending", extra={"tracking_id": tracking_id,
                                                                "attachment_id": attachment_id})
+            _forget_files(store, s3, bucket, tracking_id, attachment_id, key, changes)
             return "ignored"
         except ReportChanged:
             continue  # the report changed meanwhile: read it again
@@ -82,6 +88,17 @@ def handle_upload(bucket: str, key: str, size: int) -> str:
     s3.delete_object(Bucket=bucket, Key=key)
     logger.info("attachment ready", extra={"tracking_id": tracking_id, "attachment_id": attachment_id})
     return "ready"
+
+
+def _forget_files(store: Any, s3: Any, bucket: str, tracking_id: str, attachment_id: str, key: str,
+                  changes: dict[str, Any]) -> None:
+    """The ready write was refused: unless a concurrent delivery of the same upload made it ready (same keys, its
+    files), the attachment was removed or hidden meanwhile and the files just written must not stay."""
+    now = [a for a in store.list_attachments(tracking_id) if a["attachment_id"] == attachment_id]
+    if now and now[0]["status"] == "ready":
+        return
+    written = [changes["object_key"], *([changes["thumbnail_key"]] if "thumbnail_key" in changes else []), key]
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in written], "Quiet": True})
 
 
 @logger.inject_lambda_context

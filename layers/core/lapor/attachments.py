@@ -1,29 +1,47 @@
-"""Attachments (design §4.1): limits, object keys, and what MediaFunction does with an upload's bytes.
+"""Attachments (design §4.1): limits, object keys, slots, and what MediaFunction does with an upload's bytes.
 
 The client uploads straight to S3 with a presigned POST (``uploads/<tracking_id>/<attachment_id>``); the API
-function never sees the file. MediaFunction then checks the real type from the bytes, refuses what is not what it
-claims, too large, truncated or a decompression bomb, re-encodes images so no metadata block (EXIF, XMP, IPTC,
-comments) survives, and writes the clean file and a thumbnail under ``ready/``.
+function never sees the file (except an Open311 client's multipart POST, whose file parts it stores under the same
+key). MediaFunction then checks the real type from the bytes, refuses what is not what it claims, too large,
+truncated, a decompression bomb or a PDF with active content, re-encodes images so no metadata block (EXIF, XMP,
+IPTC, comments) survives, and writes the clean file and a thumbnail under ``ready/``.
 
-Pillow is imported only by :func:`process` (MediaFunction's own dependency, not the layer's).
+An attachment's status: ``pending`` (its upload may come), ``ready``, ``rejected`` (with a reason), ``removed`` (by
+the reporter, before the agency answered) or ``hidden`` (by an admin, with a reason). Pillow is imported only by
+:func:`process` (MediaFunction's own dependency, not the layer's).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_REPORT = 5
+# Removals by the reporter that free their slot for another upload, per report. Past that a removal still works
+# (it is the reporter's way to take back a photo) but its slot stays taken: uploads and removals cannot go on
+# for ever, so a report's partition and timeline stay bounded (design §7), at most 10 files ever made ready.
+MAX_FREED_BY_REMOVAL = 5
 # Images larger than this many pixels are refused (a decompression bomb: a small file that decodes to gigabytes).
 MAX_PIXELS = 40_000_000
+# A re-encoded image larger than this is refused (``output_too_large``): a PNG of noise re-encodes to far more
+# than it came in as, and nothing larger than this is worth serving as a complaint's photo.
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 THUMBNAIL_SIDE = 640
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 CONTENT_TYPES = (*IMAGE_TYPES, "application/pdf")
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 # Reports that take no more attachments.
 CLOSED_STATUSES = ("closed", "rejected")
+# What a PDF may not carry (pdfid's list of the names behind PDF malware): scripts, files inside the file, actions
+# that start programs, fetch or send data, Flash and XFA forms. Matched as whole names, #xx escapes decoded, in
+# the file and in its object streams.
+PDF_ACTIVE_NAMES = frozenset({b"JavaScript", b"JS", b"EmbeddedFile", b"EmbeddedFiles", b"Launch", b"RichMedia",
+                              b"XFA", b"SubmitForm", b"ImportData", b"GoToE"})
+# Object streams inflated per PDF at most (a bomb is refused, not inflated).
+PDF_MAX_INFLATED = 64 * 1024 * 1024
 
 UPLOADS, READY = "uploads/", "ready/"
 
@@ -97,8 +115,50 @@ def process(data: bytes, claimed_type: str) -> Processed:
         # Kept as sent (no re-encoding of documents); a file cut short has no end-of-file marker.
         if b"%%EOF" not in data[-1024:]:
             raise Refused("truncated")
+        check_pdf(data)
         return Processed(actual, data, None)
     return _reencode(data, actual)
+
+
+_PDF_NAME = re.compile(rb"/([^\x00\t\n\f\r /\[\]()<>{}%]*)")
+_PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+
+
+def _pdf_names(data: bytes) -> set[bytes]:
+    """Every name token of ``data`` with its #xx escapes decoded (``/J#61vaScript`` is ``JavaScript``)."""
+    return {_PDF_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name) if b"#" in name else name
+            for name in _PDF_NAME.findall(data)}
+
+
+def check_pdf(data: bytes) -> None:
+    """Refuse a PDF with active content (``pdf_active_content``) or encrypted (``pdf_encrypted``: its object
+    streams cannot be read, so it cannot be checked). A scan of names, as pdfid does, not a full parser: the file
+    itself and every object stream (``/Type /ObjStm``, where dictionaries hide compressed) are searched. The
+    document's info and XMP metadata are not removed (no light, well-kept PDF writer in MediaFunction yet):
+    README, "Attachments"."""
+    import zlib
+
+    names = _pdf_names(data)
+    if b"Encrypt" in names:
+        raise Refused("pdf_encrypted")
+    budget = PDF_MAX_INFLATED
+    for match in _PDF_STREAM.finditer(data):
+        start = data.rfind(b" obj", 0, match.start())
+        header = data[start if start >= 0 else max(0, match.start() - 2048):match.start()]
+        if not header.rstrip().endswith(b">>") or b"ObjStm" not in _pdf_names(header):
+            continue
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(data[match.end():], budget + 1)
+        except zlib.error:
+            raise Refused("corrupt") from None
+        budget -= len(inflated)
+        if budget < 0:
+            raise Refused("too_complex")
+        names |= _pdf_names(inflated)
+    if names & PDF_ACTIVE_NAMES:
+        raise Refused("pdf_active_content")
 
 
 def _reencode(data: bytes, content_type: str) -> Processed:
@@ -133,6 +193,8 @@ def _reencode(data: bytes, content_type: str) -> Processed:
         image.save(body, "PNG")
     else:
         image.save(body, "WEBP", quality=85)
+    if body.tell() > MAX_OUTPUT_BYTES:
+        raise Refused("output_too_large")
     thumbnail = image.copy()
     thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     if thumbnail.mode != "RGB":
@@ -144,12 +206,28 @@ def _reencode(data: bytes, content_type: str) -> Processed:
     return Processed(content_type, body.getvalue(), thumb.getvalue())
 
 
+def slot_free(current: dict | None, now_epoch: int) -> bool:
+    """Whether a slot may take a new upload: empty, its upload rejected, removed by the reporter while removals
+    still free slots (``frees_slot``), or pending with its upload window past. Ready and hidden ones hold it.
+    The store's conditional put says the same (``ReportStore.claim_attachment_slot``)."""
+    return (current is None or current["status"] == "rejected"
+            or (current["status"] == "removed" and bool(current.get("frees_slot")))
+            or (current["status"] == "pending" and current["upload_expires_at"] < now_epoch))
+
+
+def first_ready_image(attachments: list[dict]) -> dict | None:
+    """The image Open311 shows as ``media_url``: the earliest-made ready image, or None."""
+    images = [a for a in attachments if a["status"] == "ready" and a["content_type"] in IMAGE_TYPES]
+    return min(images, key=lambda a: (a.get("created_at", ""), a.get("slot", 0)), default=None)
+
+
 def start_upload(store, record: dict, *, filename: str, content_type: str, size: int, actor_role: str,
                  now_epoch: int, expires_in: int) -> dict:
     """Record a ``pending`` attachment of ``record`` in a free slot (at most MAX_PER_REPORT) and return it.
 
     Raises Conflict: ``report_closed`` for a closed or rejected report, ``attachment_limit`` when every slot is
-    held by a ready attachment or an upload still in its window."""
+    held by a ready or hidden attachment, an upload still in its window, or a removal past
+    MAX_FREED_BY_REMOVAL."""
     import secrets
 
     from lapor.domain.clock import iso_utc
@@ -168,9 +246,7 @@ def start_upload(store, record: dict, *, filename: str, content_type: str, size:
         "created_at": iso_utc(datetime.fromtimestamp(now_epoch, UTC)), "upload_expires_at": now_epoch + expires_in,
     }
     for slot in range(1, MAX_PER_REPORT + 1):
-        current = held.get(slot)
-        free = (current is None or current["status"] == "rejected"
-                or (current["status"] == "pending" and current["upload_expires_at"] < now_epoch))
-        if free and store.claim_attachment_slot(tracking_id, slot, attachment, now_epoch=now_epoch):
+        if slot_free(held.get(slot), now_epoch) and store.claim_attachment_slot(tracking_id, slot, attachment,
+                                                                                now_epoch=now_epoch):
             return attachment | {"slot": slot}
     raise Conflict(f"a report takes at most {MAX_PER_REPORT} attachments", code="attachment_limit")

@@ -90,6 +90,8 @@ class TimelineEvent(BaseModel):
     message: str | None = None
     rating: int | None = Field(None, description="The reporter's rating (feedback and reopened events)")
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
+    attachment_id: str | None = Field(None, description="The attachment an attachment_added, attachment_removed or "
+                                                        "attachment_hidden event is about")
 
 
 class OperatorTimelineEvent(TimelineEvent):
@@ -145,13 +147,14 @@ class AttachmentUpload(BaseModel):
 
 class AttachmentOut(BaseModel):
     attachment_id: str
-    status: Literal["pending", "ready", "rejected"]
+    status: Literal["pending", "ready", "rejected", "hidden"] = Field(description=(
+        "hidden: only in an admin's view (hidden by an admin, with the reason); removed attachments show nowhere"))
     content_type: str
     filename: str
     size: int
     url: str | None = Field(None, description="A presigned GET URL that expires in minutes; only when ready")
     thumbnail_url: str | None = Field(None, description="A 640 px JPEG thumbnail of an image; only when ready")
-    reason: str | None = Field(None, description="Why a rejected upload is not served")
+    reason: str | None = Field(None, description="Why a rejected upload is not served, or why an admin hid it")
 
 
 class ReportView(ReportSummary):
@@ -254,6 +257,12 @@ class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
+    version: int | None = Field(None, ge=1, strict=True)
+
+
+class HideAttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Memperlihatkan wajah orang lain"])]
     version: int | None = Field(None, ge=1, strict=True)
 
 

@@ -317,6 +317,90 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     return CreateRequest(report, api_key, jurisdiction, media_url)
 
 
+# --- multipart/form-data (a form with photos, as FixMyStreet posts it) ----------------------------------------------
+
+MULTIPART = "multipart/form-data"
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+_FILENAME_CUT = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class FilePart(NamedTuple):
+    field: str
+    filename: str
+    content_type: str  # what the bytes are (their signature), one of lapor.attachments.CONTENT_TYPES
+    data: bytes
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]], list[FilePart]]:
+    """A multipart/form-data body as the urlencoded form's shape (``parse_qs``: name → values) and its file parts
+    (every part with a filename; an empty file input is skipped). Parsed by the standard library's ``email``
+    package, which Python's documentation names as the replacement of the removed ``cgi`` module; nothing here
+    checks the files (``check_files`` does)."""
+    from email import policy
+    from email.parser import BytesParser
+    from email.utils import collapse_rfc2231_value
+
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart() or not message.get_boundary():
+        raise Open311Error(400, "the multipart/form-data body cannot be read: no boundary, or no parts")
+    form: dict[str, list[str]] = {}
+    files: list[FilePart] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_content_disposition() != "form-data" or name is None:
+            continue
+        name = collapse_rfc2231_value(name)
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            if payload or filename:
+                files.append(FilePart(name, filename, part.get_content_type(), payload))
+            continue
+        try:
+            text = payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know: read as UTF-8, as a form without one is
+            text = payload.decode("utf-8", "replace")
+        form.setdefault(name, []).append(text)
+    return form, files
+
+
+def _clean_filename(filename: str) -> str:
+    """The name a file is listed under: its last path component, without control or bidi characters, at most
+    200 characters (a view shows it; the object key never uses it)."""
+    name = _FILENAME_CUT.sub("", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    return name[:200] or "media"
+
+
+def check_files(files: list[FilePart], *, max_files: int, max_bytes: int, sniff: Any,
+                accepted: tuple[str, ...]) -> list[FilePart]:
+    """The file parts that become attachments, each typed by its bytes; ``Open311Error`` 413 for a file over
+    ``max_bytes``, 400 for an empty one, one that is not an accepted type by its bytes or claims another type, or
+    more than ``max_files``. Checked before anything is filed, so a refused form stores nothing."""
+    too_large = [f.filename for f in files if len(f.data) > max_bytes]
+    if too_large:
+        raise Open311Error(413, *(f"media {_clean_filename(name)!r} is over {max_bytes // (1024 * 1024)} MiB"
+                                  for name in too_large))
+    problems, checked = [], []
+    if len(files) > max_files:
+        problems.append(f"at most {max_files} files per request, not {len(files)}")
+    for part in files:
+        label = _clean_filename(part.filename)
+        actual = sniff(part.data[:16]) if part.data else None
+        if not part.data:
+            problems.append(f"media {label!r} is empty")
+        elif actual not in accepted:
+            problems.append(f"media {label!r} is not a JPEG, PNG, WebP image or a PDF")
+        elif part.content_type not in GENERIC_TYPES and part.content_type != actual:
+            problems.append(f"media {label!r} is sent as {part.content_type} but is {actual}")
+        else:
+            checked.append(part._replace(filename=label, content_type=actual))
+    if problems:
+        raise Open311Error(400, *problems)
+    return checked
+
+
 def _location(lat: str | None, lon: str | None) -> tuple[dict[str, float] | None, str | None]:
     if lat is None and lon is None:
         return None, None  # region_code already locates the report; coordinates are optional in Lapor

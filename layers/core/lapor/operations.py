@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from lapor.config import RoutingConfig
-from lapor.dal import ReportChanged, ReportStore
+from lapor.dal import ReportChanged, ReportStore, WriteRefused
 from lapor.domain import lifecycle, reference
 from lapor.domain.access import Caller
 from lapor.domain.clock import iso_utc, local_day
@@ -119,3 +119,102 @@ def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
         changes |= {"status": "routed", **config.deadline(record["region_code"], now, days),
                     "deadline_working_days": days, "reopens": record.get("reopens", 0) + 1}
     return _commit(store, record, changes, event, now)
+
+
+# -- attachments: the reporter removes one, an admin hides one ----------------------------------------------------
+
+ATTACHMENT_RETRIES = 5
+
+
+def _attachment_change(store: ReportStore, record: dict[str, Any], attachment_id: str, *, decide, now: datetime,
+                       version: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read the report's attachments, let ``decide(record, attachment)`` refuse (raise), say it is done already
+    (None: nothing is written) or return ``(status, attachment changes, report changes, event)``, and write it in
+    one transaction with the report.
+    A report or attachment that changed meanwhile (MediaFunction made one ready) is read again and decided
+    again, unless the caller named the ``version`` it read. Returns (the report as written, the attachment as
+    it was)."""
+    from lapor import attachments as media
+    from lapor.errors import NotFound
+
+    for attempt in range(ATTACHMENT_RETRIES):
+        if attempt:
+            record = store.get_report(record["tracking_id"]) or record
+        _check_version(record, version)
+        listed = store.list_attachments(record["tracking_id"])
+        found = [a for a in listed if a["attachment_id"] == attachment_id]
+        if not found:
+            raise NotFound("no attachment with this id on this report", code="attachment_not_found")
+        attachment = found[0]
+        decided = decide(record, attachment)
+        if decided is None:  # done already: nothing to write
+            return record, attachment
+        status, changes, report_changes, event = decided
+        if attachment["status"] == "ready":
+            report_changes["attachments_ready"] = max(0, record.get("attachments_ready", 0) - 1)
+        if record.get("media_key") and record["media_key"] == attachment.get("object_key"):
+            # Open311's media_url was this image: the next ready one, if any.
+            following = media.first_ready_image([a for a in listed if a is not attachment])
+            report_changes["media_key"] = following["object_key"] if following else None
+        try:
+            written = store.change_attachment(
+                record, attachment["slot"], attachment_id, expected_status=attachment["status"],
+                changes=changes | {"status": status}, report_changes=report_changes, event=event,
+                now_utc=iso_utc(now))
+        except (ReportChanged, WriteRefused):
+            if version is not None:
+                break
+            continue
+        return written, attachment
+    current = store.get_report(record["tracking_id"]) or record
+    raise Conflict("the report changed meanwhile; read it again", code="stale_version",
+                   details={"current_version": current["version"], "status": current["status"]})
+
+
+def remove_attachment(store: ReportStore, record: dict[str, Any], attachment_id: str, *,
+                      now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reporter takes back an attachment they uploaded, until the agency first answers the report (then it
+    is part of what was answered: 409 ``already_answered``). The first MAX_FREED_BY_REMOVAL removals free their
+    slot for another upload; later ones keep it (bounded uploads). An ``attachment_removed`` event records it."""
+    from lapor import attachments as media
+    from lapor.errors import Forbidden, NotFound
+
+    def decide(record: dict[str, Any], attachment: dict[str, Any]):  # noqa: ANN202
+        if attachment["status"] == "removed":
+            return None  # removed already: a retry answers the same (and the caller deletes its files again)
+        if attachment["status"] == "hidden":  # as good as gone for the reporter
+            raise NotFound("no attachment with this id on this report", code="attachment_not_found")
+        if attachment.get("actor_role") != "reporter":
+            raise Forbidden("only attachments the reporter uploaded can be removed by the reporter",
+                            code="not_own_attachment")
+        if record.get("first_answered_at"):
+            raise Conflict("the agency has answered this report: its attachments stay as they were answered",
+                           code="already_answered")
+        freed = record.get("attachments_freed", 0)
+        changes: dict[str, Any] = {"removed_at": iso_utc(now), "frees_slot": freed < media.MAX_FREED_BY_REMOVAL}
+        report_changes: dict[str, Any] = {"attachments_freed": freed + 1} if changes["frees_slot"] else {}
+        event = new_event("attachment_removed", now, "reporter", "web", attachment_id=attachment["attachment_id"])
+        return "removed", changes, report_changes, event
+
+    return _attachment_change(store, record, attachment_id, decide=decide, now=now)
+
+
+def hide_attachment(store: ReportStore, record: dict[str, Any], caller: Caller, attachment_id: str, *, reason: str,
+                    version: int | None, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An admin hides an attachment (any status, any report status) with a reason, shown on the timeline as an
+    ``attachment_hidden`` event. It vanishes from every view but admins'; its slot stays taken; its files stay
+    (evidence), never served to anyone else."""
+    from lapor.errors import NotFound
+
+    def decide(record: dict[str, Any], attachment: dict[str, Any]):  # noqa: ANN202
+        if attachment["status"] == "removed":
+            raise NotFound("no attachment with this id on this report", code="attachment_not_found")
+        if attachment["status"] == "hidden":
+            raise Conflict("this attachment is hidden already", code="already_hidden")
+        changes = {"hidden_reason": reason, "hidden_at": iso_utc(now),
+                   "hidden_by": f"{caller.role}:{caller.subject}", "hidden_from": attachment["status"]}
+        event = new_event("attachment_hidden", now, caller.role, "operator", agency_id=record["agency_id"],
+                          message=reason, attachment_id=attachment["attachment_id"], actor_sub=caller.subject)
+        return "hidden", changes, {}, event
+
+    return _attachment_change(store, record, attachment_id, decide=decide, now=now, version=version)

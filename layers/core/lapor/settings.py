@@ -32,6 +32,10 @@ class Settings(BaseModel):
     cursor_secret: str = ""
     # Requests with a larger body are refused with 413 before parsing.
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    # An Open311 multipart/form-data POST (a form with photos) may be this large instead. Lambda takes at most 6 MB
+    # per synchronous request, and API Gateway hands it the body base64-encoded (4/3 of its size) within the
+    # event: about 4.5 MB is the most that can ever arrive, so the default is 4 MiB and the ceiling 4.5 MB.
+    max_multipart_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=4_500_000)
     # The queue the scheduled sweep fans out on (one message per shard).
     sweep_queue_url: str = ""
     # A sweep worker hands the rest of its shard on when less than this is left of its time limit.

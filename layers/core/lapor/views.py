@@ -41,27 +41,35 @@ OPERATOR_ONLY_EVENT_FIELDS = ("actor_sub",)
 
 
 def attachment_views(attachments: list[dict[str, Any]], sign: Callable[[str], str], *,
-                     ready_only: bool) -> list[dict[str, Any]]:
-    """Attachments as views show them: presigned (short-lived) URLs for ready ones, never an object key."""
+                     ready_only: bool, show_hidden: bool = False) -> list[dict[str, Any]]:
+    """Attachments as views show them: presigned (short-lived) URLs for ready ones, never an object key.
+    Removed ones show nowhere (the timeline keeps their event); hidden ones only with ``show_hidden`` (admins),
+    with the reason and, if they were ready, their files."""
     shown = []
     for a in sorted(attachments, key=lambda a: a.get("created_at", "")):
+        if a["status"] == "removed" or (a["status"] == "hidden" and not show_hidden):
+            continue
         if a["status"] != "ready" and ready_only:
             continue
         view = {k: a.get(k) for k in ("attachment_id", "status", "content_type", "filename", "size")}
-        if a["status"] == "ready":
+        if a["status"] == "ready" or (a["status"] == "hidden" and a.get("hidden_from") == "ready"):
             view["url"] = sign(a["object_key"])
             view["thumbnail_url"] = sign(a["thumbnail_key"]) if a.get("thumbnail_key") else None
-        elif a["status"] == "rejected":
+        if a["status"] == "rejected":
             view["reason"] = a.get("reason")
+        elif a["status"] == "hidden":
+            view["reason"] = a.get("hidden_reason")
         shown.append(view)
     return shown
 
 
 def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None,
-                for_operators: bool = False, sign: Callable[[str], str] | None = None) -> dict[str, Any]:
+                for_operators: bool = False, sign: Callable[[str], str] | None = None,
+                show_hidden: bool = False) -> dict[str, Any]:
     """The public view, or with ``full`` the reporter's own view with the timeline (``for_operators``: the
     agency chain's, whose timeline also names the operator who acted). With ``sign`` (a key → presigned GET URL)
-    and the record's ``attachments``, the view lists them: in the public view only a public report's ready ones.
+    and the record's ``attachments``, the view lists them: in the public view only a public report's ready ones;
+    hidden ones only with ``show_hidden`` (an admin's view), removed ones never.
 
     Confidential content (title, description, location) shows only in the full view. Identity never shows:
     the store does not even load it for views.
@@ -83,7 +91,8 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "location": record.get("location") if content_visible else None,
     }
     if sign is not None and "attachments" in record and (full or record["privacy"] == "public"):
-        view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full)
+        view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full,
+                                               show_hidden=show_hidden)
     if for_operators:
         view["flags"] = list(record.get("flags") or [])  # e.g. unknown_agency (domain/escalation.py)
     if full:

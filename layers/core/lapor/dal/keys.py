@@ -8,10 +8,10 @@ Items (table ``reports``, keys ``PK``/``SK``):
                    transaction with the change to the report that made ``version`` (so ordered and never
                    duplicated: only one write can make a version). The timeline grows here, not in the report.
 - attachment       ``REPORT#<tracking_id>`` / ``ATTACHMENT#<slot>``: one of a report's at most 5 attachment slots
-                   (1..5), its attachment as one map (``attachment``: id, status pending|ready|rejected, content
-                   type, filename, size, reason, object keys). A slot is taken by a conditional put (free: absent,
-                   rejected, or pending past its upload's expiry), so the limit holds under races and the report
-                   item never grows with attachments.
+                   (1..5), its attachment as one map (``attachment``: id, status pending|ready|rejected|removed|
+                   hidden, content type, filename, size, reason, object keys). A slot is taken by a conditional put
+                   (free: absent, rejected, removed with ``frees_slot``, or pending past its upload's expiry), so the
+                   limit holds under races and the report item never grows with attachments.
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``

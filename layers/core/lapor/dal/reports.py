@@ -21,7 +21,7 @@ VIEW_ATTRIBUTES = (
     "agency_id", "agency_name", "escalation_level", "submitted_at", "due_at", "due_at_utc", "version",
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
-    "rated_answer_id", "flags", "attachments_ready", "media_url",
+    "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
@@ -146,31 +146,39 @@ class ReportStore(Table):
 
     def claim_attachment_slot(self, tracking_id: str, slot: int, attachment: dict[str, Any], *,
                               now_epoch: int) -> bool:
-        """Put ``attachment`` (status ``pending``) in ``slot`` if the slot is free: empty, rejected, or pending
-        with its upload window past. False when another request took it first."""
+        """Put ``attachment`` (status ``pending``) in ``slot`` if the slot is free: empty, rejected, removed by
+        the reporter with ``frees_slot``, or pending with its upload window past (``attachments.slot_free``).
+        False when another request took it first."""
         try:
             self.client.put_item(
                 TableName=self.table_name, Item=keys.attachment_key(tracking_id, slot)
                 | self._item({ATTACHMENT_ATTRIBUTE: attachment}),
                 ConditionExpression="attribute_not_exists(PK) OR #a.#st = :rejected "
+                                    "OR (#a.#st = :removed AND #a.#free = :true) "
                                     "OR (#a.#st = :pending AND #a.#exp < :now)",
-                ExpressionAttributeNames={"#a": ATTACHMENT_ATTRIBUTE, "#st": "status", "#exp": "upload_expires_at"},
+                ExpressionAttributeNames={"#a": ATTACHMENT_ATTRIBUTE, "#st": "status", "#exp": "upload_expires_at",
+                                          "#free": "frees_slot"},
                 ExpressionAttributeValues={":rejected": {"S": "rejected"}, ":pending": {"S": "pending"},
+                                           ":removed": {"S": "removed"}, ":true": {"BOOL": True},
                                            ":now": {"N": str(now_epoch)}})
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def _attachment_update(self, tracking_id: str, slot: int, attachment_id: str,
-                           changes: dict[str, Any]) -> dict[str, Any]:
-        """An UpdateItem of one attachment, conditional on it being ``attachment_id`` and still pending."""
+    def _attachment_update(self, tracking_id: str, slot: int, attachment_id: str, changes: dict[str, Any], *,
+                           expected_status: str = "pending") -> dict[str, Any]:
+        """An UpdateItem of one attachment, conditional on it being ``attachment_id`` and still
+        ``expected_status`` (pending, unless said)."""
+        if not expected_status.isalpha():
+            raise ValueError(f"not a status: {expected_status!r}")
         names = {"#a": ATTACHMENT_ATTRIBUTE, "#st": "status", "#id": "attachment_id"}
         names |= {f"#c{i}": name for i, name in enumerate(changes)}
-        values = {":pending": "pending", ":id": attachment_id} | {f":c{i}": v for i, v in enumerate(changes.values())}
+        values = {f":{expected_status}": expected_status, ":id": attachment_id}
+        values |= {f":c{i}": v for i, v in enumerate(changes.values())}
         return {
             "TableName": self.table_name, "Key": keys.attachment_key(tracking_id, slot),
             "UpdateExpression": "SET " + ", ".join(f"#a.#c{i} = :c{i}" for i in range(len(changes))),
-            "ConditionExpression": "#a.#st = :pending AND #a.#id = :id",
+            "ConditionExpression": f"#a.#st = :{expected_status} AND #a.#id = :id",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": {k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
         }
@@ -185,14 +193,26 @@ class ReportStore(Table):
         return True
 
     def attachment_ready(self, record: dict[str, Any], slot: int, attachment_id: str, changes: dict[str, Any], *,
-                         event: dict[str, Any], now_utc: str) -> dict[str, Any]:
+                         event: dict[str, Any], now_utc: str,
+                         report_changes: dict[str, Any] | None = None) -> dict[str, Any]:
         """Mark a pending attachment ``ready`` (with ``changes``) and add ``event`` to the timeline, in one
-        transaction with the report's change. Raises WriteRefused(0) when the attachment is no longer pending
-        (a redelivered S3 event), ReportChanged when the report moved on since it was read."""
+        transaction with the report's change (``report_changes``, e.g. its ``media_key``). Raises WriteRefused(0)
+        when the attachment is no longer pending (a redelivered S3 event, or removed or hidden meanwhile),
+        ReportChanged when the report moved on since it was read."""
         update = self._attachment_update(record["tracking_id"], slot, attachment_id, changes | {"status": "ready"})
         # The report counts its ready attachments: the public view reads the slots only when there is one.
-        counted = {"attachments_ready": record.get("attachments_ready", 0) + 1}
+        counted = {"attachments_ready": record.get("attachments_ready", 0) + 1} | (report_changes or {})
         return self.record_change(record, counted, event=event, now_utc=now_utc, also=[{"Update": update}])
+
+    def change_attachment(self, record: dict[str, Any], slot: int, attachment_id: str, *, expected_status: str,
+                          changes: dict[str, Any], report_changes: dict[str, Any], event: dict[str, Any],
+                          now_utc: str) -> dict[str, Any]:
+        """Apply ``changes`` to an attachment still ``expected_status`` (its removal or hiding) and
+        ``report_changes`` to the report with ``event`` on its timeline, in one transaction. Raises WriteRefused(0)
+        when the attachment changed since it was read, ReportChanged when the report did."""
+        update = self._attachment_update(record["tracking_id"], slot, attachment_id, changes,
+                                         expected_status=expected_status)
+        return self.record_change(record, report_changes, event=event, now_utc=now_utc, also=[{"Update": update}])
 
     def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
