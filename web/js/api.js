@@ -36,6 +36,11 @@ export async function request(method, path, { body, headers = {}, signal } = {})
 }
 
 const enc = encodeURIComponent;
+// "?a=1&b=2" from the values given (empty ones left out).
+const query = (params) => {
+  const given = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return given.length ? `?${given.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&")}` : "";
+};
 
 export const api = {
   categories: () => request("GET", "/categories"),
@@ -47,4 +52,8 @@ export const api = {
     request("GET", `/reports/${enc(trackingId)}`, { headers: accessCode ? { "X-Access-Code": accessCode } : {} }),
   feedback: (trackingId, accessCode, feedback) =>
     request("POST", `/reports/${enc(trackingId)}/feedback`, { body: feedback, headers: { "X-Access-Code": accessCode } }),
+  // Public pages: the statistics ({region, from, to}) and the public reports of a region
+  // ({region_code, category, status, cursor, limit}).
+  stats: (params) => request("GET", `/stats${query(params)}`),
+  publicReports: (params) => request("GET", `/reports${query(params)}`),
 };
