@@ -1,5 +1,5 @@
 """The public pages in a real browser: statistics as charts from real data, recent public reports (a public
-report listed, a confidential one never), each on a 360×640 phone
+report listed, a confidential one never), and /docs (Swagger UI from local files only); each on a 360×640 phone
 with no horizontal scroll, labels, keyboard, axe-core, no console error, and the citizen pages within 150 KB."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -131,3 +132,20 @@ def test_public_pages_first_load_weighs_at_most_150_kb(browser, site, filed, pat
     print(f"\n{path}: {compressed / 1024:.1f} KB compressed, {len(weights)} requests: "
           f"{json.dumps({u: c for u, (_, c) in weights.items()})}")
     assert compressed <= BUDGET_BYTES, weights
+
+
+def test_docs_is_swagger_ui_from_local_files_only(page, console, site, screenshots):
+    origin = urlsplit(site.url).netloc
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "Lapor" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator(".opblock-summary-path", has_text="/reports/{tracking_id}").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    outside = [u for u in requested if urlsplit(u).netloc != origin and not u.startswith("data:")]
+    assert outside == []
+    assert f"{site.url}/openapi.json" in requested
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(screenshots / "docs.png"))
+    assert console.unexpected() == []
