@@ -204,7 +204,6 @@ export const STRINGS = {
     "recent.submitted": "Dikirim {date}",
     "recent.load.failed": "Laporan belum bisa dimuat. Periksa koneksi, lalu coba lagi.",
     "recent.to_stats": "Lihat statistik wilayah ini",
-    "docs.title": "Dokumentasi API — Lapor",
     // --- end of the public pages' block ---
 
     "status.submitted": "Diterima",
@@ -432,7 +431,6 @@ export const STRINGS = {
     "recent.submitted": "Filed {date}",
     "recent.load.failed": "The reports could not be loaded. Check the connection, then try again.",
     "recent.to_stats": "See this region's statistics",
-    "docs.title": "API documentation — Lapor",
     // --- end of the public pages' block ---
 
     "status.submitted": "Received",
