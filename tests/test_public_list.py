@@ -121,3 +121,20 @@ def test_public_keys_follow_privacy_and_status():
     assert keys.public_keys(report | {"privacy": "confidential"}) == {}
     assert keys.public_keys(report | {"privacy": "anonymous"}) == {}
     assert keys.public_keys(report | {"status": "rejected"}) == {}
+
+
+def test_the_sweep_keeps_a_public_report_listed_when_it_escalates_or_closes(aws, call_api, token):
+    """The sweep changes reports read from its indexes, which do not project ``privacy``: the keys stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from lapor import sweep
+
+    overdue, answered = file(call_api, title="Lampu lalu lintas mati"), file(call_api, title="Got mampet")
+    operator = {"Authorization": token("operator", "64-72-pupr")}
+    assert call_api("POST", f"/reports/{answered}/responses", headers=operator,
+                    json_body={"message": "Sudah dibersihkan.", "status": "responded"}).status == 200
+    # Far enough ahead that the first is overdue and the second's reopen window has passed.
+    sweep.run_sweep(runtime.store(), runtime.config_cache().get(), dry_run=False, shards=8,
+                    as_of=datetime.now(UTC) + timedelta(days=120))
+    listed = {i["tracking_id"]: i["status"] for i in listing(call_api, "region_code=64.72")["items"]}
+    assert listed == {overdue: "escalated", answered: "closed"}

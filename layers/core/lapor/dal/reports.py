@@ -262,12 +262,15 @@ class ReportStore(Table):
             else:
                 removes += [pk, sk]
         # The public listing follows the status too (a rejected report leaves it); a report filed before the
-        # public indexes existed joins them at its next change.
-        for name in (*keys.PUBLIC_PK.values(), keys.PUBLIC_SK):
-            if name in index:
-                sets[name] = index[name]
-            else:
-                removes.append(name)
+        # public indexes existed joins them at its next change. A record read from an index that does not project
+        # ``privacy`` (the sweep's ByDue and ByClosing) leaves them as they are: the sweep never rejects, and
+        # region and filing time, all the keys depend on, never change.
+        if "privacy" in changed:
+            for name in (*keys.PUBLIC_PK.values(), keys.PUBLIC_SK):
+                if name in index:
+                    sets[name] = index[name]
+                else:
+                    removes.append(name)
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
