@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 PY312 ?= $(or $(shell ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1),$(shell command -v python3.12))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test bench validate build clean chromium
+.PHONY: dev test bench validate build clean chromium publish
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ validate: $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	@test -n "$(PY312)" || (echo "sam build needs python3.12 on PATH (pyenv install 3.12)"; exit 1)
 	PATH="$(dir $(PY312)):$$PATH" $(SAM_VENV)/bin/sam build
+
+# After `sam deploy`: web/ to the stack's site bucket, config.js from its outputs (make publish STACK=lapor).
+publish: $(BIN)/.installed
+	$(BIN)/lapor site publish --stack $(or $(STACK),lapor)$(if $(REGION), --region $(REGION))
 
 clean:
 	rm -rf .aws-sam .lapor bench-results.json

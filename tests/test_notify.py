@@ -105,6 +105,10 @@ def test_escalation_tells_the_reporter_and_both_agencies_and_the_ids_are_stable(
     # The same change read again asks for the same notices (same ids): the sender can refuse the copies.
     assert [n.id for n in notices_for(old, new)] == [n.id for n in notices]
     assert notices_for(new, new) == [] and notices_for(old, None) == []
+    # People read agency names, never ids: the agency it left is named in its own notice.
+    left = next(n for n in notices if n.recipient == "agency:64-72-pupr")
+    assert "Dinas Pekerjaan Umum dan Penataan Ruang Kota Samarinda" in left.text
+    assert not any("64-72" in n.text for n in notices)
 
 
 def test_a_response_reaches_an_sms_reporter_with_its_text(aws, call_api, token):
@@ -224,6 +228,28 @@ def test_closing_a_silent_answer_tells_the_reporter(aws, call_api, token):
     old = plain(raw_item(aws, tracking_id))
     sweep.run_sweep(runtime.store(), runtime.config_cache().get(), dry_run=False, shards=8,
                     as_of=datetime.fromisoformat(old["closes_at_utc"]) + timedelta(seconds=1))
-    notices = notices_for(old, plain(raw_item(aws, tracking_id)))
+    new = plain(raw_item(aws, tracking_id))
+    notices = notices_for(old, new)
     assert [(n.recipient, n.event_type) for n in notices] == [("reporter", "closed")]
-    assert notices[0].text.startswith(f"Laporan {tracking_id} ditutup")
+    # It closed because no reopen came within the window, not because the reporter said nothing (a rating is
+    # a word, and the report still closes).
+    assert notices[0].text.startswith(f"Laporan {tracking_id} ditutup karena tidak dibuka kembali dalam 10 hari kerja")
+    assert "tanggapan pelapor" not in notices[0].text
+    assert new["latest_events"][0]["message"] == "Ditutup otomatis: tidak dibuka kembali dalam 10 hari kerja setelah dijawab"
+
+
+def test_a_rated_answer_closes_with_the_same_words(aws, call_api, token):
+    from datetime import timedelta
+
+    filed = submit_report(ReportIn.model_validate(VALID_REPORT), channel="web", store=runtime.store(),
+                          config=runtime.config_cache().get(), default_deadline_days=30, now=LONG_AGO)
+    tracking_id, code = filed["tracking_id"], filed["access_code"]
+    call_api("POST", f"/reports/{tracking_id}/responses", headers={"Authorization": token("operator", "64-72-pupr")},
+             json_body={"message": "Sudah ditambal.", "status": "responded"})
+    call_api("POST", f"/reports/{tracking_id}/feedback", headers={"X-Access-Code": code}, json_body={"rating": 5})
+    old = plain(raw_item(aws, tracking_id))
+    sweep.run_sweep(runtime.store(), runtime.config_cache().get(), dry_run=False, shards=8,
+                    as_of=datetime.fromisoformat(old["closes_at_utc"]) + timedelta(seconds=1))
+    new = plain(raw_item(aws, tracking_id))
+    assert new["status"] == "closed"
+    assert "tidak dibuka kembali" in new["latest_events"][0]["message"]

@@ -93,5 +93,15 @@ def test_only_get_and_head(client):
 def test_the_real_site_has_the_citizen_pages():
     from lapor_cli.site import resolve
 
-    for page in ("/", "/receipt.html", "/track.html", "/config.js"):
+    for page in ("/", "/receipt.html", "/track.html", "/config.js", "/stats.html", "/recent.html"):
         assert resolve(ROOT / "web", page) is not None, page
+    # /docs (Swagger UI) with or without its slash: the folder's index page, as CloudFront's rewrite serves it.
+    for page in ("/docs", "/docs/"):
+        assert resolve(ROOT / "web", page) == (ROOT / "web" / "docs" / "index.html").resolve(), page
+
+
+def test_the_vendored_libraries_carry_their_licences():
+    vendor = ROOT / "web" / "vendor"
+    for library in vendor.iterdir():
+        if library.is_dir():
+            assert (library / "LICENSE").is_file(), library.name

@@ -146,16 +146,20 @@ def answer(call_api, token, tracking_id, agency="64-72-pupr"):
     return runtime.store().get_report(tracking_id, timeline=True)
 
 
+PUBLIC_KEYS = ("public_pk1", "public_pk2", "public_sk")  # a public report of Kota Samarinda: its province, its city
+
+
 def index_keys_of(aws, tracking_id):
     item = aws.get_item(TableName="ReportsTable", Key={"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}})
-    return {k for k in item["Item"] if k.endswith(("_pk", "_sk"))}
+    return {k for k in item["Item"] if k.endswith(("_pk", "_sk")) or k.startswith("public_pk")}
 
 
 def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_once(aws, call_api, token):
     tracking_id = file_at(LONG_AGO)["tracking_id"]
     report = answer(call_api, token, tracking_id)
     # It left the due index in the answering write, and waits in ByClosing until its reopen window ends.
-    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk", "close_pk", "close_sk"}
+    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk", "close_pk", "close_sk",
+                                               *PUBLIC_KEYS}
     config = runtime.config_cache().get()
     responded_at = datetime.fromisoformat(report["timeline"][-1]["at"])
     assert report["closes_at_utc"] == config.deadline("64.72", responded_at, 10)["due_at_utc"]
@@ -166,7 +170,8 @@ def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_
     closed = runtime.store().get_report(tracking_id, timeline=True)
     assert closed["status"] == "closed" and closed["timeline"][-1]["type"] == "closed"
     assert closed["timeline"][-1]["actor_role"] == "system"
-    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk"}
+    # Still listed publicly (a closed public report), out of the sweep's indexes.
+    assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk", *PUBLIC_KEYS}
     assert sweep_now(closes_at + timedelta(days=60)).scanned == 0  # never again
     # The reporter can still rate the closed report.
     assert call_api("POST", f"/reports/{tracking_id}/feedback", json_body={"rating": 4}, headers={

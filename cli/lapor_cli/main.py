@@ -255,6 +255,14 @@ def _outbox(args: argparse.Namespace) -> int:
         time.sleep(0.5)
 
 
+def _site_publish(args: argparse.Namespace) -> int:
+    from lapor_cli.devserver import project_root
+    from lapor_cli.publish import main as publish
+    from lapor_cli.site import site_root
+
+    return publish(args.stack, region=args.region, prune=args.prune, root=site_root(project_root()))
+
+
 ENDPOINT_HELP = ("the API (default: $LAPOR_ENDPOINT, else the running `lapor dev` as .lapor/dev.json records it, "
                  "else http://127.0.0.1:3000)")
 DATA_DIR_HELP = "the lapor dev data folder (default: the running `lapor dev`'s, else .lapor/)"
@@ -320,6 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true", help="one JSON object per notice")
     outbox.add_argument("--data-dir", help=DATA_DIR_HELP)
     outbox.set_defaults(func=_outbox)
+
+    site = commands.add_parser("site", help="the web app of a deployed stack")
+    site_commands = site.add_subparsers(dest="site_command", required=True)
+    publish = site_commands.add_parser("publish", help="upload web/ to the stack's site bucket (after sam deploy), "
+                                                       "with cache headers, and config.js from the stack's outputs")
+    publish.add_argument("--stack", default="lapor", help="the CloudFormation stack (default: lapor)")
+    publish.add_argument("--region", help="its region (default: the AWS environment's)")
+    publish.add_argument("--prune", action="store_true", help="delete objects the site no longer has")
+    publish.set_defaults(func=_site_publish)
 
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")

@@ -63,7 +63,9 @@ def resolve(root: Path, url_path: str) -> Path | None:
         return None
     base = root.resolve()
     candidate = base.joinpath(*[s for s in segments if s])
-    if segments[-1] == "":  # a folder: its index page, never a listing
+    if segments[-1] == "" or (candidate.is_dir() and not candidate.is_symlink()):
+        # A folder: its index page, never a listing (``/docs`` and ``/docs/`` alike, as the deployed site's
+        # CloudFront function rewrites them); a folder without one is a 404.
         candidate = candidate / "index.html"
     try:
         real = candidate.resolve(strict=True)

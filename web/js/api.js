@@ -37,9 +37,10 @@ export async function request(method, path, { body, headers = {}, signal } = {})
 
 const enc = encodeURIComponent;
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
+// "?a=1&b=2" from the values given (empty ones left out).
 const query = (params) => {
-  const kept = Object.entries(params || {}).filter(([, v]) => v !== undefined && v !== null && v !== "");
-  return kept.length ? `?${new URLSearchParams(kept)}` : "";
+  const given = Object.entries(params || {}).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return given.length ? `?${new URLSearchParams(given)}` : "";
 };
 
 export const api = {
@@ -52,6 +53,10 @@ export const api = {
     request("GET", `/reports/${enc(trackingId)}`, { headers: accessCode ? { "X-Access-Code": accessCode } : {} }),
   feedback: (trackingId, accessCode, feedback) =>
     request("POST", `/reports/${enc(trackingId)}/feedback`, { body: feedback, headers: { "X-Access-Code": accessCode } }),
+  // Public pages: the statistics ({region, from, to}) and the public reports of a region
+  // ({region_code, category, status, cursor, limit}).
+  stats: (params) => request("GET", `/stats${query(params)}`),
+  publicReports: (params) => request("GET", `/reports${query(params)}`),
 };
 
 // The operator desk: the operator routes with the signed-in operator's ID token (design §4, operators).

@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from lapor import operations, runtime
-from lapor.domain import ids
+from lapor import cursors, operations, runtime
+from lapor.domain import ids, reference
 from lapor.errors import NotFound, Unprocessable
 from lapor.intake import submit_report
-from lapor.models import FeedbackIn, ReportCreated, ReportIn, ReportView
+from lapor.models import FeedbackIn, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView
 from lapor.observability import logger
 from lapor.settings import get_settings
-from lapor.views import report_view
+from lapor.views import public_item, report_view
 from lapor_api.responses import JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
@@ -87,6 +87,36 @@ def create_report(
 ) -> Response[ReportCreated]:
     created = file_report(report, channel="web", idempotency_key=idempotency_key)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@router.get("/reports", summary="A region's public reports, newest first", tags=["reports"],
+            responses=ok("A page of the region's public reports (everything below it included)") | errors(
+                (400, "The cursor is not one this listing (with these filters) gave out (`invalid_cursor`)"),
+                (404, "No region with this code (`unknown_region`)"),
+                (422, "The query does not match the schema (`validation_error`), or names an unknown category "
+                      "(`unknown_category`)")))
+def list_public_reports(
+    region_code: Annotated[str, Query(pattern=reference.REGION_CODE_PATTERN, examples=["64.72"],
+                                      description="A province, kabupaten/kota or kecamatan code")],
+    category: Annotated[str | None, Query(max_length=64, examples=["infrastructure"])] = None,
+    status: Annotated[PublicStatus | None, Query(description="Only reports in this status")] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> PublicReportPage:
+    """Public reports only: confidential and anonymous reports are never listed (they are not in the index),
+    nor rejected ones; no reporter's identity. One Query of the public index of the region's level."""
+    if reference.region(region_code) is None:
+        raise NotFound(f"no region {region_code!r}", code="unknown_region")
+    if category is not None and category not in reference.categories():
+        raise Unprocessable(f"unknown category {category!r}", code="unknown_category",
+                            details=[{"loc": ["query", "category"], "input": category}])
+    scope = f"public-reports:{region_code}:{category or '*'}:{status or '*'}"
+    items, last_key = runtime.store().list_public_reports(
+        region_code, category=category, status=status, limit=limit,
+        start_key=cursors.decode(cursor, scope) if cursor else None)
+    now = datetime.now(UTC)
+    return PublicReportPage.model_validate({"items": [public_item(i, now) for i in items],
+                                           "next_cursor": cursors.encode(last_key, scope)})
 
 
 @router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],

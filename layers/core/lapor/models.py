@@ -253,6 +253,34 @@ class QueuePage(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
 
 
+PublicStatus = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated"]
+
+
+class PublicReportItem(BaseModel):
+    """A line of the public listing: a public report's public view, without its description."""
+
+    tracking_id: str
+    kind: Kind
+    category: str
+    region_code: str
+    title: str
+    status: PublicStatus
+    agency: AgencyRef
+    escalation_level: int
+    submitted_at: datetime = Field(description="In the region's own time zone")
+    due_at: datetime
+    overdue: bool
+    overdue_final: bool = False
+    location: Location | None = None
+
+
+class PublicReportPage(BaseModel):
+    items: list[PublicReportItem]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= (with the same filters) for the next page; "
+                                                      "null at the end. A filtered page may hold fewer items than "
+                                                      "`limit` and still have a next page.")
+
+
 class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]

@@ -68,7 +68,9 @@ def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now
         return "flagged_final", {"status": item["status"], "overdue_final": True, **flagged}, event
     changes = {"status": "escalated", "escalation_level": item["escalation_level"] + 1, "agency_id": upper.id,
                "agency_name": upper.name, **config.deadline(item["region_code"], as_of, working_days), **flagged}
-    message = (f"Tenggat terlewati; instansi {unknown} tidak terdaftar dalam jenjang, diteruskan ke {upper.name}"
+    # The name the report carried when its own agency is the unknown one; an id nothing names otherwise.
+    left = (item.get("agency_name") or unknown) if unknown == item["agency_id"] else unknown
+    message = (f"Tenggat terlewati; instansi {left} tidak terdaftar dalam jenjang, diteruskan ke {upper.name}"
                if unknown else f"Tenggat terlewati; diteruskan ke {upper.name}")
     event = new_event("escalated", now, "system", "system", agency_id=upper.id, from_agency_id=item["agency_id"],
                       **noted, message=message)
@@ -78,7 +80,7 @@ def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now
 def closing(item: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """Closing a silent answered report: (attribute changes, timeline event). Pure."""
     event = new_event("closed", now, "system", "system", agency_id=item["agency_id"],
-                      message="Ditutup otomatis: tidak ada tanggapan pelapor dalam 10 hari kerja setelah jawaban")
+                      message="Ditutup otomatis: tidak dibuka kembali dalam 10 hari kerja setelah dijawab")
     return {"status": "closed"}, event
 
 

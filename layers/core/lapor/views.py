@@ -121,3 +121,17 @@ def queue_item(item: dict[str, Any], now: datetime | None = None,
         "due_at": item["due_at"], "overdue": is_overdue(item, now), "version": item["version"],
         "overdue_final": bool(item.get("overdue_final")),
     } | ({"working_days_left": working_days_left(item, calendar, now)} if calendar is not None else {})
+
+
+def public_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """A line of the public listing, from a public index's projection (public reports only: content shows)."""
+    region = reference.region(item["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    return {
+        "tracking_id": item["tracking_id"], "kind": item["kind"], "category": item["category"],
+        "region_code": item["region_code"], "title": item["title"], "status": item["status"],
+        "agency": {"id": item["agency_id"], "name": item["agency_name"]},
+        "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
+        "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)),
+        "overdue_final": bool(item.get("overdue_final")), "location": item.get("location"),
+    }

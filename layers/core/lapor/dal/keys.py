@@ -36,6 +36,12 @@ Indexes (sparse, projecting everything but ``reporter``):
 - ``ByAgency``: ``agency_pk`` = ``AGENCY#<agency_id>``, ``agency_sk`` = ``<status>#<submitted_at>``.
 - ``ByMonth``:  ``month_pk`` = ``MONTH#<yyyy-mm>``, ``month_sk`` = ``<submitted_at>#<tracking_id>``: every report
                 by filing date, for Open311's date-window listings (a 90-day window is at most four partitions).
+- ``PublicByProvince``, ``PublicByRegency``, ``PublicByDistrict``: ``public_pk1`` / ``public_pk2`` / ``public_pk3``
+                = ``PUBLIC#<region code>`` of the report's province, kabupaten/kota and kecamatan (each level the
+                report's own code names), sort ``public_sk`` = ``<submitted_at>#<tracking_id>`` (shared): a region's
+                public reports newest first, everything below it included, one Query of one index whatever the
+                level (the statistics' scopes). Only public reports that are not rejected carry them: confidential
+                and anonymous reports are never in these indexes, so never listed.
 """
 
 from __future__ import annotations
@@ -49,6 +55,12 @@ from lapor.domain.routing import Agency, Route
 Key = dict[str, dict[str, str]]
 
 BY_DUE, BY_CLOSING, BY_AGENCY, BY_MONTH = "ByDue", "ByClosing", "ByAgency", "ByMonth"
+# The public listing's index per region level (1: province, 2: kabupaten/kota, 3: kecamatan) and its attributes.
+PUBLIC_INDEXES = {1: "PublicByProvince", 2: "PublicByRegency", 3: "PublicByDistrict"}
+PUBLIC_PK = {level: f"public_pk{level}" for level in PUBLIC_INDEXES}
+PUBLIC_SK = "public_sk"
+# Listed publicly while public, in every status but rejected (spam, out of scope).
+UNLISTED_STATUSES = frozenset({"rejected"})
 # Only reports in these statuses wait in ByDue: they await the agency.
 OPEN_STATUSES = lifecycle.OPEN
 
@@ -157,6 +169,24 @@ def month_partition(month: str) -> str:
     return f"MONTH#{month}"
 
 
+def public_partition(region_code: str) -> str:
+    return f"PUBLIC#{region_code}"
+
+
+def public_level(region_code: str) -> int:
+    """Which public index lists a region's reports: 1 for a province, 2 a kabupaten/kota, 3 a kecamatan."""
+    return region_code.count(".") + 1
+
+
+def public_keys(report: dict[str, Any]) -> dict[str, str]:
+    """The public listing's keys of a report: none unless it is public and not rejected."""
+    if report.get("privacy") != "public" or report["status"] in UNLISTED_STATUSES:
+        return {}
+    parts = report["region_code"].split(".")
+    keys = {PUBLIC_PK[level]: public_partition(".".join(parts[:level])) for level in range(1, len(parts) + 1)}
+    return keys | {PUBLIC_SK: f"{report['submitted_at']}#{report['tracking_id']}"}
+
+
 def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
     """The index key attributes a report item carries in its current state."""
     keys = {
@@ -175,4 +205,4 @@ def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
         shard = due_shard(report["tracking_id"], shards)
         keys |= {"close_pk": closing_partition(shard),
                  "close_sk": f"{report['closes_at_utc']}#{report['tracking_id']}"}
-    return keys
+    return keys | public_keys(report)

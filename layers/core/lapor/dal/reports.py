@@ -281,6 +281,16 @@ class ReportStore(Table):
                 sets |= {pk: index[pk], sk: index[sk]}
             else:
                 removes += [pk, sk]
+        # The public listing follows the status too (a rejected report leaves it); a report filed before the
+        # public indexes existed joins them at its next change. A record read from an index that does not project
+        # ``privacy`` (the sweep's ByDue and ByClosing) leaves them as they are: the sweep never rejects, and
+        # region and filing time, all the keys depend on, never change.
+        if "privacy" in changed:
+            for name in (*keys.PUBLIC_PK.values(), keys.PUBLIC_SK):
+                if name in index:
+                    sets[name] = index[name]
+                else:
+                    removes.append(name)
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
@@ -351,6 +361,41 @@ class ReportStore(Table):
             kwargs["ExclusiveStartKey"] = start_key
         page = self.client.query(**kwargs)
         return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def list_public_reports(self, region_code: str, *, category: str | None = None, status: str | None = None,
+                            limit: int = 20, start_key: dict[str, Any] | None = None,
+                            max_queries: int = 5) -> Page:
+        """One page of a region's public reports (everything below it included), newest first: a Query of the
+        public index of the region's level, never a Scan. ``category`` and ``status`` filter what the key range
+        holds; each Query asks for just the items still missing, so the page never skips one, and at most
+        ``max_queries`` are made: a page with a filter may hold fewer than ``limit`` items and still a next key."""
+        level = keys.public_level(region_code)
+        pk = keys.PUBLIC_PK[level]
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": keys.PUBLIC_INDEXES[level], "ScanIndexForward": False,
+            "KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": {"#pk": pk},
+            "ExpressionAttributeValues": {":pk": {"S": keys.public_partition(region_code)}},
+        }
+        filters = []
+        for name, value in (("category", category), ("status", status)):
+            if value is not None:
+                filters.append(f"#{name} = :{name}")
+                kwargs["ExpressionAttributeNames"][f"#{name}"] = name
+                kwargs["ExpressionAttributeValues"][f":{name}"] = {"S": value}
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        items: list[dict[str, Any]] = []
+        last_key = start_key
+        for _ in range(max_queries):
+            if last_key:
+                kwargs["ExclusiveStartKey"] = last_key
+            page = self.client.query(**kwargs | {"Limit": limit - len(items)})
+            # Defence in depth: the index holds only public reports; anything else is never returned.
+            items += [i for i in map(self._plain, page.get("Items", [])) if i.get("privacy") == "public"]
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key or len(items) >= limit:
+                break
+        return items, last_key
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read

@@ -24,7 +24,9 @@ REPORTER_TEXT = {
     "escalated": "Laporan {tid} belum dijawab tepat waktu; kini ditangani {agency}. Batas waktu {due}.",
     "overdue_final": "Laporan {tid} belum dijawab di tingkat tertinggi; akan dirujuk ke Ombudsman RI.",
     "rejected": "Laporan {tid} ditolak: {message}",
-    "closed": "Laporan {tid} ditutup. Terima kasih telah melapor.",
+    # Only the sweep closes a report: the reopen window after the answer passed (a rating does not reopen it).
+    "closed": "Laporan {tid} ditutup karena tidak dibuka kembali dalam 10 hari kerja setelah dijawab. "
+              "Terima kasih telah melapor.",
 }
 AGENCY_TEXT = {
     "routed": "Laporan baru {tid} untuk {agency}. Batas waktu {due}.",
@@ -62,6 +64,15 @@ def _new_events(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[st
     return [event for event in new.get("latest_events", []) if event["id"] not in seen]
 
 
+def _agency_left(old: dict[str, Any] | None, event: dict[str, Any]) -> str:
+    """The name of the agency a report left: people read names, not ids. The old image names it; an id only
+    when nothing named it (an agency the configuration no longer knew)."""
+    agency_id = event.get("from_agency_id") or ""
+    if old and old.get("agency_id") == agency_id and old.get("agency_name"):
+        return old["agency_name"]
+    return event.get("from_agency_name") or agency_id
+
+
 def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[Notice]:
     """The notices the change ``old`` → ``new`` of one report calls for (none for a deleted report)."""
     if new is None:
@@ -73,7 +84,7 @@ def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
         kind = event["type"]
         fields = {"tid": new["tracking_id"], "agency": new["agency_name"], "due": due,
                   "message": (event.get("message") or "")[:MESSAGE_CHARS],
-                  "agency_from": event.get("from_agency_id", "")}
+                  "agency_from": _agency_left(old, event)}
         wanted: list[tuple[str, str, str, str]] = []  # (recipient, channel, address, template)
         if phone and kind in REPORTER_EVENTS:
             wanted.append(("reporter", "sms", phone, REPORTER_TEXT[kind]))
