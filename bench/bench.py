@@ -186,12 +186,13 @@ def local_dynamodb() -> Iterator[str]:
 
 
 class _NoNetwork:
-    """Stands in for the DynamoDB client: ``put_item`` succeeds at once (the handler's own work, nothing else)."""
+    """Stands in for the DynamoDB client: the filing's write (one TransactWriteItems since the timeline moved to
+    items of its own) succeeds at once: the handler's own work, nothing else."""
 
     def __init__(self, real: Any) -> None:
         self.exceptions = real.exceptions
 
-    def put_item(self, **_: Any) -> dict[str, Any]:
+    def transact_write_items(self, **_: Any) -> dict[str, Any]:
         return {}
 
 

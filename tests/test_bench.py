@@ -41,3 +41,13 @@ def test_the_dev_stack_figures_run_on_a_small_table(monkeypatch):
     peak = bench.dev_peak_rss_mb(target=400)
     assert peak.value > 50 and peak.details["answer_statuses"] == {200: 2}  # a real process, really loaded
     assert bench.dev_stop_seconds(target=5).value > 0
+
+
+def test_the_intake_figure_runs(monkeypatch):
+    """Its stub stood in for put_item after filing became one transaction: every handler call answered 500."""
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    measured = bench.intake_vs_putitem(rounds=1, calls=2, warmup=2)
+    assert measured.value > 0 and measured.details  # the handler answered 201 on every side
