@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import report_items
-from test_attachments import BUCKET, GPS_IFD, context, jpeg_with_gps, media, png_bytes  # noqa: F401 (fixture)
+from test_attachments import (BUCKET, GPS_IFD, context, jpeg_with_gps, media, pdf_bytes,  # noqa: F401 (fixture)
+                              png_bytes)
 from test_open311 import api_key, request_form  # noqa: F401 (fixture)
 
 BASE = "/open311/v2"
@@ -182,8 +183,7 @@ def test_a_replay_with_the_same_key_stores_the_files_once(call_api, media, api_k
 def test_media_url_falls_back_to_the_link_and_stays_private_for_private_reports(call_api, media, api_key, token):
     link = "https://fixmystreet.example.org/photo/1.jpeg"
     reply = post(call_api, request_form(api_key, media_url=link),
-                 [("media", "a.png", "image/png", png_bytes()), ("media", "b.pdf", "application/pdf",
-                                                                 b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")])
+                 [("media", "a.png", "image/png", png_bytes()), ("media", "b.pdf", "application/pdf", pdf_bytes())])
     tracking_id = reply.body[0]["service_request_id"]
     assert read_request(call_api, tracking_id)[0]["media_url"] == link  # nothing ready yet: the link
     assert sorted(process_uploads(media)["outcomes"]) == ["ready", "ready"]

@@ -4,17 +4,20 @@ The client uploads straight to S3 with a presigned POST (``uploads/<tracking_id>
 function never sees the file (except an Open311 client's multipart POST, whose file parts it stores under the same
 key). MediaFunction then checks the real type from the bytes, refuses what is not what it claims, too large,
 truncated, a decompression bomb or a PDF with active content, re-encodes images so no metadata block (EXIF, XMP,
-IPTC, comments) survives, and writes the clean file and a thumbnail under ``ready/``.
+IPTC, comments) survives, rewrites PDFs from their pages alone (no document info, no XMP), and writes the clean file
+and a thumbnail under ``ready/``.
 
 An attachment's status: ``pending`` (its upload may come), ``ready``, ``rejected`` (with a reason), ``removed`` (by
-the reporter, before the agency answered) or ``hidden`` (by an admin, with a reason). Pillow is imported only by
-:func:`process` (MediaFunction's own dependency, not the layer's).
+the reporter, before the agency answered) or ``hidden`` (by an admin, with a reason). Pillow and pypdf are imported
+only by :func:`process`, each on its own type's path (MediaFunction's own dependencies, not the layer's).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -42,6 +45,21 @@ PDF_ACTIVE_NAMES = frozenset({b"JavaScript", b"JS", b"EmbeddedFile", b"EmbeddedF
                               b"XFA", b"SubmitForm", b"ImportData", b"GoToE"})
 # Object streams inflated per PDF at most (a bomb is refused, not inflated).
 PDF_MAX_INFLATED = 64 * 1024 * 1024
+# A PDF is rewritten from its pages (design §4.1: nothing that names its author is served). A document of more pages
+# is refused (``too_many_pages``); one of more objects, or whose rewrite takes longer or needs more memory than
+# this, is refused as ``too_complex`` (a small file can declare a huge page tree or millions of tiny objects).
+MAX_PDF_PAGES = 300
+MAX_PDF_OBJECTS = 50_000
+PDF_MAX_SECONDS = 20.0
+PDF_MAX_RSS = 1024 * 1024 * 1024
+# Any one stream decoded while reading (object and cross-reference streams; page contents and images are copied
+# as they are, never decoded) at most this large.
+PDF_MAX_STREAM = 32 * 1024 * 1024
+# Keys dropped wherever they are in what a page carries: XMP packets (catalog, page, image, font, form XObject),
+# application private data, page thumbnails (an image of the page as some earlier version was).
+PDF_DROPPED_KEYS = ("/Metadata", "/PieceInfo", "/Thumb", "/LastModified")
+# Who wrote a comment (a markup annotation's /T is its author) and when.
+PDF_ANNOTATION_KEYS = ("/T", "/M", "/CreationDate")
 
 UPLOADS, READY = "uploads/", "ready/"
 
@@ -112,11 +130,11 @@ def process(data: bytes, claimed_type: str) -> Processed:
     if actual != claimed_type:
         raise Refused("type_mismatch")
     if actual == "application/pdf":
-        # Kept as sent (no re-encoding of documents); a file cut short has no end-of-file marker.
+        # A file cut short has no end-of-file marker. The scan comes first: nothing with active content is parsed.
         if b"%%EOF" not in data[-1024:]:
             raise Refused("truncated")
         check_pdf(data)
-        return Processed(actual, data, None)
+        return Processed(actual, strip_pdf(data), None)
     return _reencode(data, actual)
 
 
@@ -134,9 +152,8 @@ def _pdf_names(data: bytes) -> set[bytes]:
 def check_pdf(data: bytes) -> None:
     """Refuse a PDF with active content (``pdf_active_content``) or encrypted (``pdf_encrypted``: its object
     streams cannot be read, so it cannot be checked). A scan of names, as pdfid does, not a full parser: the file
-    itself and every object stream (``/Type /ObjStm``, where dictionaries hide compressed) are searched. The
-    document's info and XMP metadata are not removed (no light, well-kept PDF writer in MediaFunction yet):
-    README, "Attachments"."""
+    itself and every object stream (``/Type /ObjStm``, where dictionaries hide compressed) are searched; it runs
+    before :func:`strip_pdf` parses anything."""
     import zlib
 
     names = _pdf_names(data)
@@ -159,6 +176,107 @@ def check_pdf(data: bytes) -> None:
         names |= _pdf_names(inflated)
     if names & PDF_ACTIVE_NAMES:
         raise Refused("pdf_active_content")
+
+
+def strip_pdf(data: bytes) -> bytes:
+    """The PDF rewritten from its pages alone: no document info dictionary (author, creator, producer, title,
+    dates), no XMP packet (the catalog's or any page's, image's, font's or form's), no /PieceInfo, no page
+    thumbnails, no comment authors, a new file identifier, and nothing of earlier revisions (incremental updates).
+    Document-level parts (outline, named destinations, forms, structure tree) are not kept; page contents, images
+    and fonts are copied as they are, never decoded.
+
+    Refused: ``corrupt`` (pypdf cannot read it, or it has no page), ``too_many_pages`` (over MAX_PDF_PAGES),
+    ``too_complex`` (over MAX_PDF_OBJECTS objects, a page tree or stream past pypdf's limits, nesting past the
+    interpreter's, or past PDF_MAX_SECONDS / PDF_MAX_RSS at a checkpoint), ``pdf_encrypted``."""
+    import pypdf
+    from pypdf.errors import LimitReachedError
+
+    deadline = time.monotonic() + PDF_MAX_SECONDS
+    limits = {
+        "jbig2dec_binary": None,  # never start a program
+        "maximum_declared_stream_length": MAX_BYTES,
+        "zlib_maximum_output_length": PDF_MAX_STREAM, "lzw_maximum_output_length": PDF_MAX_STREAM,
+        "run_length_maximum_output_length": PDF_MAX_STREAM, "brotli_maximum_output_length": PDF_MAX_STREAM,
+        "jbig2_maximum_output_length": PDF_MAX_STREAM, "array_based_stream_maximum_output_length": PDF_MAX_STREAM,
+        "stream_decoding_work_maximum_length": 4 * PDF_MAX_STREAM, "image_maximum_buffer_size": PDF_MAX_STREAM,
+        "page_tree_maximum_entries": 4 * MAX_PDF_PAGES, "page_tree_maximum_page_entries": 100 * MAX_PDF_PAGES,
+        "disable_legacy_handling": True,
+    }
+    try:
+        with pypdf.apply_configuration(**limits), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pypdf warns of what it repairs; only what it cannot read is refused
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False, root_object_recovery_limit=MAX_PDF_OBJECTS,
+                                     xref_stream_maximum_entries=MAX_PDF_OBJECTS)
+            if reader.is_encrypted:
+                raise Refused("pdf_encrypted")
+            if sum(len(section) for section in reader.xref.values()) + len(reader.xref_objStm) > MAX_PDF_OBJECTS:
+                raise Refused("too_complex")
+            pages = len(reader.pages)
+            if pages > MAX_PDF_PAGES:
+                raise Refused("too_many_pages")
+            if pages == 0:
+                raise Refused("corrupt")
+            writer = pypdf.PdfWriter()
+            writer.metadata = None  # no /Info at all, not even pypdf's /Producer
+            for page in reader.pages:
+                writer.add_page(page, excluded_keys=PDF_DROPPED_KEYS)
+                _pdf_budget(deadline)
+            _scrub_pdf(writer.root_object, deadline)
+            writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+            _pdf_budget(deadline)
+            out = io.BytesIO()
+            writer.write(out)
+    except Refused:
+        raise
+    except (LimitReachedError, RecursionError, MemoryError):
+        raise Refused("too_complex") from None
+    except Exception:  # noqa: BLE001 - anything pypdf cannot read or write: not a document we serve
+        raise Refused("corrupt") from None
+    if out.tell() > MAX_OUTPUT_BYTES:
+        raise Refused("output_too_large")
+    return out.getvalue()
+
+
+def _pdf_budget(deadline: float) -> None:
+    if time.monotonic() > deadline or _rss() > PDF_MAX_RSS:
+        raise Refused("too_complex")
+
+
+def _rss() -> int:
+    """The process's resident memory now (Linux, as on Lambda); 0 where /proc is not there."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _scrub_pdf(root, deadline: float) -> None:
+    """Drop PDF_DROPPED_KEYS from every dictionary and stream reachable from the written document's catalog (the
+    pages were copied without them; this also covers what pypdf links itself), and markup annotations' author and
+    dates. Iterative, each indirect object once."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    stack, seen, visits = [root], set(), 0
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            if (obj.idnum, obj.generation) in seen:
+                continue
+            seen.add((obj.idnum, obj.generation))
+            obj = obj.get_object()
+        visits += 1
+        if visits % 5000 == 0:
+            _pdf_budget(deadline)
+        if isinstance(obj, DictionaryObject):
+            for name in PDF_DROPPED_KEYS:
+                obj.pop(name, None)
+            if "/Rect" in obj and obj.get("/Subtype") not in (None, "/Widget", "/Link"):
+                for name in PDF_ANNOTATION_KEYS:
+                    obj.pop(name, None)
+            stack.extend(obj.values())
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
 
 
 def _reencode(data: bytes, content_type: str) -> Processed:
