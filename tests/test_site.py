@@ -105,3 +105,16 @@ def test_the_vendored_libraries_carry_their_licences():
     for library in vendor.iterdir():
         if library.is_dir():
             assert (library / "LICENSE").is_file(), library.name
+
+
+def test_the_pages_policy_allows_the_media_origin_config_js_names(client, project: Path):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in policy and "img-src 'self' data: blob:;" in policy  # lapor dev: S3 under /s3
+    origin = "https://lapor-media-abc.s3.ap-southeast-3.amazonaws.com"
+    config = project / "web" / "config.js"
+    config.write_text(f'export const config = {{\n  apiBase: "",\n  mediaOrigin: "{origin}",\n}};\n')
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {origin};" in policy and f"img-src 'self' data: blob: {origin};" in policy
+    # Anything but a plain origin is not put into the policy.
+    config.write_text('export const config = {\n  mediaOrigin: "https://x.example; script-src *",\n};\n')
+    assert "x.example" not in client.get("/").headers["Content-Security-Policy"]

@@ -3,6 +3,11 @@
 // the API on the same origin, so the base is empty.
 export const config = {
   apiBase: "",
+  // Where the attachments' presigned URLs point when it is not the site's origin: on AWS, S3's own origin (the
+  // stack's MediaOrigin output, "https://lapor-media-<id>.s3.<region>.amazonaws.com"). The pages'
+  // Content-Security-Policy allows it for uploads (connect-src) and thumbnails (img-src): lapor dev reads it from
+  // here, a deployment puts the same policy in its headers. Empty locally: lapor dev serves S3 under /s3.
+  mediaOrigin: "",
   // How the operator desk signs in: "local" (lapor dev's own issuer under /_dev, offered by lapor dev only) or
   // "cognito" (the Cognito Hosted UI: authorization code with PKCE; a public app client, no secret here).
   signIn: "local",

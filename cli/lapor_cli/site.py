@@ -8,6 +8,11 @@ Cache headers as the deployed site (CloudFront) sends them: vendored libraries (
 and files whose name carries a content hash (``app.3f9a1c2b.js``) never change, so they are ``immutable``;
 everything else (pages, the app's own modules, ``config.js``) is ``no-cache``: revalidated on every use, cheap
 with the ETag (a 304 without a body). Text is gzipped when the browser accepts it, as CloudFront does.
+
+The pages' Content-Security-Policy allows one more origin when ``web/config.js`` names it (``mediaOrigin``):
+where the attachments' presigned URLs point on AWS (S3's own origin), for the uploads (``connect-src``) and the
+thumbnails (``img-src``). ``lapor dev`` serves S3 on its own origin (``/s3``), so its ``config.js`` leaves it
+empty; a deployment writes it into ``config.js`` and puts the same ``page_policy(origin)`` in its headers.
 """
 
 from __future__ import annotations
@@ -41,9 +46,20 @@ COMPRESSIBLE = (".html", ".js", ".mjs", ".css", ".json", ".webmanifest", ".svg",
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 HASHED_NAME = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
-# The pages' policy: no inline script, nothing framed; the API is on the same origin (design §4a).
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-               "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+# config.js's mediaOrigin: a scheme and a host (and port), nothing else, or it is not used.
+MEDIA_ORIGIN = re.compile(r'^\s*mediaOrigin:\s*"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)"', re.MULTILINE)
+
+
+def page_policy(media_origin: str = "") -> str:
+    """The pages' policy: no inline script, nothing framed; the API is on the same origin (design §4a); the
+    attachments' storage (``media_origin``, S3's origin on AWS) may take uploads and serve thumbnails."""
+    media = f" {media_origin}" if media_origin else ""
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{media}; "
+            f"connect-src 'self'{media}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
+PAGE_POLICY = page_policy()
 
 _cache: dict[Path, tuple[float, int, bytes, bytes | None, str]] = {}
 
@@ -95,6 +111,15 @@ def _read(path: Path) -> tuple[bytes, bytes | None, str]:
     return data, compressed, etag
 
 
+def media_origin(root: Path) -> str:
+    """The ``mediaOrigin`` that ``config.js`` under ``root`` names, or "" (none, or not a plain origin)."""
+    config = root / "config.js"
+    if not config.is_file():
+        return ""
+    found = MEDIA_ORIGIN.search(_read(config)[0].decode("utf-8", "replace"))
+    return found.group(1) if found else ""
+
+
 def serve_site(request: Request, project_root: Path) -> Response | None:
     """The response for a GET or HEAD of a file of the web app, or None to let the caller answer 404."""
     if request.method not in ("GET", "HEAD"):
@@ -111,7 +136,7 @@ def serve_site(request: Request, project_root: Path) -> Response | None:
         "Vary": "Accept-Encoding",
     }
     if path.suffix.lower() == ".html":
-        headers["Content-Security-Policy"] = PAGE_POLICY
+        headers["Content-Security-Policy"] = page_policy(media_origin(site_root(project_root)))
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
     body = data

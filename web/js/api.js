@@ -57,6 +57,12 @@ export const api = {
   // ({region_code, category, status, cursor, limit}).
   stats: (params) => request("GET", `/stats${query(params)}`),
   publicReports: (params) => request("GET", `/reports${query(params)}`),
+  // Attachments (design §4.1): a presigned POST to upload one file straight to S3 ({attachment_id, upload:
+  // {url, fields}, expires_at}); removing one the reporter uploaded, before the agency answers.
+  startAttachment: (trackingId, accessCode, file) =>
+    request("POST", `/reports/${enc(trackingId)}/attachments`, { body: file, headers: { "X-Access-Code": accessCode } }),
+  removeAttachment: (trackingId, accessCode, attachmentId) =>
+    request("DELETE", `/reports/${enc(trackingId)}/attachments/${enc(attachmentId)}`, { headers: { "X-Access-Code": accessCode } }),
 };
 
 // The operator desk: the operator routes with the signed-in operator's ID token (design §4, operators).
@@ -70,6 +76,9 @@ export const desk = {
     request("POST", `/reports/${enc(trackingId)}/reassign`, { body: change, headers: bearer(token) }),
   reject: (token, trackingId, change) =>
     request("POST", `/reports/${enc(trackingId)}/reject`, { body: change, headers: bearer(token) }),
+  // {reason, version?}: admins only; operators never remove nor hide attachments.
+  hideAttachment: (token, trackingId, attachmentId, change) =>
+    request("POST", `/reports/${enc(trackingId)}/attachments/${enc(attachmentId)}/hide`, { body: change, headers: bearer(token) }),
   agencies: (token) => request("GET", "/admin/agencies", { headers: bearer(token) }),
   startSweep: (token, sweep) => request("POST", "/admin/sweeps", { body: sweep, headers: bearer(token) }),
   sweep: (token, runId) => request("GET", `/admin/sweeps/${enc(runId)}`, { headers: bearer(token) }),

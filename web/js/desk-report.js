@@ -1,8 +1,10 @@
 // One report on the operator desk: the facts, the reporter (unless anonymous), the timeline; the answer
 // (in_progress or responded) sent with the version read, so that a change by someone else first is a clear
 // 409 with a reload that keeps the typed answer; for admins, reassign and reject with a reason. The answer
-// being typed is kept (sessionStorage) until sent: it survives a reload and signing in again.
+// being typed is kept (sessionStorage) until sent: it survives a reload and signing in again. Attachments show
+// with their thumbnails; operators never remove them, admins may hide one with a reason.
 import { ApiError, api, desk } from "./api.js";
+import { attachmentItem } from "./attachments.js";
 import { drafts } from "./auth.js";
 import { lang, t } from "./i18n.js";
 import { bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
@@ -58,6 +60,52 @@ function reporterText() {
   return parts.length ? parts.join(" · ") : t("desk.report.no_identity");
 }
 
+// An admin's hide: a reason (the reporter sees it on the timeline), then the attachment leaves every other view.
+function hideForm(a) {
+  const id = `hide-${a.attachment_id}`;
+  const reason = el("textarea", { id: `${id}-reason`, rows: 2, maxlength: 500, "aria-describedby": `${id}-error` });
+  const error = el("p", { class: "error", id: `${id}-error` });
+  const send = el("button", { type: "submit", class: "secondary", text: t("photos.desk.hide.send") });
+  const form = el("form", { class: "hide-form", novalidate: true, hidden: true },
+    el("div", { class: "field" }, el("label", { for: reason.id, text: t("photos.desk.hide.reason", { name: a.filename }) }),
+      reason, error),
+    send);
+  const open = el("button", { type: "button", class: "link", "aria-expanded": "false" }, t("photos.desk.hide"),
+    el("span", { class: "vh", text: ` ${a.filename}` }));
+  open.addEventListener("click", () => {
+    form.hidden = !form.hidden;
+    open.setAttribute("aria-expanded", String(!form.hidden));
+    if (!form.hidden) reason.focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = reason.value.trim();
+    error.textContent = text ? "" : t("err.required");
+    reason.toggleAttribute("aria-invalid", !text);
+    if (!text) return reason.focus();
+    send.disabled = true;
+    try {
+      view = await call(desk.hideAttachment, trackingId, a.attachment_id, { reason: text, version: view.version });
+      render();
+      $("photos-status").textContent = t("photos.desk.hidden", { name: a.filename });
+    } catch (failure) {
+      send.disabled = false;
+      error.textContent = problem(failure);
+    }
+  });
+  return [open, form];
+}
+
+function renderAttachments() {
+  const listed = view.attachments || [];
+  $("photos").hidden = !listed.length;
+  $("attachments").replaceChildren(...listed.map((a) => attachmentItem(a,
+    ...(isAdmin() && a.status !== "hidden" ? hideForm(a) : []))));
+  // MediaFunction works in the background: read the report again while an attachment is pending.
+  clearTimeout(renderAttachments.timer);
+  if (listed.some((a) => a.status === "pending")) renderAttachments.timer = setTimeout(load, 3000);
+}
+
 function render() {
   if (!view) return;
   $("report").hidden = false;
@@ -78,6 +126,7 @@ function render() {
   $("due").textContent = formatDate(view.due_at, zone);
   $("reporter").textContent = reporterText();
   $("description").textContent = view.description || "";
+  renderAttachments();
   $("answer").hidden = !awaiting;
   $("admin-actions").hidden = !(isAdmin() && awaiting);
   $("timeline").replaceChildren(...(view.timeline || []).map((e) => el("li", {},

@@ -1,8 +1,11 @@
 // The page that files a report: the form, its draft kept on the device, field errors beside the fields, and
-// sending through the outbox (one Idempotency-Key per draft), which keeps it when there is no connection.
+// sending through the outbox (one Idempotency-Key per draft), which keeps it when there is no connection. Photos
+// chosen are kept on the device with the draft (photos.js) and uploaded once the report is filed.
 import { api, ApiError } from "./api.js";
+import { forgetPreview, localItem } from "./attachments.js";
 import { lang, t } from "./i18n.js";
 import * as sender from "./outbox.js";
+import * as photos from "./photos.js";
 import { draft as drafts, newKey, outbox } from "./store.js";
 import { boot, el, errorMessage } from "./ui.js";
 
@@ -28,6 +31,7 @@ let current = drafts.load() || { key: newKey() };
 let position = current.position || null;
 let shownErrors = {};
 let busy = false;
+let chosen = []; // the draft's photos, kept on the device (photos.js)
 
 // -- reference lists ------------------------------------------------------------------------------------------
 
@@ -97,7 +101,7 @@ function hasContent(values) {
 
 function save() {
   const values = collect();
-  if (!hasContent(values) && !position) {
+  if (!hasContent(values) && !position && !chosen.length) {
     drafts.clear();
     return;
   }
@@ -135,6 +139,10 @@ form.addEventListener("change", () => { renderPrivacy(); save(); });
 
 $("clear").addEventListener("click", () => {
   form.reset();
+  // The photos go with the draft, unless it is waiting in the outbox: then they wait with it.
+  if (!outbox.all().some((e) => e.key === current.key)) for (const record of chosen) discardPhoto(record);
+  chosen = [];
+  renderPhotos();
   current = { key: newKey() };
   position = null;
   drafts.clear();
@@ -155,6 +163,7 @@ function renderCounter() {
 function renderPrivacy() {
   const anonymous = radio("privacy") === "anonymous";
   $("identity").hidden = anonymous;
+  $("photos-pdf").hidden = !(anonymous && chosen.some((r) => r.type === "application/pdf"));
   if (anonymous) for (const id of ["name", "phone", "email"]) $(id).value = ""; // nothing about them kept
 }
 
@@ -185,6 +194,67 @@ $("unlocate").addEventListener("click", () => {
   save();
   $("locate").focus();
 });
+
+// -- photos ---------------------------------------------------------------------------------------------------
+
+function discardPhoto(record) {
+  forgetPreview(record.id);
+  photos.discard(record.id);
+}
+
+function sizeText(record) {
+  const size = photos.megabytes(record.size);
+  return record.original_size > record.size
+    ? t("photos.size.resized", { size, original: photos.megabytes(record.original_size) }) : t("photos.size", { size });
+}
+
+function renderPhotos() {
+  $("photo-list").replaceChildren(...chosen.map((record) => {
+    const remove = el("button", { type: "button", class: "link" }, t("photos.remove"),
+      el("span", { class: "vh", text: ` ${record.name}` }));
+    remove.addEventListener("click", () => {
+      chosen = chosen.filter((r) => r.id !== record.id);
+      discardPhoto(record);
+      renderPhotos();
+      save();
+      $("photo-files").focus();
+    });
+    const item = localItem(record, remove);
+    item.querySelector("progress")?.remove(); // not on its way yet: its size instead
+    item.querySelector(".meta").textContent = sizeText(record);
+    return item;
+  }));
+  const full = chosen.length >= photos.MAX_FILES;
+  for (const id of ["photo-camera", "photo-files"]) $(id).disabled = full;
+  renderPrivacy();
+}
+
+async function choosePhotos(input) {
+  const files = [...input.files];
+  input.value = "";
+  const problems = [];
+  for (const file of files) {
+    if (chosen.length >= photos.MAX_FILES) { problems.push(t("photos.err.limit", { max: photos.MAX_FILES })); break; }
+    const prepared = await photos.prepare(file);
+    if (prepared.error) { problems.push(t(prepared.error, prepared.vars)); continue; }
+    try {
+      chosen.push(await photos.keep(prepared, { key: current.key }));
+    } catch {
+      problems.push(t("photos.err.storage"));
+    }
+  }
+  $("photos-error").textContent = problems.join(" ");
+  renderPhotos();
+  save();
+}
+
+for (const id of ["photo-camera", "photo-files"]) $(id).addEventListener("change", (event) => choosePhotos(event.target));
+
+async function loadPhotos() {
+  await photos.discardOrphans([current.key, ...outbox.all().map((e) => e.key)]);
+  chosen = await photos.ofDraft(current.key);
+  renderPhotos();
+}
 
 // -- errors beside the fields ---------------------------------------------------------------------------------
 
@@ -313,16 +383,19 @@ form.addEventListener("submit", async (event) => {
   // In the outbox before the first try: a reload, a lost reply or a dropped connection still sends it, with its key.
   sender.queue(entry);
   sender.foreground.add(entry.key);
+  photos.deferred.add(entry.key); // uploaded from the receipt page, not from this one about to be left
   const result = await sender.send(entry);
   sender.foreground.delete(entry.key);
+  if (result.status !== "sent") photos.deferred.delete(entry.key);
   busy = false;
   button.disabled = false;
   button.textContent = t("file.submit");
   if (result.status === "sent") {
     drafts.clear();
+    await photos.bind(entry.key, result.created); // the receipt page uploads them
     window.location.assign(`/receipt.html#${encodeURIComponent(result.created.tracking_id)}`);
   } else if (result.status === "waiting") {
-    // Kept in the outbox; the form starts a new draft with a new key.
+    // Kept in the outbox (its photos with it); the form starts a new draft with a new key.
     drafts.clear();
     $("clear").click();
     renderWaiting();
@@ -342,6 +415,7 @@ function takeBackRefused() {
   position = current.position || null;
   drafts.save({ ...refused.draft });
   restore();
+  loadPhotos();
 }
 
 document.addEventListener("lapor:queued", renderWaiting);
@@ -356,9 +430,11 @@ document.addEventListener("lapor:lang", () => {
   renderPosition();
   renderErrors();
   renderWaiting();
+  renderPhotos();
 });
 
 renderCounter();
 renderPrivacy();
 renderWaiting();
+loadPhotos();
 loadReference().then(takeBackRefused);

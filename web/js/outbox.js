@@ -27,7 +27,8 @@ export function send(entry) {
     const attempt = (async () => {
       try {
         const created = await api.fileReport(entry.body, entry.key);
-        receipts.put({ ...created, title: entry.body.title, zone: entry.zone, region_name: entry.regionName });
+        // The draft's key too: the photos kept with it on this device (photos.js) find their report by it.
+        receipts.put({ ...created, title: entry.body.title, zone: entry.zone, region_name: entry.regionName, key: entry.key });
         outbox.remove(entry.key);
         failures = 0;
         emit("lapor:sent", { entry, created });

@@ -1,5 +1,8 @@
 // The receipt: the tracking id and the access code (shown once: kept on this device only until its reader says
-// it is saved), the agency, the due date in the region's own time.
+// it is saved), the agency, the due date in the region's own time; the photos sent with it, as they upload and
+// as MediaFunction makes them ready.
+import { api } from "./api.js";
+import { reporterPanel } from "./attachments.js";
 import { t } from "./i18n.js";
 import { receipts } from "./store.js";
 import { boot, formatDate } from "./ui.js";
@@ -27,6 +30,21 @@ function render() {
   $("forget").hidden = !receipt.access_code;
 }
 
+// The attachments, read with the access code while this device keeps it (else only the photos still uploading).
+let panel = null;
+async function loadAttachments(given) {
+  const receipt = trackingId && receipts.get(trackingId);
+  if (!receipt) return;
+  const code = receipt.access_code;
+  panel = panel || reporterPanel({ section: $("photos"), list: $("attachments"), status: $("photos-status"),
+    trackingId, accessCode: code, reload: loadAttachments });
+  let view = given || null;
+  if (!view && code) {
+    try { view = await api.report(trackingId, code); } catch { view = null; /* offline: the uploads still show */ }
+  }
+  await panel.show(view);
+}
+
 async function copy(text) {
   try {
     await navigator.clipboard.writeText(text);
@@ -52,9 +70,11 @@ $("forget").addEventListener("click", () => {
   const receipt = receipts.get(trackingId);
   if (receipt) receipts.put({ ...receipt, access_code: null });
   render();
+loadAttachments();
   $("copy-status").textContent = t("receipt.forgotten");
 });
 
 document.addEventListener("lapor:lang", render);
 window.addEventListener("hashchange", () => window.location.reload());
 render();
+loadAttachments();

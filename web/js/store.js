@@ -56,6 +56,7 @@ export const outbox = {
 };
 
 export const receipts = {
+  all: () => read(RECEIPTS, {}),
   get: (trackingId) => read(RECEIPTS, {})[trackingId] || null,
   put(receipt) {
     const all = read(RECEIPTS, {});

@@ -1,6 +1,8 @@
 // Track a report with its tracking id and access code: status, agency, deadline, answers, the timeline in
-// plain words; rate the answer, and reopen once while the window is open.
+// plain words; rate the answer, and reopen once while the window is open; the attachments (remove one before the
+// agency answers, add a photo while the report is open).
 import { api } from "./api.js";
+import { reporterPanel } from "./attachments.js";
 import { t } from "./i18n.js";
 import { receipts } from "./store.js";
 import { boot, el, errorMessage, formatDate } from "./ui.js";
@@ -15,6 +17,16 @@ let view = null;
 let accessCode = "";
 let zone = null;
 let regionName = "";
+let panel = null;
+
+// The report read again (or as a reply gave it): while an attachment is pending, and after a change.
+async function reload(given) {
+  if (!view) return;
+  try {
+    view = given || await api.report(view.tracking_id, accessCode);
+  } catch { /* offline: what is shown stays */ }
+  render();
+}
 
 function normalise(text) {
   return text.trim().toUpperCase().replace(/\s+/g, "");
@@ -90,6 +102,11 @@ function render() {
   $("already-rated").hidden = !rated;
   $("reopen-box").hidden = !canReopen;
   if (canReopen) $("reopen").textContent = t("track.reopen", { until: formatDate(view.reopen_until, zone) });
+
+  panel = panel || reporterPanel({ section: $("photos"), list: $("attachments"), status: $("photos-status"),
+    trackingId: view.tracking_id, accessCode, reload,
+    adder: { box: $("photo-add"), input: $("add-photo"), error: $("add-photo-error"), warning: $("add-photo-pdf") } });
+  panel.show(view, accessCode);
 }
 
 async function show(trackingId, code) {

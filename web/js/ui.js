@@ -1,8 +1,10 @@
-// What every page shares: the header's language switch, the offline banner, the outbox running in the
-// background, date formatting in a region's local time, and error messages in plain words.
+// What every page shares: the header's language switch, the offline banner, the outbox (and the photos waiting
+// for their report) running in the background, date formatting in a region's local time, and error messages in
+// plain words.
 import { apply, lang, locale, otherLang, setLang, t } from "./i18n.js";
 import { ApiError, NetworkError } from "./api.js";
 import * as sender from "./outbox.js";
+import * as photos from "./photos.js";
 
 // Indonesia's three time zones (no daylight saving): an ISO offset names its zone exactly.
 const ZONES = {
@@ -89,5 +91,6 @@ export function boot() {
       { href: `/receipt.html#${event.detail.created.tracking_id}`, text: t("outbox.receipt") });
   });
   sender.start();
+  photos.start(); // photos of reports filed from the outbox are uploaded after them
   return lang();
 }
