@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = {"SiteBucketName": "lapor-site-test", "SiteUrl": "https://d111111abcdef8.cloudfront.net",
            "ApiUrl": "https://abc123.execute-api.ap-southeast-3.amazonaws.com",
            "OperatorPoolId": "ap-southeast-3_AbCdEf123", "OperatorPoolClientId": "1example23456789",
-           "OperatorPoolDomain": "lapor-ops.auth.ap-southeast-3.amazoncognito.com"}
+           "OperatorPoolDomain": "lapor-ops.auth.ap-southeast-3.amazoncognito.com",
+           "MediaOrigin": "https://lapor-media-x.s3.ap-southeast-3.amazonaws.com"}
 
 
 @pytest.fixture
@@ -80,16 +81,20 @@ def test_config_js_comes_from_the_stack_outputs_not_the_checkout(s3, web):
     publish.publish(s3, OUTPUTS["SiteBucketName"], web, OUTPUTS)
     body = s3.get_object(Bucket=OUTPUTS["SiteBucketName"], Key="config.js")["Body"].read().decode()
     assert body.startswith("// Written by `lapor site publish`")
-    for value in ("ap-southeast-3_AbCdEf123", "1example23456789", "lapor-ops.auth.ap-southeast-3.amazoncognito.com",
-                  OUTPUTS["SiteUrl"]):
-        assert f'"{value}"' in body
-    assert '"apiBase": ""' in body  # the API shares the site's origin through CloudFront
-    assert '"region": "ap-southeast-3"' in body
-    # Still an ES module exporting one object the pages read.
+    # Still an ES module exporting one object, in the shape the pages read (web/config.js, web/js/auth.js).
     text = body.split("export const config = ", 1)[1].rstrip().rstrip(";")
     import json
 
-    assert json.loads(text)["cognito"]["clientId"] == "1example23456789"
+    config = json.loads(text)
+    local = (ROOT / "web" / "config.js").read_text()
+    for key in ("apiBase", "mediaOrigin", "signIn", "domain", "clientId", "redirectUri", "logoutUri"):
+        assert f"{key}:" in local, key  # the checkout's config.js has the same keys
+    assert config["apiBase"] == ""  # the API shares the site's origin through CloudFront
+    assert config["mediaOrigin"] == OUTPUTS["MediaOrigin"] and config["signIn"] == "cognito"
+    assert config["cognito"] == {"domain": "https://lapor-ops.auth.ap-southeast-3.amazoncognito.com",
+                                 "clientId": "1example23456789",
+                                 "redirectUri": "https://d111111abcdef8.cloudfront.net/desk/signin.html",
+                                 "logoutUri": "https://d111111abcdef8.cloudfront.net/desk/signin.html"}
 
 
 def test_a_stack_without_a_hosted_ui_domain_gets_null(s3, web):
@@ -97,6 +102,15 @@ def test_a_stack_without_a_hosted_ui_domain_gets_null(s3, web):
                                                           if k != "OperatorPoolDomain"})
     body = s3.get_object(Bucket=OUTPUTS["SiteBucketName"], Key="config.js")["Body"].read().decode()
     assert '"domain": null' in body
+
+
+def test_the_template_offers_the_hosted_ui_to_the_desk_once_its_sign_in_page_is_named():
+    resources = load_template(ROOT / "template.yaml").resources
+    client = resources["OperatorPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False  # a public client: PKCE, no secret in the page
+    assert client["AllowedOAuthFlows"]["Fn::If"][1] == ["code"]  # never the implicit flow
+    assert client["CallbackURLs"]["Fn::If"][1] == [{"Ref": "OperatorSignInUrl"}]
+    assert resources["OperatorPoolDomain"]["Type"] == "AWS::Cognito::UserPoolDomain"
 
 
 def test_prune_deletes_what_the_site_no_longer_has_and_nothing_by_default(s3, web):

@@ -62,18 +62,24 @@ def object_headers(key: str) -> dict[str, str]:
 
 
 def config_js(outputs: dict[str, str]) -> str:
-    """``config.js`` for a deployment, from its stack outputs. The API shares the site's origin (CloudFront
-    forwards its paths), so its base stays empty; the operator desk's sign-in settings come from the pool's
-    outputs (``OperatorPoolDomain``, the Hosted UI's domain, when the stack has one)."""
-    region = outputs.get("OperatorPoolId", "").split("_", 1)[0] or None
+    """``config.js`` for a deployment, from its stack outputs, in the shape the pages read (``web/config.js``).
+    The API shares the site's origin (CloudFront forwards its paths), so its base stays empty; attachments live on
+    S3's own origin (``MediaOrigin``); the operator desk signs in through the Cognito Hosted UI
+    (``OperatorPoolDomain``, ``OperatorPoolClientId``), back to ``<SiteUrl>/desk/signin.html``, the URL the stack's
+    ``OperatorSignInUrl`` parameter must name."""
+    site = (outputs.get("SiteUrl") or "").rstrip("/")
+    sign_in = f"{site}/desk/signin.html" if site else None
+    domain = outputs.get("OperatorPoolDomain")
     config = {
         "apiBase": "",
-        "siteUrl": outputs.get("SiteUrl"),
+        "siteUrl": site or None,
+        "mediaOrigin": outputs.get("MediaOrigin", ""),
+        "signIn": "cognito",
         "cognito": {
-            "region": region,
-            "userPoolId": outputs.get("OperatorPoolId"),
+            "domain": f"https://{domain}" if domain else None,
             "clientId": outputs.get("OperatorPoolClientId"),
-            "domain": outputs.get("OperatorPoolDomain"),
+            "redirectUri": sign_in,
+            "logoutUri": sign_in,
         },
     }
     return ("// Written by `lapor site publish` from the stack's outputs; read by the pages at run time.\n"
