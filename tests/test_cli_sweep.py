@@ -149,3 +149,38 @@ def test_a_run_that_could_not_be_handed_on_exits_non_zero_with_its_id(fake_api, 
     assert sweep(api) == 1
     err = capsys.readouterr().err
     assert "HTTP 503" in err and RUN_ID in err
+
+
+def test_a_dry_run_prints_what_would_escalate_as_a_table(fake_api, capsys):
+    listed = [{"tracking_id": "LPR-2026-AAAA1111", "outcome": "escalated", "agency_id": "64-72-pupr",
+               "agency_name": "Dinas PUPR", "due_at": "2026-01-05T23:59:59+08:00",
+               "to_agency_id": "64-72-inspektorat", "to_agency_name": "Inspektorat", "to_level": "kabupaten_kota",
+               "escalation_level": 1},
+              {"tracking_id": "LPR-2026-BBBB2222", "outcome": "flagged_final", "agency_id": "nasional",
+               "agency_name": "Nasional", "due_at": "2026-01-06T23:59:59+07:00", "to_agency_id": None,
+               "to_agency_name": None, "to_level": None, "escalation_level": 3}]
+    api = fake_api(run_state("finished", 4, scanned=2, escalated=1, flagged_final=1, dry_run=True,
+                             would_escalate=listed, would_escalate_truncated=False), [run_state()], post_status=200)
+    assert sweep(api, "--dry-run") == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index("would escalate: 2")
+    assert out[at + 1].split() == ["tracking", "id", "agency", "due", "at", "to"]
+    assert out[at + 2].split() == ["LPR-2026-AAAA1111", "64-72-pupr", "2026-01-05T23:59:59+08:00",
+                                   "64-72-inspektorat", "(kabupaten_kota)"]
+    assert out[at + 3].split()[:3] == ["LPR-2026-BBBB2222", "nasional", "2026-01-06T23:59:59+07:00"]
+    assert out[at + 3].endswith("flagged final (top of its ladder)")
+    assert out[at + 2].index("64-72-pupr") == out[at + 3].index("nasional")  # columns line up
+
+
+def test_a_truncated_list_says_more_would_and_an_empty_one_says_none(fake_api, capsys):
+    entry = {"tracking_id": "LPR-2026-AAAA1111", "outcome": "escalated", "agency_id": "64-72-pupr",
+             "agency_name": "Dinas PUPR", "due_at": "2026-01-05T23:59:59+08:00", "to_agency_id": "64-72-inspektorat",
+             "to_agency_name": "Inspektorat", "to_level": "kabupaten_kota", "escalation_level": 1}
+    api = fake_api(run_state("finished", 4, scanned=9, escalated=9, dry_run=True, would_escalate=[entry],
+                             would_escalate_truncated=True), [run_state()], post_status=200)
+    assert sweep(api, "--dry-run") == 0
+    assert "would escalate: the first 1 listed, more would" in capsys.readouterr().out
+    api = fake_api(run_state("finished", 4, dry_run=True, would_escalate=[], would_escalate_truncated=False),
+                   [run_state()], post_status=200)
+    assert sweep(api, "--dry-run") == 0
+    assert "would escalate: none" in capsys.readouterr().out

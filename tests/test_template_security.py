@@ -33,13 +33,16 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
 EXPECTED_WRITES = {
     "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
-                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP"},
-                      "dynamodb:UpdateItem": {"SWEEP", "CONFIG#APIKEY", "CONFIG#VERSION"}},
+                      # SWEEPRUN#*: an inline dry run's listing (its entries and their counter).
+                      "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "SWEEPRUN#*"},
+                      "dynamodb:UpdateItem": {"SWEEP", "SWEEPRUN#*", "CONFIG#APIKEY", "CONFIG#VERSION"}},
     "StatsFunction": {"dynamodb:PutItem": {"STATSEEN#*"}, "dynamodb:UpdateItem": {"STATS#*"}},
     "SmsFunction": {"dynamodb:PutItem": {"SMS#*", "REPORT#*"}, "dynamodb:UpdateItem": {"SMSQUOTA#*"}},
     "SweepFunction": {"dynamodb:PutItem": {"SWEEP"}, "dynamodb:UpdateItem": {"SWEEP"}},
-    # PutItem REPORT#*: the timeline event of each escalation and closing (one transaction with the change).
-    "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP"}, "dynamodb:PutItem": {"REPORT#*"}},
+    # PutItem REPORT#*: the timeline event of each escalation and closing (one transaction with the change);
+    # SWEEPRUN#*: a dry run's listing of what would escalate (its entries and their counter).
+    "SweepWorkerFunction": {"dynamodb:UpdateItem": {"REPORT#*", "SWEEP", "SWEEPRUN#*"},
+                            "dynamodb:PutItem": {"REPORT#*", "SWEEPRUN#*"}},
     "NotifyFunction": {},
     # An attachment ready or rejected (UpdateItem), with the report's change and its event (one transaction).
     "MediaFunction": {"dynamodb:PutItem": {"REPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},

@@ -196,12 +196,30 @@ def _sweep(args: argparse.Namespace) -> int:
             ("closed", run["closed"]), ("skipped", run["skipped"]), ("failed", run["failed"])]
     width = max(len(name) for name, _ in rows)
     print("\n".join(f"{name:<{width}}  {value}" for name, value in rows))
+    if run["dry_run"] and run.get("would_escalate") is not None:
+        print(_would_escalate_table(run["would_escalate"], run.get("would_escalate_truncated", False)))
     if run["status"] != "finished":
         error = run.get("error") or {}
         cause = f": {error['type']} on shard {error.get('shard')} at {error['at']}" if error else ""
         print(f"lapor sweep: run {run['id']} {run['status']}{cause} (GET /admin/sweeps/{run['id']})", file=sys.stderr)
         return 1
     return 0
+
+
+def _would_escalate_table(entries: list[dict], truncated: bool) -> str:
+    """A dry run's list of what would escalate, one report a line: tracking id, agency, deadline, where to."""
+    if not entries:
+        return "\nwould escalate: none"
+    heading = (f"would escalate: the first {len(entries)} listed, more would (the counts above count them all)"
+               if truncated else f"would escalate: {len(entries)}")
+    rows = [("tracking id", "agency", "due at", "to")] + [
+        (e["tracking_id"], e["agency_id"], e["due_at"],
+         f"{e['to_agency_id']} ({e['to_level']})" if e.get("to_agency_id") else "flagged final (top of its ladder)")
+        for e in entries]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(3)]
+    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(row[:3], widths, strict=True)) + f"  {row[3]}"
+             for row in rows]
+    return "\n".join(["", heading, *lines])
 
 
 def _apikeys(args: argparse.Namespace) -> int:
@@ -302,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="run the deadline sweep now (admin), on the local stack by default, "
                                               "and follow it to the end; exit 1 if the run failed")
     sweep.add_argument("--as-of", help="sweep as of this ISO 8601 instant with offset (backfills, what-ifs)")
-    sweep.add_argument("--dry-run", action="store_true", help="count what would happen, change nothing")
+    sweep.add_argument("--dry-run", action="store_true", help="count what would happen and list what would escalate (at most 200), change nothing")
     sweep.add_argument("--endpoint", help=ENDPOINT_HELP)
     sweep.add_argument("--token", help="an admin bearer token (default: $LAPOR_TOKEN, or a local one)")
     sweep.add_argument("--data-dir", help=DATA_DIR_HELP + " (for a local token)")

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from browser.test_pages import axe_violations
+from e2e.conftest import REPORTS_TABLE, dynamodb_client
 from e2e.helpers import token
 
 TIMEOUT = 10
@@ -32,6 +33,20 @@ def file_report(site, prefix: str) -> tuple[str, str, str]:
                           headers={"Idempotency-Key": str(uuid.uuid4())})
     assert reply.status_code == 201, reply.text
     return reply.json()["tracking_id"], reply.json()["access_code"], title
+
+
+def overdue_report(site) -> str:
+    """A report filed over the API whose deadline is then moved into the past in the local stack's table (as if
+    filed weeks ago, which the API cannot do): the sweep's dry run lists it."""
+    tracking_id, _, _ = file_report(site, "Terlambat")
+    client = dynamodb_client(site.dynamodb_endpoint)
+    key = {"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}}
+    due_sk = client.get_item(TableName=REPORTS_TABLE, Key=key)["Item"]["due_sk"]["S"]
+    past = "2026-01-05T15:59:59Z"  # 23:59:59 WITA, Samarinda's
+    client.update_item(TableName=REPORTS_TABLE, Key=key, UpdateExpression="SET due_at = :l, due_at_utc = :u, due_sk = :s",
+                       ExpressionAttributeValues={":l": {"S": "2026-01-05T23:59:59+08:00"}, ":u": {"S": past},
+                                                  ":s": {"S": past + due_sk[due_sk.index("#"):]}})
+    return tracking_id
 
 
 def sign_in(page, role: str, agency: str | None, *, start: str = "/desk/") -> None:
@@ -166,6 +181,7 @@ def test_a_refused_token_asks_to_sign_in_again_and_keeps_the_answer(site, page, 
 
 
 def test_admin_sweep_dry_run_then_confirm_and_follow_it_to_the_end(site, page, console, screenshots):
+    tracking_id = overdue_report(site)
     sign_in(page, "admin", None)
     page.get_by_role("link", name="Admin").click()
     page.wait_for_url(re.compile(r"/desk/admin\.html"))
@@ -173,8 +189,15 @@ def test_admin_sweep_dry_run_then_confirm_and_follow_it_to_the_end(site, page, c
     preview = page.locator("#sweep-preview")
     preview.wait_for()
     assert "belum ada yang diubah" in page.locator("#sweep-preview-heading").inner_text()
-    assert int(page.locator("#sweep-preview-counts-scanned").inner_text()) >= 0
+    assert int(page.locator("#sweep-preview-counts-scanned").inner_text()) >= 1
     assert page.get_by_text("Akan dinaikkan ke instansi atasan").is_visible()
+    # Which reports, before the confirm button: ours, its agency, where it would go, its deadline.
+    listed = page.locator("#sweep-preview-list li", has_text=tracking_id)
+    assert listed.is_visible()
+    assert re.search(r"Dinas Pekerjaan Umum dan Penataan Ruang Kota Samarinda → .*Inspektorat.* \(kabupaten/kota\)",
+                     listed.inner_text()), listed.inner_text()
+    assert "batas waktu 5 Januari 2026, 23:59 WITA" in listed.inner_text()
+    assert re.match(r"Akan dinaikkan: \d+ laporan", page.locator("#sweep-preview-listed").inner_text())
     page.get_by_role("button", name="Jalankan sekarang").click()
     page.get_by_text(re.compile(r"^Selesai\. \d+ / \d+$")).wait_for(timeout=30_000)
     assert page.evaluate("(() => { const p = document.getElementById('sweep-progress'); return p.value === p.max })()")
@@ -182,6 +205,8 @@ def test_admin_sweep_dry_run_then_confirm_and_follow_it_to_the_end(site, page, c
     runs = requests.get(f"{site.url}/admin/sweeps", headers=token(site, "admin"), timeout=TIMEOUT).json()["items"]
     assert [r["dry_run"] for r in runs[:2]] == [False, True] and runs[0]["status"] == "finished"
     assert runs[0]["as_of"] == runs[1]["as_of"]  # the run the dry run showed
+    escalated = requests.get(f"{site.url}/reports/{tracking_id}", timeout=TIMEOUT).json()
+    assert escalated["escalation_level"] == 1  # the listed report, escalated by the confirmed run
     assert console.unexpected() == []
 
 

@@ -114,6 +114,7 @@ def test_lapor_sweep_as_of_escalates_exactly_the_overdue_and_then_nothing(lapor_
     dry = lapor(lapor_dev, "sweep", "--as-of", just_after, "--dry-run", *endpoint)
     assert dry.returncode == 0, dry.stderr
     assert "dry run        yes" in dry.stdout
+    assert re.search(rf"^{filed['tracking_id']}\s+64-11-pupr\s+\S+\s+64-11-inspektorat", dry.stdout, re.M), dry.stdout
     first = lapor(lapor_dev, "sweep", "--as-of", just_after, *endpoint)
     assert first.returncode == 0, first.stderr
     escalated = int(re.search(r"escalated\s+(\d+)", first.stdout).group(1))

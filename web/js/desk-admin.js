@@ -18,6 +18,21 @@ function counts(target, run, dry) {
   ]));
 }
 
+// What the dry run would escalate (at most 200: the API says when more would): tracking id, agency, where to.
+function listing(run) {
+  const entries = run.would_escalate || [];
+  const key = !entries.length ? "desk.sweep.listed.none" : run.would_escalate_truncated ? "desk.sweep.listed.more" : "desk.sweep.listed";
+  $("sweep-preview-listed").textContent = t(key, { count: entries.length });
+  $("sweep-preview-list").replaceChildren(...entries.map((e) => {
+    const from = e.agency_name || e.agency_id;
+    const to = e.to_agency_id
+      ? t("desk.sweep.item.to", { from, to: e.to_agency_name || e.to_agency_id, level: t(`desk.sweep.level.${e.to_level}`) })
+      : t("desk.sweep.item.final", { from });
+    return el("li", {}, el("strong", { class: "tracking-id", text: e.tracking_id }), el("br"), document.createTextNode(to),
+      el("br"), el("span", { class: "meta", text: t("desk.sweep.item.due", { due: formatDate(e.due_at) }) }));
+  }));
+}
+
 function showRun(run) {
   $("sweep-run").hidden = false;
   const done = run.shards ? `${run.shards_done} / ${run.shards}` : "";
@@ -50,6 +65,7 @@ $("dry-run").addEventListener("click", async () => {
     const started = await call(desk.startSweep, { dry_run: true });
     preview = await follow(started, () => {});
     counts("sweep-preview-counts", preview, true);
+    listing(preview);
     $("sweep-preview").hidden = false;
     $("sweep-preview-heading").textContent = t("desk.sweep.preview", { as_of: formatDate(preview.as_of) });
     $("sweep-preview-heading").focus();

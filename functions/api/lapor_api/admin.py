@@ -201,14 +201,19 @@ def put_calendar(body: CalendarList, if_match: IfMatch = None) -> Response[Calen
     return _listed(CalendarListOut, overrides, version, incomplete=False)
 
 
-def _run_view(item: dict) -> SweepOut:
+def _run_view(item: dict, *, listing: bool = False) -> SweepOut:
+    """A run as the API shows it; with ``listing``, a dry run's list of what would escalate too."""
     now = datetime.now(UTC).replace(microsecond=0)
-    return SweepOut.model_validate(sweep.run_view(item, now=now, stall_seconds=get_settings().sweep_stall_seconds))
+    view = sweep.run_view(item, now=now, stall_seconds=get_settings().sweep_stall_seconds)
+    if listing and view.get("dry_run"):
+        view["would_escalate"], view["would_escalate_truncated"] = runtime.sweep_runs().escalations(view["id"])
+    return SweepOut.model_validate(view)
 
 
 @router.post("/admin/sweeps", summary="Start a deadline sweep now (or as of an instant, or dry)", **ADMIN_ONLY,
              responses=ok("A dry run small enough to finish inside this call (within LAPOR_SWEEP_INLINE_SECONDS, "
-                          "3 s): the run, `finished`", model=SweepOut)
+                          "3 s): the run, `finished`, with `would_escalate` (at most 200; "
+                          "`would_escalate_truncated` when more would)", model=SweepOut)
              | ok("The run is started: recorded `running`, its shards handed to the sweep queue; follow it with "
                   "`GET /admin/sweeps/{id}`", status=202, model=SweepOut)
              | errors(ADMIN, JSON_BODY, (503, (
@@ -229,10 +234,11 @@ def run_sweep(body: SweepIn) -> Response[SweepOut]:
             sweep.sweep_inline(run, store=runtime.store(), config=runtime.config_cache().get(), runs=runs,
                                send=runtime.send_sweep_message, seconds=settings.sweep_inline_seconds,
                                page_size=settings.sweep_page_size)
-            reply = _run_view(runs.get_sweep_run(run["id"]) or run)
+            reply = _run_view(runs.get_sweep_run(run["id"]) or run, listing=True)
         else:
             sweep.start_run(runs, runtime.send_sweep_message, run)
-            reply = SweepOut.model_validate(run)
+            reply = SweepOut.model_validate(run | ({"would_escalate": [], "would_escalate_truncated": False}
+                                                   if run["dry_run"] else {}))
     except sweep.RunInterrupted as interrupted:
         raise LaporError(f"sweep run {run['id']} was recorded but stopped before all its shards were handed on; "
                          "those handed on are still swept", code="sweep_interrupted", status=503,
@@ -251,13 +257,15 @@ def list_sweeps() -> SweepList:
 
 
 @router.get("/admin/sweeps/<run_id>", summary="One sweep run: its state and its counts so far", **ADMIN_ONLY,
-            responses=ok("The run") | errors(ADMIN, (404, "No sweep run with this id (`not_found`)")))
+            responses=ok("The run; a dry run with `would_escalate`, the reports it would escalate as its shards "
+                         "list them (at most 200, oldest deadline first; `would_escalate_truncated` when more would)")
+            | errors(ADMIN, (404, "No sweep run with this id (`not_found`)")))
 def get_sweep(run_id: str) -> SweepOut:
     auth.admin(router)
     item = runtime.sweep_runs().get_sweep_run(run_id) if RUN_ID.fullmatch(run_id) else None
     if item is None:
         raise NotFound("no sweep run with this id")
-    return _run_view(item)
+    return _run_view(item, listing=True)
 
 
 @router.post("/admin/apikeys", summary="Issue an Open311 API key (shown once)", **ADMIN_ONLY,

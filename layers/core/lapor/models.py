@@ -423,6 +423,20 @@ class SweepError(BaseModel):
     at: datetime
 
 
+class WouldEscalate(BaseModel):
+    tracking_id: str
+    outcome: Literal["escalated", "flagged_final"] = Field(
+        description="`escalated` (would go up to `to_agency_id`) or `flagged_final` (at the top of its ladder: would "
+                    "be flagged `overdue_final`, for referral to the Ombudsman)")
+    agency_id: str = Field(description="The agency that let the deadline pass")
+    agency_name: str | None = Field(None, description="Its name (null if the configuration no longer knows it)")
+    due_at: datetime = Field(description="The deadline it let pass, in the report's region's local time")
+    to_agency_id: str | None = Field(None, description="Where it would go (null when `flagged_final`)")
+    to_agency_name: str | None = None
+    to_level: str | None = Field(None, description="That agency's level: `kabupaten_kota`, `province` or `national`")
+    escalation_level: int = Field(description="The report's escalation level after the sweep")
+
+
 class SweepOut(BaseModel):
     id: str = Field(description="The run id, URL-safe (a ULID; runs recorded before had `<started_at>#<ULID>`): "
                                 "`GET /admin/sweeps/{id}` follows it")
@@ -447,6 +461,13 @@ class SweepOut(BaseModel):
     failed: int = Field(0, description="Reports the sweep could not change (an error, logged with the tracking id); "
                                        "they stay due and are tried again on the next run")
     error: SweepError | None = Field(None, description="The latest failure of one of the run's shard messages")
+    would_escalate: list[WouldEscalate] | None = Field(
+        None, description="Dry runs, in `POST /admin/sweeps` and `GET /admin/sweeps/{id}`: the reports the run would "
+        "escalate (or flag at the top), oldest deadline first, as its shards list them so far; at most 200 "
+        "(LIST_CAP), never a report's words nor its reporter. Null for runs that write, and in `GET /admin/sweeps`")
+    would_escalate_truncated: bool | None = Field(
+        None, description="Dry runs: true when more reports would escalate than `would_escalate` lists (the "
+                          "counts still count them all)")
 
 
 class SweepList(BaseModel):

@@ -12,13 +12,16 @@ shard from its message (``sweep_message``), records its counts once per message 
 and hands the rest of the shard on as message ``seq + 1`` when its time runs short. The run's ``status`` is
 ``running``, then ``finished`` when its last shard is done, or ``failed`` when a message is given up; a run
 that makes no progress for ``LAPOR_SWEEP_STALL_SECONDS`` reads as ``stalled`` (``run_view``).
+
+A dry run also lists which reports would escalate (``listing_entry``: ids, agencies, due date, level; never a
+report's words nor its reporter), up to ``LIST_CAP`` for the whole run, in items of their own beside the run.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -50,6 +53,37 @@ class SweepCounts:
     def merge(self, other: SweepCounts) -> None:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
+
+
+# Reports a dry run lists (design §7: every repeatable thing bounded); beyond it the listing says ``truncated``.
+LIST_CAP = 200
+LISTED = ("escalated", "flagged_final")
+
+
+@dataclass
+class Listing:
+    """What one message of a dry run would escalate: at most ``cap`` entries; ``more`` if it saw others."""
+
+    cap: int = LIST_CAP
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+
+    def add(self, entry: dict[str, Any]) -> None:
+        if len(self.entries) < self.cap:
+            self.entries.append(entry)
+        else:
+            self.more = True
+
+
+def listing_entry(config: RoutingConfig, item: dict[str, Any], outcome: str) -> dict[str, Any]:
+    """One report a dry run would escalate (or flag at the top): nothing a reporter wrote, nothing about them."""
+    upper, _ = next_agency(config.agencies, item["agency_id"])
+    current = config.agencies.get(item["agency_id"])
+    top = outcome == "flagged_final" or upper is None
+    return {"tracking_id": item["tracking_id"], "outcome": outcome, "agency_id": item["agency_id"],
+            "agency_name": current.name if current else item.get("agency_name"), "due_at": item["due_at"],
+            "to_agency_id": None if top else upper.id, "to_agency_name": None if top else upper.name,
+            "to_level": None if top else upper.level, "escalation_level": item["escalation_level"] + (0 if top else 1)}
 
 
 def escalation(config: RoutingConfig, item: dict[str, Any], as_of: datetime, now: datetime,
@@ -93,9 +127,10 @@ def _phase(cursor: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
 
 def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of: datetime, dry_run: bool,
                 start_key: dict[str, Any] | None = None, page_size: int = 100,
-                keep_going: Callable[[], bool] = lambda: True) -> tuple[SweepCounts, dict[str, Any] | None]:
+                keep_going: Callable[[], bool] = lambda: True,
+                listing: Listing | None = None) -> tuple[SweepCounts, dict[str, Any] | None]:
     """Sweep one shard from ``start_key``, page by page, while ``keep_going()``: its overdue reports, then
-    its answered reports due to close.
+    its answered reports due to close. A dry run adds what would escalate to ``listing``, if given.
 
     Returns the counts and where to resume (None once the shard is done): a worker near its time limit hands
     the rest on instead of being cut off half way.
@@ -116,6 +151,8 @@ def sweep_shard(store: ReportStore, config: RoutingConfig, shard: int, *, as_of:
                                                           **error_summary(error)})
                 outcome = "failed"
             counts.add(outcome)
+            if dry_run and listing is not None and outcome in LISTED:
+                listing.add(listing_entry(config, item, outcome))
         if key is None and phase == "due":
             phase = "closing"
         elif key is None:
@@ -176,6 +213,7 @@ class RunStore(Protocol):  # lapor.dal.SweepRunStore
                        now: str) -> bool: ...
     def finish_run(self, run_id: str, *, now: str) -> bool: ...
     def record_failure(self, run_id: str, error: dict[str, Any], *, given_up: bool, now: str) -> None: ...
+    def list_escalations(self, run_id: str, entries: list[dict[str, Any]], *, cap: int, more: bool = False) -> int: ...
 
 
 class RunInterrupted(Exception):
@@ -238,10 +276,15 @@ def sweep_message(message: dict[str, Any], *, store: ReportStore, config: Routin
                   keep_going: Callable[[], bool] = lambda: True) -> tuple[SweepCounts, bool]:
     """Sweep the shard a message names from its cursor; record its counts once; hand the rest on as the next
     message, or finish the run if this was its last shard. ``(counts, recorded)``: ``recorded`` is False for
-    a redelivered message, whose counts the first delivery added."""
+    a redelivered message, whose counts the first delivery added. A dry run's message first adds what would
+    escalate to the run's listing (keyed by tracking id: a redelivery adds nothing again)."""
     shard, seq = message["shard"], message.get("seq", 0)
+    listing = Listing(cap=LIST_CAP) if message["dry_run"] else None
     counts, cursor = sweep_shard(store, config, shard, dry_run=message["dry_run"], as_of=parse_utc(message["as_of"]),
-                                 start_key=message["cursor"], page_size=page_size, keep_going=keep_going)
+                                 start_key=message["cursor"], page_size=page_size, keep_going=keep_going,
+                                 listing=listing)
+    if listing is not None and (listing.entries or listing.more):
+        runs.list_escalations(message["run_id"], listing.entries, cap=listing.cap, more=listing.more)
     now = _now()
     # Counts first, then the continuation: a crash in between redelivers this message, whose counts are then
     # not added again, and whose continuation (the same id) is sent again.

@@ -28,6 +28,12 @@ Items (table ``reports``, keys ``PK``/``SK``):
 - stats marker     ``STATSEEN#<stream event id>`` / ``MARK``: the event was counted (redeliveries change nothing)
 - sweep run        ``SWEEP`` / ``RUN#<ULID>``: a sweep's state and counts, added to by its workers once per
                    shard message (runs recorded before ids were ULIDs: ``SWEEP`` / ``<started_at>#<ULID>``)
+- dry-run listing  ``SWEEPRUN#<ULID>`` / ``ESCALATE#<tracking_id>``: a report a dry run would escalate (or flag at the
+                   top): tracking id, agency ids and names, due date, level; never the report's words or reporter.
+                   A partition per run, so listing runs (``SWEEP``) never reads them; keyed by tracking id, so a
+                   redelivered message adds none
+- listing counter  ``SWEEPRUN#<ULID>`` / ``LISTED``: ``listed`` (entries so far, at most ``sweep.LIST_CAP``, added in
+                   the entries' own transaction) and ``truncated`` (more would escalate than are listed)
 Indexes (sparse, projecting everything but ``reporter``):
 - ``ByDue``:    ``due_pk`` = ``DUE#<shard>``, ``due_sk`` = ``<due_at_utc>#<tracking_id>``; only while the report
                 awaits the agency, so the sweep reads open reports by deadline, never the whole table.
@@ -142,6 +148,22 @@ def stats_marker_key(event_id: str) -> Key:
 def sweep_run_key(run_id: str) -> Key:
     """A run's key. ``RUN#`` sorts after the ``<started_at>#<ULID>`` keys of older runs, so newest first holds."""
     return key(SWEEP_RUNS, run_id if "#" in run_id else f"RUN#{run_id}")
+
+
+def sweep_listing_partition(run_id: str) -> str:
+    return f"SWEEPRUN#{run_id}"
+
+
+LISTING_PREFIX = "ESCALATE#"
+
+
+def sweep_listing_key(run_id: str, tracking_id: str) -> Key:
+    """One report a dry run would escalate, under its run's own partition."""
+    return key(sweep_listing_partition(run_id), f"{LISTING_PREFIX}{tracking_id}")
+
+
+def sweep_listing_counter_key(run_id: str) -> Key:
+    return key(sweep_listing_partition(run_id), "LISTED")
 
 
 def due_shard(tracking_id: str, shards: int) -> int:

@@ -4,16 +4,25 @@
 write, conditional on the message's sequence number not being recorded for its shard yet, so a redelivered
 message adds nothing); the message that completes the last shard marks it ``finished`` (``finish_run``). A
 message that fails leaves its error's type on the run (``record_failure``), and ``failed`` once it is given up.
+
+A dry run also lists the reports it would escalate, in items of their own under the run's own partition
+(``keys.sweep_listing_key``), never in the run item: ``list_escalations`` adds them, at most ``cap`` per run.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from lapor.dal import keys
 from lapor.dal.table import Table, without_keys
 
 COUNTS = ("scanned", "escalated", "flagged_final", "closed", "skipped", "failed")
+# Entries per transaction (TransactWriteItems takes 100 actions: these, and the counter).
+LISTING_CHUNK = 99
+CONFLICT_RETRIES = 5
 
 
 class SweepRunStore(Table):
@@ -83,3 +92,64 @@ class SweepRunStore(Table):
         page = self.client.query(TableName=self.table_name, KeyConditionExpression="PK = :pk", Limit=limit,
                                  ScanIndexForward=False, ExpressionAttributeValues={":pk": {"S": keys.SWEEP_RUNS}})
         return [without_keys(self._plain(i)) for i in page["Items"]]
+
+    def list_escalations(self, run_id: str, entries: Sequence[dict[str, Any]], *, cap: int,
+                         more: bool = False) -> int:
+        """Add what a dry run's message would escalate (each ``{tracking_id, ...}``) to the run's listing, up to
+        ``cap`` entries for the whole run; ``more``: the message saw more than ``entries``. Each chunk is one
+        transaction: its entries, each conditional on not being listed yet (a redelivered message adds none), and
+        the counter, conditional on the room left (shards listing at once never pass ``cap``). When entries are
+        left over (or ``more``), the listing is marked ``truncated``. Returns how many were added."""
+        pending, added, conflicts = list(entries), 0, 0
+        counter = keys.sweep_listing_counter_key(run_id)
+        truncated = more
+        while pending:
+            room = cap - self._listed(counter)
+            chunk = pending[:min(LISTING_CHUNK, room if room > 0 else LISTING_CHUNK)]
+            puts = [{"Put": {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)",
+                             "Item": keys.sweep_listing_key(run_id, entry["tracking_id"]) | self._item(entry)}}
+                    for entry in chunk]
+            count = {"Update": {
+                "TableName": self.table_name, "Key": counter, "UpdateExpression": "ADD listed :k",
+                "ConditionExpression": "attribute_not_exists(listed) OR listed <= :most",
+                "ExpressionAttributeValues": {":k": {"N": str(len(chunk))}, ":most": {"N": str(cap - len(chunk))}}}}
+            try:
+                self.client.transact_write_items(TransactItems=[*puts, count])
+            except self.client.exceptions.TransactionCanceledException as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                listed = {i for i, code in enumerate(reasons[:len(chunk)]) if code == "ConditionalCheckFailed"}
+                if listed:  # a redelivery: those are in already
+                    pending = [e for i, e in enumerate(chunk) if i not in listed] + pending[len(chunk):]
+                    continue
+                if "TransactionConflict" in reasons and conflicts < CONFLICT_RETRIES:
+                    conflicts += 1  # another shard's listing (or counts) at this moment: try again
+                    time.sleep(0.05 * conflicts)
+                    continue
+                if reasons[len(chunk):] == ["ConditionalCheckFailed"]:
+                    if room <= 0:
+                        truncated = True  # full: what is left stays unlisted
+                        break
+                    continue  # another shard took some of the room meanwhile: read it again
+                raise
+            added += len(chunk)
+            pending = pending[len(chunk):]
+        if truncated:
+            self.client.update_item(TableName=self.table_name, Key=counter, UpdateExpression="SET truncated = :t",
+                                    ExpressionAttributeValues={":t": {"BOOL": True}})
+        return added
+
+    def _listed(self, counter: dict[str, Any]) -> int:
+        item = self.client.get_item(TableName=self.table_name, Key=counter, ConsistentRead=True,
+                                    ProjectionExpression="listed").get("Item")
+        return int(item["listed"]["N"]) if item and "listed" in item else 0
+
+    def escalations(self, run_id: str) -> tuple[list[dict[str, Any]], bool]:
+        """A dry run's listing (at most the cap it was written with, oldest deadline first) and whether it is
+        ``truncated``. One partition of a few hundred small items: one or two Query pages."""
+        entries, truncated = [], False
+        for item in self._query_partition(keys.sweep_listing_partition(run_id), consistent=True):
+            if item["SK"].startswith(keys.LISTING_PREFIX):
+                entries.append(without_keys(item))
+            else:
+                truncated = bool(item.get("truncated", False))
+        return sorted(entries, key=lambda e: (datetime.fromisoformat(e["due_at"]), e["tracking_id"])), truncated
