@@ -3,6 +3,7 @@ of their own under the run's partition, at most ``sweep.LIST_CAP`` for the whole
 redelivers; never a report's words nor its reporter. A run that writes lists nothing and escalates."""
 
 import json
+import time
 
 import pytest
 
@@ -94,6 +95,11 @@ def test_the_store_adds_each_entry_once_in_chunks_and_never_past_the_cap(aws):
     assert [e["tracking_id"] for e in listed] == [e["tracking_id"] for e in entries[:200]]
     assert runs.list_escalations("R1", entries[:10], cap=200) == 0  # full, and those are in already
     assert runs.escalations("R2") == ([], False)
+    # Kept 30 days by the table's TTL (the listing items and their counter), never shown in the entries.
+    stored = aws.query(TableName="ReportsTable", KeyConditionExpression="PK = :pk",
+                       ExpressionAttributeValues={":pk": {"S": keys.sweep_listing_partition("R1")}})["Items"]
+    assert len(stored) == 201 and all(abs(int(i["expires_at"]["N"]) - time.time() - 30 * 86400) < 600 for i in stored)
+    assert "expires_at" not in listed[0]
 
 
 def test_a_run_that_writes_lists_nothing_and_escalates(sweep_queue, aws, call_api, admin):

@@ -23,6 +23,8 @@ COUNTS = ("scanned", "escalated", "flagged_final", "closed", "skipped", "failed"
 # Entries per transaction (TransactWriteItems takes 100 actions: these, and the counter).
 LISTING_CHUNK = 99
 CONFLICT_RETRIES = 5
+# A dry run's listing is for the admin deciding whether to run it: kept 30 days (the table's TTL), unlike the run.
+LISTING_TTL_SECONDS = 30 * 24 * 3600
 
 
 class SweepRunStore(Table):
@@ -103,16 +105,20 @@ class SweepRunStore(Table):
         pending, added, conflicts = list(entries), 0, 0
         counter = keys.sweep_listing_counter_key(run_id)
         truncated = more
+        expires_at = {"expires_at": int(time.time()) + LISTING_TTL_SECONDS}
         while pending:
             room = cap - self._listed(counter)
             chunk = pending[:min(LISTING_CHUNK, room if room > 0 else LISTING_CHUNK)]
             puts = [{"Put": {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)",
-                             "Item": keys.sweep_listing_key(run_id, entry["tracking_id"]) | self._item(entry)}}
+                             "Item": keys.sweep_listing_key(run_id, entry["tracking_id"])
+                             | self._item(entry | expires_at)}}
                     for entry in chunk]
             count = {"Update": {
-                "TableName": self.table_name, "Key": counter, "UpdateExpression": "ADD listed :k",
+                "TableName": self.table_name, "Key": counter,
+                "UpdateExpression": "ADD listed :k SET expires_at = if_not_exists(expires_at, :expires)",
                 "ConditionExpression": "attribute_not_exists(listed) OR listed <= :most",
-                "ExpressionAttributeValues": {":k": {"N": str(len(chunk))}, ":most": {"N": str(cap - len(chunk))}}}}
+                "ExpressionAttributeValues": {":k": {"N": str(len(chunk))}, ":most": {"N": str(cap - len(chunk))},
+                                              ":expires": {"N": str(expires_at["expires_at"])}}}}
             try:
                 self.client.transact_write_items(TransactItems=[*puts, count])
             except self.client.exceptions.TransactionCanceledException as exc:
@@ -149,7 +155,7 @@ class SweepRunStore(Table):
         entries, truncated = [], False
         for item in self._query_partition(keys.sweep_listing_partition(run_id), consistent=True):
             if item["SK"].startswith(keys.LISTING_PREFIX):
-                entries.append(without_keys(item))
+                entries.append({k: v for k, v in without_keys(item).items() if k != "expires_at"})
             else:
                 truncated = bool(item.get("truncated", False))
         return sorted(entries, key=lambda e: (datetime.fromisoformat(e["due_at"]), e["tracking_id"])), truncated
