@@ -257,3 +257,25 @@ def test_the_desk_shows_thumbnails_and_an_admin_hides_one_with_a_reason(site, pa
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(screenshots / "desk-photo.png"), full_page=True)
     assert console.unexpected() == []
+
+
+def test_a_hide_reason_being_typed_survives_the_desks_redraws_while_an_upload_is_pending(site, page, console):
+    """The desk reads the report again every 3 s while an attachment is pending; it redrew the hide forms empty."""
+    tracking_id, code, _ = file_report(site, "Lampu jalan padam")
+    started = requests.post(f"{site.url}/reports/{tracking_id}/attachments", headers={"X-Access-Code": code},
+                            json={"filename": "nanti.jpg", "content_type": "image/jpeg", "size": 1000},
+                            timeout=TIMEOUT)
+    assert started.status_code == 201, started.text  # never uploaded: it stays pending, the desk keeps reading
+    sign_in(page, "admin", None, start=f"/desk/report.html#{tracking_id}")
+    page.locator("#attachments p.name", has_text="nanti.jpg").wait_for()
+    page.get_by_role("button", name="Sembunyikan nanti.jpg").click()
+    reason = page.get_by_label("Alasan menyembunyikan nanti.jpg")
+    reason.fill("Bukan foto laporan ini")
+    for _ in range(2):  # two redraws
+        with page.expect_response(lambda r: f"/agency/reports/{tracking_id}" in r.url, timeout=15_000):
+            pass
+    page.wait_for_timeout(200)
+    assert reason.input_value() == "Bukan foto laporan ini"
+    assert reason.is_visible()  # the form stays open, and the focus in the reason
+    assert page.evaluate("document.activeElement && document.activeElement.id") == reason.get_attribute("id")
+    assert console.unexpected() == []

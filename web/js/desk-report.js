@@ -98,9 +98,24 @@ function hideForm(a) {
 
 function renderAttachments() {
   const listed = view.attachments || [];
+  // The list is drawn again every 3 s while an attachment is pending: a hide form being filled in stays open,
+  // with its reason and the focus.
+  const kept = new Map([...document.querySelectorAll("#attachments .hide-form")].map((form) => {
+    const reason = form.querySelector("textarea");
+    return [reason.id, { open: !form.hidden, text: reason.value, focused: document.activeElement === reason }];
+  }));
   $("photos").hidden = !listed.length;
   $("attachments").replaceChildren(...listed.map((a) => attachmentItem(a,
     ...(isAdmin() && a.status !== "hidden" ? hideForm(a) : []))));
+  for (const [id, state] of kept) {
+    const reason = document.getElementById(id);
+    if (!reason) continue;
+    reason.value = state.text;
+    const form = reason.closest("form");
+    form.hidden = !state.open;
+    form.previousElementSibling?.setAttribute("aria-expanded", String(state.open));
+    if (state.focused) reason.focus();
+  }
   // MediaFunction works in the background: read the report again while an attachment is pending.
   clearTimeout(renderAttachments.timer);
   if (listed.some((a) => a.status === "pending")) renderAttachments.timer = setTimeout(load, 3000);
