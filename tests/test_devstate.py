@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def test_lapor_token_signs_with_the_running_stacks_issuer(state, tmp_path, capsy
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_dev_takes_a_port():
     for args, command in ((["PORT=3100"], ".venv/bin/lapor dev --port 3100"), ([], ".venv/bin/lapor dev")):
-        run = subprocess.run(["make", "-n", "-W", ".venv/bin/.installed", "dev", *args], cwd=ROOT,
-                             capture_output=True, text=True, timeout=30)
+        # Not as a sub-make of `make test` (CI): that would print "make[1]: Entering directory" lines.
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+        run = subprocess.run(["make", "--no-print-directory", "-n", "-W", ".venv/bin/.installed", "dev", *args],
+                             cwd=ROOT, capture_output=True, text=True, timeout=30, env=env)
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip().splitlines()[-1] == command

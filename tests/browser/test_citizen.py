@@ -7,6 +7,7 @@ import re
 import uuid
 
 import requests
+from playwright.sync_api import expect
 
 from e2e.helpers import token
 
@@ -144,7 +145,8 @@ def test_a_report_sent_offline_is_filed_once_when_the_connection_returns(site, c
     send.click()
     page.get_by_text("1 laporan menunggu dikirim.").wait_for()
     assert outbox_size(page) == 1
-    assert page.get_by_label("Judul").input_value() == ""  # the form is free for another report
+    # The form is free for another report (cleared once the draft's photos are stored too: wait for it).
+    expect(page.get_by_label("Judul")).to_have_value("", timeout=5_000)
     assert page.locator("#offline").is_visible()
     assert reports_titled(site, title) == []
 
