@@ -3,6 +3,7 @@ config.js from the stack's outputs (never the local one), upload order, pruning;
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -87,7 +88,8 @@ def test_config_js_comes_from_the_stack_outputs_not_the_checkout(s3, web):
 
     config = json.loads(text)
     local = (ROOT / "web" / "config.js").read_text()
-    for key in ("apiBase", "mediaOrigin", "signIn", "domain", "clientId", "redirectUri", "logoutUri"):
+    for key in ("apiBase", "mediaOrigin", "mapTiles", "url", "attribution", "maxZoom", "signIn", "domain", "clientId",
+                "redirectUri", "logoutUri"):
         assert f"{key}:" in local, key  # the checkout's config.js has the same keys
     assert config["apiBase"] == ""  # the API shares the site's origin through CloudFront
     assert config["mediaOrigin"] == OUTPUTS["MediaOrigin"] and config["signIn"] == "cognito"
@@ -168,3 +170,39 @@ def test_the_template_serves_site_and_api_on_one_origin_from_a_private_bucket():
     assert not any(p.endswith("*") and not p.endswith("/*") for p in forwarded)
     for behaviour in config["CacheBehaviors"]:
         assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+
+
+def test_config_js_names_the_stacks_tile_server_and_its_origin_is_in_the_policy(s3, web):
+    """The tiles in config.js are the stack's MapTilesUrl, whose origin the distribution's img-src allows (the
+    policy lapor dev derives from its config.js the same way); the defaults agree with web/config.js."""
+    from lapor_cli.site import TILE_URL, tile_origin
+
+    tiles = {"MapTilesUrl": "https://tiles.example.id/osm/{z}/{x}/{y}.png",
+             "MapTilesAttribution": "&copy; Contoh", "MapTilesMaxZoom": "18"}
+    publish.publish(s3, OUTPUTS["SiteBucketName"], web, OUTPUTS | tiles)
+    body = s3.get_object(Bucket=OUTPUTS["SiteBucketName"], Key="config.js")["Body"].read().decode()
+    assert '"mapTiles": {' in body
+    config = json.loads(body.split("export const config = ", 1)[1].rstrip().rstrip(";"))
+    assert config["mapTiles"] == {"url": tiles["MapTilesUrl"], "attribution": "&copy; Contoh", "maxZoom": 18}
+    # An older stack without the outputs: OpenStreetMap's, as web/config.js.
+    assert json.loads(publish.config_js(OUTPUTS).split("= ", 1)[1].rstrip().rstrip(";"))["mapTiles"] == \
+        publish.DEFAULT_TILES
+    local = (ROOT / "web" / "config.js").read_text()
+    assert f'url: "{publish.DEFAULT_TILES["url"]}"' in local and publish.DEFAULT_TILES["attribution"] in local
+    # The template: MapTilesUrl defaults to the same, fits lapor dev's idea of a tile URL, and its host is in img-src.
+    template = load_template(ROOT / "template.yaml")
+    parameter = template.parameters["MapTilesUrl"]
+    assert parameter["Default"] == publish.DEFAULT_TILES["url"] and TILE_URL.match(parameter["Default"])
+    policy, variables = template.resources["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert variables == {"TileHost": {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "MapTilesUrl"}]}]}}
+    host = parameter["Default"].split("/")[2]
+    assert f"https://{host}" == tile_origin(ROOT / "web")
+    img_src = next(d for d in policy.replace("${TileHost}", host).split("; ") if d.startswith("img-src"))
+    assert img_src.split()[-1] == tile_origin(ROOT / "web")
+    import yaml
+
+    from lapor_cli.template import _CfnLoader
+
+    document = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+    assert set(document["Outputs"]) >= {"MapTilesUrl", "MapTilesAttribution", "MapTilesMaxZoom"}

@@ -109,12 +109,42 @@ def test_the_vendored_libraries_carry_their_licences():
 
 def test_the_pages_policy_allows_the_media_origin_config_js_names(client, project: Path):
     policy = client.get("/").headers["Content-Security-Policy"]
-    assert "connect-src 'self';" in policy and "img-src 'self' data: blob:;" in policy  # lapor dev: S3 under /s3
+    # lapor dev: S3 under /s3; no config.js: OpenStreetMap's tiles, the pages' default (web/js/map.js).
+    assert "connect-src 'self';" in policy and "img-src 'self' data: blob: https://tile.openstreetmap.org;" in policy
     origin = "https://lapor-media-abc.s3.ap-southeast-3.amazonaws.com"
     config = project / "web" / "config.js"
     config.write_text(f'export const config = {{\n  apiBase: "",\n  mediaOrigin: "{origin}",\n}};\n')
     policy = client.get("/").headers["Content-Security-Policy"]
-    assert f"connect-src 'self' {origin};" in policy and f"img-src 'self' data: blob: {origin};" in policy
+    assert f"connect-src 'self' {origin};" in policy
+    assert f"img-src 'self' data: blob: {origin} https://tile.openstreetmap.org;" in policy
     # Anything but a plain origin is not put into the policy.
     config.write_text('export const config = {\n  mediaOrigin: "https://x.example; script-src *",\n};\n')
     assert "x.example" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_the_pages_policy_allows_the_tile_server_config_js_names(client, project: Path):
+    config = project / "web" / "config.js"
+    # The checkout's config.js: OpenStreetMap's tiles, in img-src only.
+    config.write_text((ROOT / "web" / "config.js").read_text())
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in policy
+    assert "connect-src 'self';" in policy
+    tiles = ('  mapTiles: {\n    url: "%s",\n    attribution: "&copy; x",\n    maxZoom: 18,\n  },\n')
+
+    def policy_with(url: str) -> str:
+        config.write_text('export const config = {\n  mediaOrigin: "",\n' + tiles % url + '  signIn: "local",\n};\n')
+        return client.get("/").headers["Content-Security-Policy"]
+
+    assert "img-src 'self' data: blob: https://tiles.example.id:8443;" in policy_with(
+        "https://tiles.example.id:8443/osm/{z}/{x}/{y}.png")
+    # A server's subdomains ({s}) as a wildcard.
+    assert "img-src 'self' data: blob: https://*.tile.example.org;" in policy_with(
+        "https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    # No tiles, or anything but a plain URL: nothing added.
+    assert "img-src 'self' data: blob:;" in policy_with("")
+    for hostile in ("https://x.example/{z}; script-src *", "javascript:alert(1)", "https://x.example"):
+        assert "img-src 'self' data: blob:;" in policy_with(hostile), hostile
+    # publish's config.js (JSON, quoted keys) reads the same.
+    config.write_text('export const config = {"mapTiles": {"attribution": "a", "maxZoom": 19, '
+                      '"url": "https://t.example.id/{z}/{x}/{y}.png"}};\n')
+    assert "img-src 'self' data: blob: https://t.example.id;" in client.get("/").headers["Content-Security-Policy"]

@@ -8,6 +8,16 @@ export const config = {
   // Content-Security-Policy allows it for uploads (connect-src) and thumbnails (img-src): lapor dev reads it from
   // here, a deployment puts the same policy in its headers. Empty locally: lapor dev serves S3 under /s3.
   mediaOrigin: "",
+  // The maps' tiles (loaded only when a page's map is opened): a URL template with {z}/{x}/{y} (and {s} for a
+  // server's subdomains), the attribution the tile server's terms require (HTML: OpenStreetMap's policy requires
+  // its credit on every map) and the deepest zoom it serves. The pages' Content-Security-Policy allows the URL's
+  // origin for images: lapor dev reads it from here, a deployment's headers carry the template's MapTilesUrl.
+  // An empty url: maps without tiles (markers on a blank background).
+  mapTiles: {
+    url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    maxZoom: 19,
+  },
   // How the operator desk signs in: "local" (lapor dev's own issuer under /_dev, offered by lapor dev only) or
   // "cognito" (the Cognito Hosted UI: authorization code with PKCE; a public app client, no secret here).
   signIn: "local",

@@ -24,6 +24,10 @@ from lapor_cli.site import CONTENT_TYPES, IMMUTABLE, REVALIDATE, cache_control
 CONFIG_KEY = "config.js"
 LICENCE_NAMES = ("LICENSE", "NOTICE", "COPYING")
 TEXT = "text/plain; charset=utf-8"
+# The tiles of web/config.js and of the template's MapTilesUrl parameter: OpenStreetMap's, credited as it requires.
+DEFAULT_TILES = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                 "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+                 "maxZoom": 19}
 
 
 @dataclass
@@ -66,7 +70,9 @@ def config_js(outputs: dict[str, str]) -> str:
     The API shares the site's origin (CloudFront forwards its paths), so its base stays empty; attachments live on
     S3's own origin (``MediaOrigin``); the operator desk signs in through the Cognito Hosted UI
     (``OperatorPoolDomain``, ``OperatorPoolClientId``), back to ``<SiteUrl>/desk/signin.html``, the URL the stack's
-    ``OperatorSignInUrl`` parameter must name."""
+    ``OperatorSignInUrl`` parameter must name. The maps' tiles are the stack's ``MapTilesUrl``,
+    ``MapTilesAttribution`` and ``MapTilesMaxZoom`` (parameters whose origin the stack's pages' policy allows),
+    OpenStreetMap's when the stack predates them."""
     site = (outputs.get("SiteUrl") or "").rstrip("/")
     sign_in = f"{site}/desk/signin.html" if site else None
     domain = outputs.get("OperatorPoolDomain")
@@ -74,6 +80,11 @@ def config_js(outputs: dict[str, str]) -> str:
         "apiBase": "",
         "siteUrl": site or None,
         "mediaOrigin": outputs.get("MediaOrigin", ""),
+        "mapTiles": {
+            "url": outputs.get("MapTilesUrl", DEFAULT_TILES["url"]),
+            "attribution": outputs.get("MapTilesAttribution", DEFAULT_TILES["attribution"]),
+            "maxZoom": int(outputs.get("MapTilesMaxZoom") or DEFAULT_TILES["maxZoom"]),
+        },
         "signIn": "cognito",
         "cognito": {
             "domain": f"https://{domain}" if domain else None,

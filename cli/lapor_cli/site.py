@@ -13,6 +13,12 @@ The pages' Content-Security-Policy allows one more origin when ``web/config.js``
 where the attachments' presigned URLs point on AWS (S3's own origin), for the uploads (``connect-src``) and the
 thumbnails (``img-src``). ``lapor dev`` serves S3 on its own origin (``/s3``), so its ``config.js`` leaves it
 empty; a deployment writes it into ``config.js`` and puts the same ``page_policy(origin)`` in its headers.
+
+The maps' tiles come from the tile server ``config.js`` names (``mapTiles.url``, a URL template such as
+OpenStreetMap's ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``), so its origin goes into ``img-src`` too,
+derived the same way (``tile_origin``): a ``{s}`` subdomain becomes ``*``; without a ``mapTiles`` the pages use
+OpenStreetMap's (``web/js/map.js``), and so does the policy; an empty URL (no tiles) or anything but a plain
+``http(s)`` host adds nothing.
 """
 
 from __future__ import annotations
@@ -48,13 +54,20 @@ REVALIDATE = "no-cache"
 HASHED_NAME = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
 # config.js's mediaOrigin: a scheme and a host (and port), nothing else, or it is not used.
 MEDIA_ORIGIN = re.compile(r'^\s*mediaOrigin:\s*"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)"', re.MULTILINE)
+# config.js's mapTiles.url: the tile server's origin (``{s}.`` for its subdomains), then its path template.
+MAP_TILES = re.compile(r'\bmapTiles"?:\s*\{[^}]*?\burl"?:\s*"([^"]*)"')
+TILE_URL = re.compile(r"^(https?://(?:\{s\}\.)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?)/[^\s\"';,]*$")
+# What the pages use when config.js names no tile server (web/js/map.js's default).
+DEFAULT_TILE_ORIGIN = "https://tile.openstreetmap.org"
 
 
-def page_policy(media_origin: str = "") -> str:
+def page_policy(media_origin: str = "", tile_origin: str = "") -> str:
     """The pages' policy: no inline script, nothing framed; the API is on the same origin (design §4a); the
-    attachments' storage (``media_origin``, S3's origin on AWS) may take uploads and serve thumbnails."""
+    attachments' storage (``media_origin``, S3's origin on AWS) may take uploads and serve thumbnails; the map
+    tile server (``tile_origin``) may serve images."""
     media = f" {media_origin}" if media_origin else ""
-    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{media}; "
+    tiles = f" {tile_origin}" if tile_origin else ""
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{media}{tiles}; "
             f"connect-src 'self'{media}; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
 
@@ -120,6 +133,18 @@ def media_origin(root: Path) -> str:
     return found.group(1) if found else ""
 
 
+def tile_origin(root: Path) -> str:
+    """The origin of the tile server ``config.js`` under ``root`` names (``mapTiles.url``), OpenStreetMap's when
+    it names none, or "" (an empty URL: no tiles; or not a plain ``http(s)`` URL)."""
+    config = root / "config.js"
+    text = _read(config)[0].decode("utf-8", "replace") if config.is_file() else ""
+    found = MAP_TILES.search(text)
+    if not found:
+        return DEFAULT_TILE_ORIGIN
+    url = TILE_URL.match(found.group(1))
+    return url.group(1).replace("{s}", "*") if url else ""
+
+
 def serve_site(request: Request, project_root: Path) -> Response | None:
     """The response for a GET or HEAD of a file of the web app, or None to let the caller answer 404."""
     if request.method not in ("GET", "HEAD"):
@@ -136,7 +161,8 @@ def serve_site(request: Request, project_root: Path) -> Response | None:
         "Vary": "Accept-Encoding",
     }
     if path.suffix.lower() == ".html":
-        headers["Content-Security-Policy"] = page_policy(media_origin(site_root(project_root)))
+        root = site_root(project_root)
+        headers["Content-Security-Policy"] = page_policy(media_origin(root), tile_origin(root))
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
     body = data

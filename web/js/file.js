@@ -1,6 +1,8 @@
 // The page that files a report: the form, its draft kept on the device, field errors beside the fields, and
 // sending through the outbox (one Idempotency-Key per draft), which keeps it when there is no connection. Photos
-// chosen are kept on the device with the draft (photos.js) and uploaded once the report is filed.
+// chosen are kept on the device with the draft (photos.js) and uploaded once the report is filed. The location is
+// the device's position, or a pin on a map (map.js and Leaflet, fetched only when "Pilih di peta" is pressed):
+// either sets the same `position`; the form never needs the map.
 import { api, ApiError } from "./api.js";
 import { forgetPreview, localItem } from "./attachments.js";
 import { lang, t } from "./i18n.js";
@@ -169,10 +171,76 @@ function renderPrivacy() {
 
 function renderPosition(message) {
   $("unlocate").hidden = !position;
-  $("location-status").textContent = message || (position ? t("file.location.set", {
-    lat: position.lat.toFixed(5), lon: position.lon.toFixed(5), accuracy: position.accuracy,
-  }) : "");
+  const coordinates = position && { lat: position.lat.toFixed(5), lon: position.lon.toFixed(5) };
+  $("location-status").textContent = message || (!position ? "" : Number.isFinite(position.accuracy)
+    ? t("file.location.set", { ...coordinates, accuracy: position.accuracy })
+    : t("file.location.pinned", coordinates));
+  showPin();
 }
+
+// -- the map, when asked for ----------------------------------------------------------------------------------
+
+let picker = null; // {L, map, pin, markerOptions}
+const round6 = (x) => Math.round(x * 1e6) / 1e6;
+
+// The pin where `position` is (the device's position moves it too), draggable; none without a position.
+function showPin() {
+  if (!picker) return;
+  if (!position) {
+    if (picker.pin) picker.pin.remove();
+    picker.pin = null;
+    return;
+  }
+  const at = [position.lat, position.lon];
+  if (picker.pin) {
+    picker.pin.setLatLng(at);
+    return;
+  }
+  picker.pin = picker.L.marker(at, picker.markerOptions(t("file.map.pin"), { draggable: true, autoPan: true }))
+    .addTo(picker.map);
+  picker.pin.on("dragend", () => pinAt(picker.pin.getLatLng()));
+}
+
+function pinAt(latlng) {
+  const where = latlng.wrap(); // a world copy east or west of the first: the same longitudes
+  position = { lat: round6(where.lat), lon: round6(where.lng) };
+  renderPosition();
+  save();
+}
+
+async function togglePicker() {
+  const open = $("pick-panel").hidden;
+  $("pick-panel").hidden = !open;
+  $("pick").setAttribute("aria-expanded", String(open));
+  $("pick").textContent = t(open ? "file.location.pick.hide" : "file.location.pick");
+  if (!open) return;
+  $("pick-error").hidden = true;
+  if (!picker) {
+    try {
+      const { createMap, markerOptions, INDONESIA } = await import("./map.js");
+      const { L, map } = await createMap($("pick-map"), INDONESIA);
+      picker = { L, map, pin: null, markerOptions };
+      map.on("click", (event) => pinAt(event.latlng));
+      // Enter on the map itself (after panning it with the arrow keys) puts the pin at its centre.
+      $("pick-map").addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && event.target === $("pick-map")) pinAt(map.getCenter());
+      });
+    } catch {
+      $("pick-panel").hidden = true;
+      $("pick").setAttribute("aria-expanded", "false");
+      $("pick").textContent = t("file.location.pick");
+      $("pick-error").textContent = t("file.map.failed");
+      $("pick-error").hidden = false;
+      return;
+    }
+  }
+  picker.map.invalidateSize();
+  if (position) picker.map.setView([position.lat, position.lon], Math.max(picker.map.getZoom(), 15));
+  showPin();
+}
+
+$("pick").addEventListener("click", togglePicker);
+$("pin-center").addEventListener("click", () => picker && pinAt(picker.map.getCenter()));
 
 $("locate").addEventListener("click", () => {
   if (!navigator.geolocation) return renderPosition(t("file.location.unsupported"));
@@ -427,10 +495,12 @@ window.addEventListener("offline", renderWaiting);
 document.addEventListener("lapor:lang", () => {
   renderCategories();
   renderCounter();
+  if (picker && picker.pin) { picker.pin.remove(); picker.pin = null; } // drawn again, named in the language
   renderPosition();
   renderErrors();
   renderWaiting();
   renderPhotos();
+  $("pick").textContent = t($("pick-panel").hidden ? "file.location.pick" : "file.location.pick.hide");
 });
 
 renderCounter();

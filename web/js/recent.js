@@ -1,5 +1,7 @@
 // Recent public reports of a region (everything below it included), newest first, from GET /reports:
-// confidential and anonymous reports are never listed by the API, and no reporter is named.
+// confidential and anonymous reports are never listed by the API, and no reporter is named. The list is the
+// page; "Tampilkan peta" adds a map of the listed reports that have a location (map.js and Leaflet are fetched
+// then, never on the first load), each marker's popup naming the report, its status and a link to track it.
 import { api } from "./api.js";
 import { lang, locale, t } from "./i18n.js";
 import { Places } from "./places.js";
@@ -12,6 +14,7 @@ let categories = [];
 let shown = [];
 let cursor = null;
 let asked = 0;
+let atlas = null; // the map, once asked for: {L, map, layer, markerOptions, INDONESIA}
 
 const places = new Places([{ select: $("province"), allKey: "stats.province.all" },
   { select: $("regency"), allKey: "stats.regency.all" },
@@ -35,11 +38,68 @@ function line(report) {
     el("p", { class: "meta", text: report.tracking_id }));
 }
 
+function popup(report) {
+  return el("div", { class: "popup" },
+    el("p", {}, el("strong", { text: report.title })),
+    el("p", {}, el("span", { class: `badge status-${report.status}`, text: t(`status.${report.status}`) })),
+    el("p", { class: "meta", text: report.tracking_id }),
+    el("p", {}, el("a", { href: `/track.html#${encodeURIComponent(report.tracking_id)}`, text: t("recent.map.track") })));
+}
+
+// The listed reports that have a location, one marker each (named by its title: a focusable button), the map
+// fitted to them; the note says how many, and that the list holds them all.
+function drawMarkers() {
+  if (!atlas || $("map-panel").hidden) return;
+  const { L, map, layer, markerOptions, INDONESIA } = atlas;
+  const located = shown.filter((r) => r.location && Number.isFinite(r.location.lat) && Number.isFinite(r.location.lon));
+  layer.clearLayers();
+  for (const report of located) {
+    L.marker([report.location.lat, report.location.lon], markerOptions(report.title))
+      .bindPopup(() => popup(report)).addTo(layer);
+  }
+  const format = (n) => new Intl.NumberFormat(locale()).format(n);
+  $("map-note").textContent = t("recent.map.count", { count: format(located.length), total: format(shown.length) });
+  map.invalidateSize();
+  if (located.length) {
+    map.fitBounds(L.latLngBounds(located.map((r) => [r.location.lat, r.location.lon])), { maxZoom: 15, padding: [24, 24] });
+  } else {
+    map.setView(INDONESIA.center, INDONESIA.zoom);
+  }
+}
+
+async function toggleMap() {
+  const open = $("map-panel").hidden;
+  $("map-panel").hidden = !open;
+  $("show-map").setAttribute("aria-expanded", String(open));
+  $("show-map").textContent = t(open ? "recent.map.hide" : "recent.map.show");
+  if (!open || atlas) return drawMarkers();
+  $("map-error").hidden = true;
+  $("map-note").textContent = t("loading");
+  try {
+    const { createMap, markerOptions, INDONESIA } = await import("./map.js");
+    const { L, map } = await createMap($("map"), INDONESIA);
+    atlas = { L, map, layer: L.layerGroup().addTo(map), markerOptions, INDONESIA };
+  } catch {
+    $("map-note").textContent = "";
+    $("map-error").textContent = t("map.failed");
+    $("map-error").hidden = false;
+    return;
+  }
+  drawMarkers();
+}
+
 function render() {
   $("reports").replaceChildren(...shown.map(line));
   $("empty").hidden = shown.length > 0;
   $("count").textContent = shown.length ? t("recent.count", { count: new Intl.NumberFormat(locale()).format(shown.length) }) : "";
   $("more").hidden = !cursor;
+  $("show-map").hidden = shown.length === 0;
+  if (!shown.length && !$("map-panel").hidden) {
+    $("map-panel").hidden = true; // nothing to map: closed, to open again on demand
+    $("show-map").setAttribute("aria-expanded", "false");
+    $("show-map").textContent = t("recent.map.show");
+  }
+  drawMarkers();
 }
 
 async function load(more = false) {
@@ -75,9 +135,11 @@ async function load(more = false) {
 $("category").addEventListener("change", () => load());
 $("status-filter").addEventListener("change", () => load());
 $("more").addEventListener("click", () => load(true));
+$("show-map").addEventListener("click", toggleMap);
 document.addEventListener("lapor:lang", async () => {
   await places.start(places.code());
   fillCategories($("category").value);
+  $("show-map").textContent = t($("map-panel").hidden ? "recent.map.show" : "recent.map.hide");
   render();
 });
 
