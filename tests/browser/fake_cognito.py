@@ -53,7 +53,7 @@ SCOPES = {"openid", "email", "profile"}  # the OperatorPoolClient's AllowedOAuth
 
 def _self_signed(folder: Path) -> ssl.SSLContext:
     """A TLS context with a fresh self-signed certificate for 127.0.0.1 (the browser context ignores HTTPS
-    errors; nothing else trusts it)."""
+    errors; the tests' own requests trust this certificate only)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -116,6 +116,7 @@ class FakeHostedUI:
         self.refused: list[tuple[str, str]] = []  # (endpoint, error)
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, ssl_context=_self_signed(folder))
+        self.certificate = str(folder / "cert.pem")  # for a client of its own (requests' verify=)
         self.url = f"https://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-cognito", daemon=True)
 

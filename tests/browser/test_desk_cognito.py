@@ -133,7 +133,7 @@ def test_operator_signs_in_through_the_hosted_ui_answers_and_signs_out(site, hos
     assert session["name"] == OPERATOR.email and session["agencyId"] == PUPR
     # The code was good once: the same exchange again is refused.
     again = requests.post(f"{hosted_ui.url}/oauth2/token", data={k: v for k, v in exchange.items()
-                                                                  if k != "content_type"}, verify=False, timeout=10)
+                                                                  if k != "content_type"}, verify=hosted_ui.certificate, timeout=10)
     assert again.status_code == 400 and again.json() == {"error": "invalid_grant"}
 
     open_report(page, tracking_id)
@@ -161,7 +161,7 @@ def test_a_forged_state_is_refused_before_any_exchange(site, hosted_ui, page, co
     to_hosted_ui(page, hosted_ui)
     # Signed in at the Hosted UI, but its answer (a real, unspent code) comes back with another state.
     form = page.locator("input[name='form']").get_attribute("value")
-    back = requests.post(f"{hosted_ui.url}/login", data={"form": form, "email": OPERATOR.email}, verify=False,
+    back = requests.post(f"{hosted_ui.url}/login", data={"form": form, "email": OPERATOR.email}, verify=hosted_ui.certificate,
                          timeout=10, allow_redirects=False)
     query = parse_qs(urlsplit(back.headers["Location"]).query)
     forged = [query["code"][0]]
@@ -181,9 +181,10 @@ def test_a_forged_state_is_refused_before_any_exchange(site, hosted_ui, page, co
 
 
 def test_the_hosted_ui_refusing_says_sign_in_failed(site, hosted_ui, page, console):
-    """An error back from the Hosted UI (?error=): a plain message, nothing exchanged."""
+    """An error back from the Hosted UI (?error= with this tab's state): a plain message, nothing exchanged."""
     exchanges = len(hosted_ui.tokens)
-    page.goto("/desk/signin.html?error=access_denied&state=whatever")
+    asked = to_hosted_ui(page, hosted_ui)
+    page.goto(f"/desk/signin.html?{urlencode({'error': 'access_denied', 'state': asked['state']})}")
     page.get_by_role("alert").get_by_text("Gagal masuk. Coba lagi.").wait_for()
     assert page.url == f"{site.url}/desk/signin.html" and len(hosted_ui.tokens) == exchanges
     assert console.unexpected() == []
@@ -206,18 +207,18 @@ def test_the_fake_hosted_ui_holds_to_what_cognito_checks(site, hosted_ui):
     base, sign_in = hosted_ui.url, f"{site.url}/desk/signin.html"
     ok = {"response_type": "code", "client_id": AUDIENCE, "redirect_uri": sign_in, "scope": "openid email profile",
           "state": "s" * 22, "code_challenge_method": "S256", "code_challenge": s256("v" * 43)}
-    get = lambda path, params: requests.get(f"{base}{path}", params=params, verify=False, timeout=10,  # noqa: E731
+    get = lambda path, params: requests.get(f"{base}{path}", params=params, verify=hosted_ui.certificate, timeout=10,  # noqa: E731
                                             allow_redirects=False)
     assert get("/oauth2/authorize", ok | {"redirect_uri": "https://evil.example/"}).status_code == 400
     plain = get("/oauth2/authorize", ok | {"code_challenge_method": "plain"})
     assert plain.status_code == 302 and "error=invalid_request" in plain.headers["Location"]
     page = get("/oauth2/authorize", ok)
     form = re.search(r"name='form' value='([^']+)'", page.text).group(1)
-    back = requests.post(f"{base}/login", data={"form": form, "email": OPERATOR.email}, verify=False, timeout=10,
+    back = requests.post(f"{base}/login", data={"form": form, "email": OPERATOR.email}, verify=hosted_ui.certificate, timeout=10,
                          allow_redirects=False)
     code = parse_qs(urlsplit(back.headers["Location"]).query)["code"][0]
     exchange = {"grant_type": "authorization_code", "client_id": AUDIENCE, "code": code, "redirect_uri": sign_in}
-    wrong = requests.post(f"{base}/oauth2/token", data=exchange | {"code_verifier": "w" * 43}, verify=False,
+    wrong = requests.post(f"{base}/oauth2/token", data=exchange | {"code_verifier": "w" * 43}, verify=hosted_ui.certificate,
                           timeout=10)
     assert wrong.status_code == 400 and wrong.json() == {"error": "invalid_grant"}
     assert wrong.headers["Access-Control-Allow-Origin"] == "*"
