@@ -148,3 +148,44 @@ def test_the_pages_policy_allows_the_tile_server_config_js_names(client, project
     config.write_text('export const config = {"mapTiles": {"attribution": "a", "maxZoom": 19, '
                       '"url": "https://t.example.id/{z}/{x}/{y}.png"}};\n')
     assert "img-src 'self' data: blob: https://t.example.id;" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_the_pages_policy_allows_the_hosted_ui_when_config_js_signs_in_with_cognito(client, project: Path):
+    config = project / "web" / "config.js"
+    # The checkout's shape (bare keys, comments): the Hosted UI only when signIn says "cognito".
+    checkout = ('export const config = {{\n  apiBase: "",\n  mediaOrigin: "",\n  signIn: "{mode}",\n'
+                '  cognito: {{\n    domain: "{domain}", // e.g. "https://lapor.auth.ap-southeast-3.amazoncognito.com"\n'
+                '    clientId: "abc",\n  }},\n}};\n')
+    hosted = "https://lapor-1a2b.auth.ap-southeast-3.amazoncognito.com"
+    config.write_text(checkout.format(mode="local", domain=hosted))
+    assert "amazoncognito" not in client.get("/").headers["Content-Security-Policy"]
+    config.write_text(checkout.format(mode="cognito", domain=hosted))
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {hosted};" in policy
+    # only connect-src (img-src: the default map tiles, config.js naming none)
+    assert "img-src 'self' data: blob: https://tile.openstreetmap.org;" in policy and "form-action 'self';" in policy
+    # A bare host is read as https (as auth.js reads it); a port is kept; a path is not an origin.
+    config.write_text(checkout.format(mode="cognito", domain="lapor-1a2b.auth.ap-southeast-3.amazoncognito.com"))
+    assert f"connect-src 'self' {hosted};" in client.get("/").headers["Content-Security-Policy"]
+    config.write_text(checkout.format(mode="cognito", domain="https://127.0.0.1:8443"))
+    assert "connect-src 'self' https://127.0.0.1:8443;" in client.get("/").headers["Content-Security-Policy"]
+    for bad in ("http://plain.example", "https://x.example/path", "https://x.example; script-src *", "", "https://u@x.example"):
+        config.write_text(checkout.format(mode="cognito", domain=bad))
+        policy = client.get("/").headers["Content-Security-Policy"]
+        assert "connect-src 'self';" in policy and "script-src 'self';" in policy, (bad, policy)
+    # Only the cognito block's domain: nothing else that says domain.
+    config.write_text('export const config = {\n  signIn: "cognito",\n  domain: "https://evil.example",\n'
+                      '  cognito: {\n    clientId: "abc",\n  },\n};\n')
+    assert "evil" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_the_pages_policy_reads_the_config_js_that_lapor_site_publish_writes(client, project: Path):
+    from lapor_cli.publish import config_js
+
+    media = "https://lapor-media-abc.s3.ap-southeast-3.amazonaws.com"
+    (project / "web" / "config.js").write_text(config_js({
+        "SiteUrl": "https://d111.cloudfront.net", "MediaOrigin": media,
+        "OperatorPoolDomain": "lapor-1a2b.auth.ap-southeast-3.amazoncognito.com", "OperatorPoolClientId": "abc"}))
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert (f"connect-src 'self' {media} https://lapor-1a2b.auth.ap-southeast-3.amazoncognito.com;" in policy
+            and f"img-src 'self' data: blob: {media} https://tile.openstreetmap.org;" in policy), policy

@@ -19,6 +19,11 @@ OpenStreetMap's ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``), so its orig
 derived the same way (``tile_origin``): a ``{s}`` subdomain becomes ``*``; without a ``mapTiles`` the pages use
 OpenStreetMap's (``web/js/map.js``), and so does the policy; an empty URL (no tiles) or anything but a plain
 ``http(s)`` host adds nothing.
+
+Likewise, when ``config.js`` says ``signIn: "cognito"``, the Hosted UI's origin (``cognito.domain``) may be
+fetched (``connect-src``): the sign-in page exchanges the code for the tokens at its ``/oauth2/token``. (The
+deployed policy, template.yaml's SiteHeadersPolicy, allows ``https://*.amazoncognito.com``.) Both forms of
+``config.js`` are read: the checkout's (bare keys) and the one ``lapor site publish`` writes (JSON keys).
 """
 
 from __future__ import annotations
@@ -53,22 +58,30 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 HASHED_NAME = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
 # config.js's mediaOrigin: a scheme and a host (and port), nothing else, or it is not used.
-MEDIA_ORIGIN = re.compile(r'^\s*mediaOrigin:\s*"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)"', re.MULTILINE)
+MEDIA_ORIGIN = re.compile(r'^\s*"?mediaOrigin"?:\s*"(https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?)"', re.MULTILINE)
 # config.js's mapTiles.url: the tile server's origin (``{s}.`` for its subdomains), then its path template.
 MAP_TILES = re.compile(r'\bmapTiles"?:\s*\{[^}]*?\burl"?:\s*"([^"]*)"')
 TILE_URL = re.compile(r"^(https?://(?:\{s\}\.)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?)/[^\s\"';,]*$")
 # What the pages use when config.js names no tile server (web/js/map.js's default).
 DEFAULT_TILE_ORIGIN = "https://tile.openstreetmap.org"
+# config.js's sign-in: the Hosted UI only when signIn is "cognito"; its domain an https origin (or a bare host,
+# which auth.js reads as https), nothing else, or it is not used.
+SIGN_IN_COGNITO = re.compile(r'^\s*"?signIn"?:\s*"cognito"', re.MULTILINE)
+COGNITO_DOMAIN = re.compile(r'^\s*"?cognito"?:\s*\{[^}]*?^\s*"?domain"?:\s*"(?:https://)?([A-Za-z0-9.-]+(?::[0-9]{1,5})?)/?"',
+                            re.MULTILINE)
+LINE_COMMENT = re.compile(r"(^|\s)//[^\n]*")
 
 
-def page_policy(media_origin: str = "", tile_origin: str = "") -> str:
+def page_policy(media_origin: str = "", tile_origin: str = "", sign_in_origin: str = "") -> str:
     """The pages' policy: no inline script, nothing framed; the API is on the same origin (design §4a); the
     attachments' storage (``media_origin``, S3's origin on AWS) may take uploads and serve thumbnails; the map
-    tile server (``tile_origin``) may serve images."""
+    tile server (``tile_origin``) may serve images; the Cognito Hosted UI (``sign_in_origin``) may be asked for
+    the tokens."""
     media = f" {media_origin}" if media_origin else ""
     tiles = f" {tile_origin}" if tile_origin else ""
+    sign_in = f" {sign_in_origin}" if sign_in_origin and sign_in_origin != media_origin else ""
     return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{media}{tiles}; "
-            f"connect-src 'self'{media}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            f"connect-src 'self'{media}{sign_in}; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
 
 
@@ -124,20 +137,42 @@ def _read(path: Path) -> tuple[bytes, bytes | None, str]:
     return data, compressed, etag
 
 
-def media_origin(root: Path) -> str:
-    """The ``mediaOrigin`` that ``config.js`` under ``root`` names, or "" (none, or not a plain origin)."""
+def config_origins(text: str) -> tuple[str, str]:
+    """The origins a ``config.js`` text names for the pages' policy: its ``mediaOrigin`` and, when it signs in
+    with Cognito, its Hosted UI's (``cognito.domain``); "" for either when there is none or it is not a plain
+    origin."""
+    text = LINE_COMMENT.sub(r"\1", text)
+    media = MEDIA_ORIGIN.search(text)
+    domain = COGNITO_DOMAIN.search(text) if SIGN_IN_COGNITO.search(text) else None
+    return (media.group(1) if media else "", f"https://{domain.group(1)}" if domain else "")
+
+
+def _config_origins(root: Path) -> tuple[str, str]:
     config = root / "config.js"
     if not config.is_file():
-        return ""
-    found = MEDIA_ORIGIN.search(_read(config)[0].decode("utf-8", "replace"))
-    return found.group(1) if found else ""
+        return "", ""
+    return config_origins(_read(config)[0].decode("utf-8", "replace"))
+
+
+def media_origin(root: Path) -> str:
+    """The ``mediaOrigin`` that ``config.js`` under ``root`` names, or "" (none, or not a plain origin)."""
+    return _config_origins(root)[0]
+
+
+def policy_for(text: str) -> str:
+    """The pages' policy for a ``config.js`` of this text (what ``lapor dev`` sends beside it)."""
+    media, sign_in = config_origins(text)
+    return page_policy(media, _tile_origin_of(text), sign_in)
 
 
 def tile_origin(root: Path) -> str:
     """The origin of the tile server ``config.js`` under ``root`` names (``mapTiles.url``), OpenStreetMap's when
     it names none, or "" (an empty URL: no tiles; or not a plain ``http(s)`` URL)."""
     config = root / "config.js"
-    text = _read(config)[0].decode("utf-8", "replace") if config.is_file() else ""
+    return _tile_origin_of(_read(config)[0].decode("utf-8", "replace") if config.is_file() else "")
+
+
+def _tile_origin_of(text: str) -> str:
     found = MAP_TILES.search(text)
     if not found:
         return DEFAULT_TILE_ORIGIN
@@ -162,7 +197,8 @@ def serve_site(request: Request, project_root: Path) -> Response | None:
     }
     if path.suffix.lower() == ".html":
         root = site_root(project_root)
-        headers["Content-Security-Policy"] = page_policy(media_origin(root), tile_origin(root))
+        media, sign_in = _config_origins(root)
+        headers["Content-Security-Policy"] = page_policy(media, tile_origin(root), sign_in)
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
     body = data

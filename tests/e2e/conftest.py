@@ -52,13 +52,14 @@ def _subprocess_env() -> dict[str, str]:
     return env
 
 
-def start_lapor_dev(data_dir: Path) -> DevServer:
-    """Start ``lapor dev --port 0 --data-dir data_dir`` and wait for its ready line (or fail with its output)."""
+def start_lapor_dev(data_dir: Path, cwd: Path = ROOT) -> DevServer:
+    """Start ``lapor dev --port 0 --data-dir data_dir`` and wait for its ready line (or fail with its output).
+    ``cwd``: the checkout it serves (its template.yaml, web/), the real one unless a test builds another."""
     # Where it records itself for the CLI (lapor_cli.devstate): beside its data, never the checkout's .lapor/.
     env = _subprocess_env() | {"LAPOR_DEV_STATE": str(data_dir / "dev.json")}
     process = subprocess.Popen(
         [sys.executable, "-m", "lapor_cli.main", "dev", "--port", "0", "--data-dir", str(data_dir)],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace", bufsize=1,
     )
     server = DevServer(process=process, data_dir=data_dir)

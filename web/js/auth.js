@@ -128,13 +128,19 @@ export async function startCognito() {
   location.assign(`${cognitoBase()}/oauth2/authorize?${params}`);
 }
 
+// A reply this tab did not ask for: no sign-in started here, or another state (a stale link, a reload after
+// the exchange, or someone else's sign-in pushed into this tab). Nothing is exchanged.
+export class StateMismatch extends Error {}
+
 // Back from the Hosted UI with ?code=&state=: the code and the verifier for the tokens (the ID token is kept).
+// The verifier is used once: it leaves storage before anything else happens.
 export async function finishCognito(search) {
   const params = new URLSearchParams(search);
   const pkce = read(PKCE);
   remove(PKCE);
+  if (!pkce || !pkce.state || params.get("state") !== pkce.state) throw new StateMismatch("state_mismatch");
   if (params.get("error")) throw new Error(params.get("error"));
-  if (!pkce || !params.get("code") || params.get("state") !== pkce.state) throw new Error("state_mismatch");
+  if (!params.get("code")) throw new Error("no_code");
   const response = await fetch(`${cognitoBase()}/oauth2/token`, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
@@ -145,6 +151,7 @@ export async function finishCognito(search) {
   });
   if (!response.ok) throw new Error(`token_${response.status}`);
   const tokens = await response.json();
+  if (typeof tokens.id_token !== "string" || !tokens.id_token) throw new Error("no_id_token");
   return signedIn(tokens.id_token);
 }
 

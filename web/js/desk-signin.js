@@ -51,9 +51,9 @@ async function cognito() {
       await auth.finishCognito(location.search);
       location.replace(auth.takeNext());
       return;
-    } catch {
-      history.replaceState(null, "", location.pathname);
-      $("signin-error").textContent = t("desk.signin.failed");
+    } catch (error) {
+      history.replaceState(null, "", location.pathname); // the code leaves the address whatever happened
+      $("signin-error").textContent = t(error instanceof auth.StateMismatch ? "desk.signin.mismatch" : "desk.signin.failed");
     }
   }
   $("cognito").hidden = false;
