@@ -23,6 +23,15 @@ from lapor.domain.phones import to_e164
 from lapor.domain.reference import REGION_CODE_PATTERN
 from lapor.domain.text import check_text
 
+
+class Deferred(BaseModel):
+    """Every model here: its validator and serializer are built when first used, not at import (issue #16: building
+    all of them took ~40 ms of every cold start, and a request uses a few). The OpenAPI document is the same
+    (tests/test_openapi_snapshot.py), and SnapStart's priming builds the ones a request uses before the snapshot."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 Kind = Literal["complaint", "aspiration", "information_request"]
 Privacy = Literal["public", "confidential", "anonymous"]
 Status = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated", "rejected"]
@@ -34,13 +43,13 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(c
 Coordinate = Annotated[float, Field(strict=True)]
 
 
-class Location(BaseModel):
+class Location(Deferred):
     model_config = ConfigDict(extra="forbid")
     lat: Coordinate = Field(ge=-90, le=90)
     lon: Coordinate = Field(ge=-180, le=180)
 
 
-class ReporterIn(BaseModel):
+class ReporterIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
     phone: Annotated[Text, Field(min_length=5, max_length=32)] | None = None
@@ -52,7 +61,7 @@ class ReporterIn(BaseModel):
         return None if value is None else to_e164(value)
 
 
-class ReportIn(BaseModel):
+class ReportIn(Deferred):
     """A new report, as a citizen files it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -66,12 +75,12 @@ class ReportIn(BaseModel):
     reporter: ReporterIn | None = None
 
 
-class AgencyRef(BaseModel):
+class AgencyRef(Deferred):
     id: str
     name: str
 
 
-class ReportCreated(BaseModel):
+class ReportCreated(Deferred):
     tracking_id: str
     access_code: str = Field(description="Shown once; keep it to read the full report and give feedback.")
     status: Status
@@ -80,7 +89,7 @@ class ReportCreated(BaseModel):
     due_at: datetime
 
 
-class TimelineEvent(BaseModel):
+class TimelineEvent(Deferred):
     id: str
     type: str
     at: datetime
@@ -103,7 +112,7 @@ class OperatorTimelineEvent(TimelineEvent):
                                                             "sweep sent the report to the national administrator")
 
 
-class ReportSummary(BaseModel):
+class ReportSummary(Deferred):
     """What every view of a report shows, the agency queue included."""
 
     tracking_id: str
@@ -125,7 +134,7 @@ class ReportSummary(BaseModel):
 AttachmentType = Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]
 
 
-class AttachmentIn(BaseModel):
+class AttachmentIn(Deferred):
     """An attachment to upload: what the presigned POST will allow (the bytes go straight to S3)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -134,18 +143,18 @@ class AttachmentIn(BaseModel):
     size: int = Field(ge=1, le=10 * 1024 * 1024, strict=True, description="Bytes; at most 10 MiB")
 
 
-class PresignedPost(BaseModel):
+class PresignedPost(Deferred):
     url: str
     fields: dict[str, str] = Field(description="Send every field, then the file as the last field `file`")
 
 
-class AttachmentUpload(BaseModel):
+class AttachmentUpload(Deferred):
     attachment_id: str
     upload: PresignedPost
     expires_at: datetime = Field(description="The upload must start before this")
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(Deferred):
     attachment_id: str
     status: Literal["pending", "ready", "rejected", "hidden"] = Field(description=(
         "hidden: only in an admin's view (hidden by an admin, with the reason); removed attachments show nowhere"))
@@ -169,7 +178,7 @@ class ReportView(ReportSummary):
         "anonymous ones); every one, pending and rejected too, in the reporter's and the agency chain's views"))
 
 
-class CategoryOut(BaseModel):
+class CategoryOut(Deferred):
     id: str
     name_id: str
     name_en: str
@@ -179,11 +188,11 @@ class CategoryOut(BaseModel):
     deadline_working_days: int
 
 
-class CategoryList(BaseModel):
+class CategoryList(Deferred):
     items: list[CategoryOut]
 
 
-class RegionOut(BaseModel):
+class RegionOut(Deferred):
     code: str
     name: str
     type: str
@@ -191,27 +200,27 @@ class RegionOut(BaseModel):
     timezone_abbreviation: str = Field(examples=["WITA"])
 
 
-class RegionList(BaseModel):
+class RegionList(Deferred):
     items: list[RegionOut]
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Deferred):
     code: str
     message: str
     details: list[dict] | dict | None = None
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Deferred):
     error: ErrorBody
 
 
-class Unauthorized(BaseModel):
+class Unauthorized(Deferred):
     """API Gateway's JWT authorizer's answer to a missing, forged or expired token (never the function's)."""
 
     message: str = Field(examples=["Unauthorized"])
 
 
-class ResponseIn(BaseModel):
+class ResponseIn(Deferred):
     """An agency's answer: an acknowledgement with a progress note, or the response itself."""
 
     model_config = ConfigDict(extra="forbid")
@@ -221,7 +230,7 @@ class ResponseIn(BaseModel):
                                                                      "is a 409.")
 
 
-class ReporterOut(BaseModel):
+class ReporterOut(Deferred):
     name: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -248,7 +257,7 @@ class QueueItem(ReportSummary):
         "once the agency has answered"))
 
 
-class QueuePage(BaseModel):
+class QueuePage(Deferred):
     items: list[QueueItem]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
 
@@ -256,7 +265,7 @@ class QueuePage(BaseModel):
 PublicStatus = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated"]
 
 
-class PublicReportItem(BaseModel):
+class PublicReportItem(Deferred):
     """A line of the public listing: a public report's public view, without its description."""
 
     tracking_id: str
@@ -274,33 +283,33 @@ class PublicReportItem(BaseModel):
     location: Location | None = None
 
 
-class PublicReportPage(BaseModel):
+class PublicReportPage(Deferred):
     items: list[PublicReportItem]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= (with the same filters) for the next page; "
                                                       "null at the end. A filtered page may hold fewer items than "
                                                       "`limit` and still have a next page.")
 
 
-class ReassignIn(BaseModel):
+class ReassignIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
     version: int | None = Field(None, ge=1, strict=True)
 
 
-class HideAttachmentIn(BaseModel):
+class HideAttachmentIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Memperlihatkan wajah orang lain"])]
     version: int | None = Field(None, ge=1, strict=True)
 
 
-class RejectIn(BaseModel):
+class RejectIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Di luar kewenangan pemerintah daerah"])]
     version: int | None = Field(None, ge=1, strict=True)
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(Deferred):
     """The reporter's rating of the answer; ``reopen`` once, within 10 working days of the answer."""
 
     model_config = ConfigDict(extra="forbid")
@@ -312,7 +321,7 @@ class FeedbackIn(BaseModel):
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 
-class AgencyIn(BaseModel):
+class AgencyIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     id: AgencyId
     name: Annotated[Text, Field(min_length=1, max_length=200)]
@@ -333,7 +342,7 @@ INCOMPLETE_OUT = Field(description="True while a save of this list is writing or
                                    "items may mix two versions; saving the list again repairs it.")
 
 
-class AgencyList(BaseModel):
+class AgencyList(Deferred):
     model_config = ConfigDict(extra="forbid")
     items: list[AgencyIn] = Field(max_length=5000)
     version: int | None = CONFIG_VERSION_IN
@@ -345,7 +354,7 @@ class AgencyListOut(AgencyList):
     incomplete: bool = INCOMPLETE_OUT
 
 
-class RouteIn(BaseModel):
+class RouteIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     region_code: Annotated[str, Field(pattern=r"^(\*|\d{2}(\.\d{2}(\.\d{2})?)?)$", description="'*': national")]
     category: Annotated[str, Field(min_length=1, max_length=64, description="A category id, or '*' for any")]
@@ -353,7 +362,7 @@ class RouteIn(BaseModel):
     deadline_working_days: int | None = Field(None, ge=1, le=365)
 
 
-class RouteList(BaseModel):
+class RouteList(Deferred):
     model_config = ConfigDict(extra="forbid")
     items: list[RouteIn] = Field(max_length=20000)
     version: int | None = CONFIG_VERSION_IN
@@ -365,7 +374,7 @@ class RouteListOut(RouteList):
     incomplete: bool = INCOMPLETE_OUT
 
 
-class CalendarOverride(BaseModel):
+class CalendarOverride(Deferred):
     model_config = ConfigDict(extra="forbid")
     date: date_type
     working: bool = Field(strict=True, description="true: a working day despite the national calendar; false: a "
@@ -373,7 +382,7 @@ class CalendarOverride(BaseModel):
     reason: Annotated[Text, Field(min_length=1, max_length=200)]
 
 
-class CalendarList(BaseModel):
+class CalendarList(Deferred):
     model_config = ConfigDict(extra="forbid")
     items: list[CalendarOverride] = Field(max_length=2000)
     version: int | None = CONFIG_VERSION_IN
@@ -385,7 +394,7 @@ class CalendarListOut(CalendarList):
     incomplete: bool = INCOMPLETE_OUT
 
 
-class StatsOut(BaseModel):
+class StatsOut(Deferred):
     region: str | None = Field(description="The region the figures cover; null for the whole country.")
     from_date: date_type = Field(description="First submission day counted (the `from` parameter)")
     to_date: date_type = Field(description="Last submission day counted (the `to` parameter)")
@@ -398,7 +407,7 @@ class StatsOut(BaseModel):
     median_working_days_to_first_response: float | None
 
 
-class SweepIn(BaseModel):
+class SweepIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     as_of: AwareDatetime | None = Field(None, description="Sweep as of this instant (default: now); ISO 8601 "
                                                           "with an offset, e.g. 2027-01-15T00:00:00+08:00")
@@ -415,7 +424,7 @@ class SweepIn(BaseModel):
 SweepState = Literal["running", "finished", "failed", "stalled"]
 
 
-class SweepError(BaseModel):
+class SweepError(Deferred):
     type: str = Field(description="The error's type (never its message: it may quote a report), e.g. "
                                   "`ClientError`")
     shard: int | None = Field(None, description="The shard whose message failed, if one did")
@@ -423,7 +432,7 @@ class SweepError(BaseModel):
     at: datetime
 
 
-class WouldEscalate(BaseModel):
+class WouldEscalate(Deferred):
     tracking_id: str
     outcome: Literal["escalated", "flagged_final"] = Field(
         description="`escalated` (would go up to `to_agency_id`) or `flagged_final` (at the top of its ladder: would "
@@ -437,7 +446,7 @@ class WouldEscalate(BaseModel):
     escalation_level: int = Field(description="The report's escalation level after the sweep")
 
 
-class SweepOut(BaseModel):
+class SweepOut(Deferred):
     id: str = Field(description="The run id, URL-safe (a ULID; runs recorded before had `<started_at>#<ULID>`): "
                                 "`GET /admin/sweeps/{id}` follows it")
     status: SweepState = Field(
@@ -470,16 +479,16 @@ class SweepOut(BaseModel):
                           "counts still count them all)")
 
 
-class SweepList(BaseModel):
+class SweepList(Deferred):
     items: list[SweepOut]
 
 
-class ApiKeyIn(BaseModel):
+class ApiKeyIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[Text, Field(min_length=1, max_length=100, description="Who uses it, e.g. the app's name")]
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(Deferred):
     id: str
     name: str
     created_at: datetime
@@ -492,7 +501,7 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Shown once; only its hash is stored. Open311 clients send it as api_key.")
 
 
-class ApiKeyList(BaseModel):
+class ApiKeyList(Deferred):
     items: list[ApiKeyOut]
 
 
@@ -501,7 +510,7 @@ class ApiKeyList(BaseModel):
 # fields and with every key Lapor always sends marked required (nullable where the spec allows null).
 
 
-class Open311Service(BaseModel):
+class Open311Service(Deferred):
     model_config = ConfigDict(extra="forbid")
     service_code: str = Field(description="A Lapor category id")
     service_name: str
@@ -515,14 +524,16 @@ class Open311Service(BaseModel):
 class Open311Services(RootModel[list[Open311Service]]):
     """GET services: every service (Lapor category)."""
 
+    model_config = ConfigDict(defer_build=True)
 
-class Open311AttributeValue(BaseModel):
+
+class Open311AttributeValue(Deferred):
     model_config = ConfigDict(extra="forbid")
     key: str
     name: str
 
 
-class Open311Attribute(BaseModel):
+class Open311Attribute(Deferred):
     model_config = ConfigDict(extra="forbid")
     variable: bool
     code: str = Field(description="Sent as attribute[code] when filing")
@@ -534,13 +545,13 @@ class Open311Attribute(BaseModel):
     values: list[Open311AttributeValue]
 
 
-class Open311ServiceDefinition(BaseModel):
+class Open311ServiceDefinition(Deferred):
     model_config = ConfigDict(extra="forbid")
     service_code: str
     attributes: list[Open311Attribute]
 
 
-class Open311Request(BaseModel):
+class Open311Request(Deferred):
     """A service request (a Lapor report's public view): content only for public reports, never an identity."""
 
     model_config = ConfigDict(extra="forbid")
@@ -566,8 +577,10 @@ class Open311Request(BaseModel):
 class Open311Requests(RootModel[list[Open311Request]]):
     """GET requests, GET requests/{id}: service requests (one for a single request)."""
 
+    model_config = ConfigDict(defer_build=True)
 
-class Open311Created(BaseModel):
+
+class Open311Created(Deferred):
     model_config = ConfigDict(extra="forbid")
     service_request_id: str = Field(description="The Lapor tracking id")
     service_notice: str | None
@@ -577,8 +590,10 @@ class Open311Created(BaseModel):
 class Open311CreatedList(RootModel[Annotated[list[Open311Created], Field(min_length=1, max_length=1)]]):
     """POST requests: the new request's id (the one-time access code of POST /reports is not given here)."""
 
+    model_config = ConfigDict(defer_build=True)
 
-class Open311Error(BaseModel):
+
+class Open311Error(Deferred):
     model_config = ConfigDict(extra="forbid")
     code: int = Field(description="The HTTP status", examples=[400])
     description: Annotated[str, Field(min_length=1)]
@@ -587,11 +602,13 @@ class Open311Error(BaseModel):
 class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]]):
     """The spec's error list: every problem found at once."""
 
+    model_config = ConfigDict(defer_build=True)
+
 
 Open311Text = Annotated[str, Field(max_length=5000)]
 
 
-class Open311RequestForm(BaseModel):
+class Open311RequestForm(Deferred):
     """The POST requests form (application/x-www-form-urlencoded), as lapor.open311.parse_create reads it.
 
     A blank field counts as not sent, and only the first non-blank value of a repeated field is read. The
