@@ -251,6 +251,10 @@ def telemetry(monkeypatch, log_lines, capsys, caplog):
     # descriptor on the class takes precedence over every instance's own attribute: all of them record here.
     # A Tracer made during the test keeps what it was given in its own attributes, for after the test.
     monkeypatch.setitem(Tracer._config, "provider", provider)
+    # lapor.observability makes its Tracer only while tracing is on (its X-Ray import is a cold start cost): here it
+    # is on, and the Tracer made for the test is forgotten after it.
+    monkeypatch.setattr(Tracer, "_is_tracer_disabled", staticmethod(lambda: False))
+    monkeypatch.setattr("lapor.observability._tracer", None)
     for name, value in (("provider", provider), ("disabled", False)):
         monkeypatch.setattr(Tracer, name, property(lambda self, value=value: value,
                                                    lambda self, given, name=name: vars(self).__setitem__(name, given)),
