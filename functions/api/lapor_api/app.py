@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.request_body import MAX_JSON_DEPTH, body_size, json_depth_exceeds
 from lapor.observability import error_summary, logger, traced_handler
+from lapor import snapstart
 from lapor.settings import get_settings
 from lapor_api import admin, agency, attachments, open311, reference, reports, stats
 
@@ -175,3 +176,30 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _plain_error(status: int, code: str, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"},
             "body": json.dumps(LaporError(message, code=code).body())}
+
+
+# -- SnapStart (lapor.snapstart): before the snapshot, the routes a citizen's phone calls first, through routing,
+# validation and the handlers, against a DynamoDB client answered in process.
+PRIMING_REPORT = json.dumps({
+    "kind": "complaint", "category": "infrastructure", "region_code": "64.72", "title": "Priming SnapStart",
+    "description": "A request run before the snapshot; the stub stores nothing.", "privacy": "public",
+    "location": {"lat": -0.5022, "lon": 117.1536},
+    "reporter": {"name": "Lapor", "phone": "0812-3456-7890", "email": "priming@example.invalid"}})
+
+
+def prime() -> list[int]:
+    from lapor.snapstart import http_event
+    from lapor.snapstart import prime as run
+
+    json_body = {"content-type": "application/json"}
+    return run(lambda_handler, [
+        http_event("POST", "/reports", PRIMING_REPORT, json_body),
+        http_event("POST", "/reports", PRIMING_REPORT, json_body | {"idempotency-key": "snapstart-priming-key-0000001"}),
+        http_event("POST", "/reports", '{"kind": "complaint"}', json_body),
+        http_event("GET", "/reports/LPR-00000000", route="/reports/{tracking_id}"),
+        http_event("GET", "/categories"),
+        http_event("GET", "/regions"),
+    ])
+
+
+snapstart.install(prime)

@@ -22,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import ValidationError
 
-from lapor import runtime, webhooks
+from lapor import runtime, snapstart, webhooks
 from lapor.domain.sms import safe_reply
 from lapor.errors import LaporError
 from lapor.request_body import body_size
@@ -138,3 +138,26 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return twilio(event, headers, body) if route == "twilio" else generic(headers, body)
     except LaporError as error:
         return _json(error.status, error.body())
+
+
+# -- SnapStart (lapor.snapstart): before the snapshot, both webhooks through their checks. Unsigned (no secret is
+# read before the snapshot: SSM is not called), so they stop at the signature; the generic body's model is built.
+def prime() -> list[int]:
+    from lapor.snapstart import http_event
+    from lapor.snapstart import prime as run
+
+    GenericSms.model_validate_json('{"message_id": "priming", "from": "+6281234567890", "to": "+6281100", '
+                                   '"text": "LAPOR"}')
+    secret, webhooks.secret = webhooks.secret, lambda value: ""  # no provider secret: SSM is never called
+    try:
+        return run(lambda_handler, [
+            http_event("POST", "/webhooks/sms/twilio", "From=%2B6281234567890&Body=LAPOR",
+                       {"content-type": "application/x-www-form-urlencoded"}),
+            http_event("POST", "/webhooks/sms/generic", '{"message_id": "priming"}',
+                       {"content-type": "application/json"}),
+        ])
+    finally:
+        webhooks.secret = secret
+
+
+snapstart.install(prime)

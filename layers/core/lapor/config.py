@@ -57,6 +57,17 @@ class ConfigCache:
         """Forget the cached configuration (after an admin changed it through this container)."""
         self._value = None
 
+    def expire(self, store: ConfigStore | None = None) -> None:
+        """Check the version on the next ``get`` (its clock is not to be trusted: a SnapStart restore), through
+        ``store`` from now on if given (a new client)."""
+        self._checked_at = float("-inf")
+        if store is not None:
+            self.store = store
+
+    def prime(self, value: RoutingConfig) -> None:
+        """Hold ``value`` as if just read (SnapStart's priming: a stand-in, forgotten after it)."""
+        self._value, self._checked_at = value, time.monotonic()
+
     def get(self) -> RoutingConfig:
         now = time.monotonic()
         if self._value is not None and now - self._checked_at < self.ttl_seconds:

@@ -1,0 +1,186 @@
+"""Lambda SnapStart runtime hooks for the request-facing functions (issue #16).
+
+With SnapStart a published version is initialised once, snapshotted, and every new execution environment resumes
+from that snapshot. So:
+
+- **Before the snapshot**, :func:`prime` runs representative requests through the handler (routing, request
+  validation, the handler's own work, the reply's validation and serialisation) against a DynamoDB client whose
+  every call is answered in process: nothing goes over the network, nothing is stored, no metric or log line is
+  emitted. What they build (pydantic validators, the resolver's route and dependency caches, botocore's models)
+  is in the snapshot, and the first real request pays nothing extra for it.
+- **After a restore**, :func:`refresh` drops what copies of one snapshot must not share: the boto3 clients and
+  stores (their connection pools and endpoints; the DynamoDB client is rebuilt at once, so the first request does
+  not pay for it), the configuration cache's clock (``time.monotonic`` values from before the snapshot mean
+  nothing after it: the next request checks the configuration's version) and Python's ``random`` generator
+  (reseeded from the OS). Tracking ids, access codes and attachment ids come from :mod:`secrets` and ULIDs from
+  ``os.urandom`` (python-ulid), which read the kernel's generator on every call and hold no state to share.
+
+Outside Lambda (tests, ``lapor dev``) ``snapshot_restore_py`` is not importable and :func:`install` registers
+nothing; :func:`run_before_snapshot` and :func:`run_after_restore` run the same hooks by hand (tests, bench).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+try:  # part of Lambda's managed Python runtimes (3.12+); absent elsewhere
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:  # tests, lapor dev: no snapshots, nothing to register
+    register_after_restore = register_before_snapshot = None
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+_before: list[Callable[[], None]] = []
+_after: list[Callable[[], None]] = []
+
+
+def install(before: Callable[[], None]) -> bool:
+    """Register ``before`` (the function's priming) and :func:`refresh` with the Lambda runtime, when it has
+    SnapStart hooks; always keep them for :func:`run_before_snapshot` / :func:`run_after_restore`. True if
+    registered with the runtime."""
+    _before.append(before)
+    first = refresh not in _after
+    if first:
+        _after.append(refresh)
+    if register_before_snapshot is None or register_after_restore is None:
+        return False
+    register_before_snapshot(before)
+    if first:
+        register_after_restore(refresh)
+    return True
+
+
+def run_before_snapshot() -> None:
+    """What Lambda runs before it takes the snapshot (reverse order of registration, as Lambda does)."""
+    for hook in reversed(_before):
+        hook()
+
+
+def run_after_restore() -> None:
+    """What Lambda runs in each environment resumed from the snapshot (order of registration)."""
+    for hook in _after:
+        hook()
+
+
+def refresh() -> None:
+    """After a restore: new boto3 clients and stores, the configuration cache's clock forgotten, ``random``
+    reseeded from the OS."""
+    from lapor import runtime
+
+    runtime.reset_clients()
+    if runtime.config_cache.cache_info().currsize:  # a configuration read before the snapshot: checked again
+        runtime.config_cache().expire(runtime.config_store())
+    random.seed()  # from os.urandom: copies of one snapshot must not draw the same sequence
+    runtime.store().client  # noqa: B018 (the new DynamoDB client, built here rather than by the first request)
+
+
+# -- priming -------------------------------------------------------------------------------------------------
+
+# What the stub answers per DynamoDB operation: nothing stored, nothing found, every write accepted.
+STUB_ANSWERS: dict[str, dict[str, Any]] = {
+    "GetItem": {}, "BatchGetItem": {"Responses": {}}, "Query": {"Items": [], "Count": 0, "ScannedCount": 0},
+    "PutItem": {}, "UpdateItem": {"Attributes": {}}, "DeleteItem": {}, "TransactWriteItems": {},
+    "TransactGetItems": {"Responses": []},
+}
+
+
+@contextlib.contextmanager
+def stubbed_dynamodb(client: Any) -> Iterator[list[str]]:
+    """Every call on ``client`` answered in process (``before-call`` handlers short-circuit the HTTP request);
+    yields the operations called."""
+    called: list[str] = []
+
+    def answer(model: Any, **_: Any) -> tuple[Any, dict[str, Any]]:
+        called.append(model.name)
+        parsed = copy.deepcopy(STUB_ANSWERS.get(model.name, {}))
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": 200, "RequestId": "snapstart-priming"}
+        return _StubHttp(), parsed
+
+    client.meta.events.register_first("before-call.dynamodb", answer, unique_id="lapor-snapstart-stub")
+    try:
+        yield called
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", unique_id="lapor-snapstart-stub")
+
+
+class _StubHttp:
+    status_code = 200
+    headers: dict[str, str] = {}
+    content = b""
+
+
+class PrimingContext:
+    """The parts of the Lambda context a handler reads, for a priming request."""
+
+    function_name = "snapstart-priming"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-3:000000000000:function:snapstart-priming"
+    aws_request_id = "snapstart-priming"
+    log_group_name = "/aws/lambda/snapstart-priming"
+    log_stream_name = "priming"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def prime(handler: Handler, events: Iterable[dict[str, Any]]) -> list[int]:
+    """Run ``events`` through ``handler`` against the stubbed DynamoDB client, silently; their statuses.
+
+    The configuration cache and the stores are forgotten afterwards (they saw the stub's empty answers), so the
+    first real request reads the configuration from the table.
+    """
+    from lapor import runtime
+    from lapor.observability import logger
+
+    client = runtime.store().client
+    runtime.config_cache().prime(PRIMING_CONFIG())
+    level = logger.log_level
+    logger.setLevel("CRITICAL")
+    statuses = []
+    try:
+        with stubbed_dynamodb(client), contextlib.redirect_stdout(_Discard()):  # EMF metrics print to stdout
+            for event in events:
+                statuses.append(handler(copy.deepcopy(event), PrimingContext())["statusCode"])
+    finally:
+        logger.setLevel(level)
+        runtime.reset_caches()
+    return statuses
+
+
+def PRIMING_CONFIG() -> Any:  # noqa: N802 (a constant, made when needed)
+    """A national route for every category to one agency: a priming report is routed like a real one."""
+    from lapor.config import RoutingConfig
+    from lapor.domain.routing import ANY, Agency, Route
+    from lapor.domain import reference
+
+    agency = Agency("priming", "Priming", ANY, "national")
+    return RoutingConfig(agencies={agency.id: agency},
+                         routes={(ANY, c): Route(ANY, c, agency.id) for c in reference.categories()})
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def http_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
+               route: str | None = None) -> dict[str, Any]:
+    """A payload 2.0 event as API Gateway sends it (a documentation address, no real caller)."""
+    return {
+        "version": "2.0", "routeKey": f"{method} {route or path}", "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "snapstart.invalid", "x-forwarded-proto": "https", **(headers or {})},
+        "requestContext": {"accountId": "000000000000", "apiId": "priming", "domainName": "snapstart.invalid",
+                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "192.0.2.1", "userAgent": "lapor-snapstart-priming"},
+                           "requestId": "snapstart-priming", "routeKey": f"{method} {route or path}",
+                           "stage": "$default", "timeEpoch": 0},
+        "body": body, "isBase64Encoded": False,
+    }

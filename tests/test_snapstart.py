@@ -1,0 +1,74 @@
+"""SnapStart's hooks (lapor.snapstart): priming stores nothing and calls nothing, the hooks are no-ops outside
+Lambda, and copies restored from one snapshot draw different ids (issue #16)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import pytest
+
+
+def test_outside_lambda_nothing_is_registered_with_a_runtime():
+    from lapor import snapstart
+
+    assert snapstart.register_before_snapshot is None and snapstart.register_after_restore is None
+    assert snapstart.install(lambda: None) is False
+    snapstart._before.pop()
+
+
+def test_the_api_priming_runs_a_report_through_validation_and_routing_against_the_stub(aws):
+    from lapor_api.app import prime
+
+    from conftest import report_items
+
+    before = report_items(aws)
+    assert prime() == [201, 201, 422, 404, 200, 200]
+    assert report_items(aws) == before  # the stub answered: nothing reached the table
+
+
+def test_the_sms_priming_stops_at_the_signature_without_reading_a_secret(aws, monkeypatch):
+    monkeypatch.setenv("LAPOR_TWILIO_AUTH_TOKEN", "ssm:/lapor/never-read")
+    monkeypatch.setenv("LAPOR_SMS_HMAC_SECRET", "ssm:/lapor/never-read")
+    from lapor import runtime
+    from lapor_sms.app import prime
+
+    runtime.reset()
+    assert prime() == [403, 403]
+
+
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_copies_restored_from_one_snapshot_draw_different_ids(aws):
+    """Init and the before-snapshot hooks once; two forks stand for two environments restored from the snapshot,
+    each runs the after-restore hooks and draws tracking ids, access codes, ULIDs and random numbers."""
+    import lapor_api.app  # noqa: F401 (init: registers the API's priming)
+    from lapor import snapstart
+    from lapor.domain.ids import new_access_code, new_tracking_id
+    from ulid import ULID
+
+    snapstart.run_before_snapshot()
+    random.seed(16)  # a seeded generator in the snapshot: what the restore hook must not let the copies share
+    drawn = []
+    for _ in range(2):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            try:
+                os.close(read)
+                snapstart.run_after_restore()
+                result = {"tracking": [new_tracking_id() for _ in range(5)],
+                          "codes": [new_access_code() for _ in range(5)],
+                          "ulids": [str(ULID()) for _ in range(5)], "random": [random.random() for _ in range(5)]}
+                os.write(write, json.dumps(result).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            drawn.append(json.loads(pipe.read()))
+        os.waitpid(pid, 0)
+    first, second = drawn
+    for kind in ("tracking", "codes", "ulids", "random"):
+        assert len(first[kind]) == 5 and not set(first[kind]) & set(second[kind]), kind
