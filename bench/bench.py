@@ -415,6 +415,86 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
     return Measurement(value, details, notes)
 
 
+SMS_CODE = ROOT / "functions" / "sms"
+COLD_SMS = COLD_API.replace(str(API_CODE), str(SMS_CODE)).replace("import lapor_api.app", "import lapor_sms.app")
+
+
+def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
+    """cold_import_ratio for the other request-facing function, SmsFunction (the SMS webhooks)."""
+    for code in (COLD_SMS, COLD_BOTO3):
+        _time_child(code)
+    times = interleaved(runs, {"sms": lambda: _time_child(COLD_SMS), "boto3": lambda: _time_child(COLD_BOTO3)})
+    med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
+           for side, ts in times.items()}
+    notes = [f"cold_import_ratio_sms: SmsFunction {ms(med['sms']['total']):.0f} ms (import "
+             f"{ms(med['sms']['import']):.0f} + init {ms(med['sms']['init']):.0f}) vs import boto3 + DynamoDB client "
+             f"{ms(med['boto3']['total']):.0f} ms; medians of {runs} fresh processes each"]
+    return Measurement(med["sms"]["total"] / med["boto3"]["total"],
+                       {f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()}, notes)
+
+
+# A fresh ApiFunction process as SnapStart runs it: init and the before-snapshot hooks (priming: the snapshot
+# holds their result), then, as in a copy resumed from the snapshot, the after-restore hooks and the first
+# request; then warm requests. Each request files a report (a new Idempotency-Key each) against the moto server.
+RESTORE_CHILD = f"""
+import json, sys, time, uuid
+sys.path.insert(0, {str(API_CODE)!r})
+import lapor_api.app as app
+from lapor import snapstart
+snapstart.run_before_snapshot()
+event = json.loads(open({str(ROOT / "events" / "api" / "post-report.json")!r}).read())
+
+class Context:
+    function_name = "ApiFunction"; memory_limit_in_mb = 512; aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-3:000000000000:function:ApiFunction"
+    def get_remaining_time_in_millis(self): return 10000
+
+def call():
+    event["headers"]["idempotency-key"] = str(uuid.uuid4())
+    answer = app.lambda_handler(event, Context())
+    assert answer["statusCode"] == 201, answer
+start = time.perf_counter()
+snapstart.run_after_restore()
+restored = time.perf_counter()
+call()
+first = time.perf_counter()
+warm = []
+for _ in range(15):
+    t0 = time.perf_counter(); call(); warm.append(time.perf_counter() - t0)
+print(json.dumps({{"after_restore": restored - start, "first_request": first - restored, "warm": warm}}))
+"""
+
+
+def first_request_after_restore_ratio(runs: int = 5, target: float = 1.3) -> Measurement:
+    """(after-restore hooks + the first request) / the median warm request, each in a fresh process that ran
+    init and the before-snapshot hooks first; median of ``runs`` processes."""
+    from lapor import runtime
+    from lapor_cli.seed import seed
+
+    results = []
+    with local_dynamodb() as endpoint:
+        runtime.reset()
+        seed(runtime.config_store())
+        runtime.reset()
+        env = _child_env(lambda_like=True) | {"AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+        for _ in range(runs):
+            done = subprocess.run([sys.executable, "-c", RESTORE_CHILD], capture_output=True, text=True, env=env,
+                                  timeout=120)
+            if done.returncode != 0:
+                raise RuntimeError(f"restore child failed:\n{done.stderr[-2000:]}")
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    ratios = [(r["after_restore"] + r["first_request"]) / statistics.median(r["warm"]) for r in results]
+    value = statistics.median(ratios)
+    med = {k: statistics.median(r[k] for r in results) for k in ("after_restore", "first_request")}
+    warm = statistics.median(statistics.median(r["warm"]) for r in results)
+    notes = [f"first_request_after_restore_ratio: after-restore hooks {ms(med['after_restore']):.1f} ms + first "
+             f"POST /reports {ms(med['first_request']):.1f} ms vs a warm one {ms(warm):.1f} ms (moto server; "
+             f"medians of {runs} fresh processes, each primed before its 'snapshot'); ratios {spread(ratios)}"]
+    return Measurement(value, {"runs": runs, "ratios": [round(r, 3) for r in ratios],
+                               "after_restore_ms": ms(med["after_restore"]),
+                               "first_request_ms": ms(med["first_request"]), "warm_ms": ms(warm)}, notes)
+
+
 # -- 3. sweep_reads_per_overdue, scan_reads_per_overdue, escalations_per_second --------------------------------
 
 SWEEP_REPORTS = int(os.environ.get("LAPOR_BENCH_REPORTS", "20000"))  # the table's size; a quick run sets it lower
@@ -1079,6 +1159,8 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("dev_peak_rss_mb", dev_peak_rss_mb, 400),
     ("dev_stop_seconds", dev_stop_seconds, 5),
     ("cold_import_ratio", cold_import_ratio, 1.25),
+    ("cold_import_ratio_sms", cold_import_ratio_sms, 1.25),
+    ("first_request_after_restore_ratio", first_request_after_restore_ratio, 1.3),
 ]
 
 

@@ -28,6 +28,29 @@ def test_the_api_priming_runs_a_report_through_validation_and_routing_against_th
     assert report_items(aws) == before  # the stub answered: nothing reached the table
 
 
+def test_the_snapshot_holds_the_real_configuration_and_a_restore_only_checks_its_version(aws):
+    """Priming ends by reading the table's configuration (the snapshot keeps it); after a restore the first
+    request checks its version (one Query of the head item) instead of reading every agency and route."""
+    from lapor import runtime, snapstart
+    from lapor_api.app import prime
+
+    runtime.reset()
+    prime()
+    calls: list[str] = []
+
+    def count(client):
+        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+
+    count(runtime.config_store().client)
+    held = runtime.config_cache().get()
+    assert calls == []  # read by the priming: in the snapshot
+    assert "priming" not in held.agencies and held.agencies  # the real agencies, not priming's stand-in
+    snapstart.refresh()  # new clients
+    count(runtime.config_store().client)
+    assert runtime.config_cache().get().version == held.version
+    assert calls == ["Query"]  # the head, one page
+
+
 def test_the_sms_priming_stops_at_the_signature_without_reading_a_secret(aws, monkeypatch):
     monkeypatch.setenv("LAPOR_TWILIO_AUTH_TOKEN", "ssm:/lapor/never-read")
     monkeypatch.setenv("LAPOR_SMS_HMAC_SECRET", "ssm:/lapor/never-read")
