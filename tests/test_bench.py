@@ -51,3 +51,14 @@ def test_the_intake_figure_runs(monkeypatch):
     spec.loader.exec_module(bench)
     measured = bench.intake_vs_putitem(rounds=1, calls=2, warmup=2)
     assert measured.value > 0 and measured.details  # the handler answered 201 on every side
+
+
+def test_the_cold_start_figures_run(monkeypatch):
+    """SnapStart's first request after a restore, and SmsFunction's cold import: one process each."""
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    restored = bench.first_request_after_restore_ratio(runs=1)
+    assert restored.value > 0 and restored.details["warm_ms"] > 0  # each of 16 requests filed a report (201)
+    assert bench.cold_import_ratio_sms(runs=1).value > 0
