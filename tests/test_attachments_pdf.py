@@ -262,3 +262,61 @@ def test_pypdf_is_mediafunctions_own_dependency_pinned_alike():
     for layer_dependency in [*requirements("layers/core/requirements.txt"), *project["dependencies"]]:
         assert not layer_dependency.lower().startswith(("pypdf", "pillow"))
     assert not list((root / "functions/api").glob("requirements*.txt"))
+
+
+def jpeg_with_metadata() -> bytes:
+    """A photo as a phone writes it: EXIF with a GPS position and the owner's name, and a comment."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x8825] = {1: "S", 2: (0.0, 30.0, 7.9), 3: "E", 4: (117.0, 9.0, 13.0)}
+    exif[0x013B] = AUTHOR  # Artist
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "JPEG", exif=exif, comment=f"oleh {AUTHOR}".encode())
+    return out.getvalue()
+
+
+def pdf_with_photo(photo: bytes) -> bytes:
+    """A scan app's PDF: one page showing the photo as it is (a DCTDecode image stream holds the JPEG file)."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    image = DecodedStreamObject()
+    image.set_data(photo)
+    image.update({_name("/Type"): _name("/XObject"), _name("/Subtype"): _name("/Image"),
+                  _name("/Width"): NumberObject(64), _name("/Height"): NumberObject(48),
+                  _name("/ColorSpace"): _name("/DeviceRGB"), _name("/BitsPerComponent"): NumberObject(8),
+                  _name("/Filter"): _name("/DCTDecode")})
+    content = DecodedStreamObject()
+    content.set_data(b"q 64 0 0 48 10 10 cm /Im0 Do Q")
+    page[_name("/Resources")] = DictionaryObject({
+        _name("/XObject"): DictionaryObject({_name("/Im0"): writer._add_object(image)})})
+    page[_name("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_photo_inside_a_pdf_loses_its_exif_and_keeps_its_pixels():
+    from PIL import Image
+
+    photo = jpeg_with_metadata()
+    assert Image.open(io.BytesIO(photo)).getexif().get_ifd(0x8825)  # the position is really there
+    served = attachments.process(pdf_with_photo(photo), "application/pdf").body
+    assert AUTHOR.encode() not in served
+    [image] = [o for o in every_object(PdfReader(io.BytesIO(served)))
+               if isinstance(o, DictionaryObject) and o.get("/Subtype") == "/Image"]
+    kept = Image.open(io.BytesIO(image._data))
+    assert dict(kept.getexif()) == {} and "comment" not in kept.info
+    assert kept.tobytes() == Image.open(io.BytesIO(photo)).tobytes()  # the image data untouched, not re-encoded
+
+
+def test_jpeg_metadata_stripping_keeps_what_decoders_need_and_refuses_a_cut_file():
+    adobe = b"\xff\xee\x00\x0eAdobe\x00d\x00\x00\x00\x00\x01"  # APP14: the colour transform of CMYK images
+    photo = jpeg_with_metadata()
+    with_adobe = photo[:2] + adobe + photo[2:]
+    stripped = attachments.strip_jpeg_metadata(with_adobe)
+    assert adobe in stripped and b"Exif" not in stripped and stripped.endswith(photo[-200:])
+    assert b"\xff\xe0\x00\x10JFIF" in stripped  # JFIF (APP0) kept, in its place
+    for cut in (photo[:1], b"\x00" + photo[1:], photo[:20]):
+        with pytest.raises(attachments.Refused, match="corrupt"):
+            attachments.strip_jpeg_metadata(cut)

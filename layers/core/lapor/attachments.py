@@ -255,7 +255,7 @@ def _scrub_pdf(root, deadline: float) -> None:
     """Drop PDF_DROPPED_KEYS from every dictionary and stream reachable from the written document's catalog (the
     pages were copied without them; this also covers what pypdf links itself), and markup annotations' author and
     dates. Iterative, each indirect object once."""
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
     stack, seen, visits = [root], set(), 0
     while stack:
@@ -271,12 +271,64 @@ def _scrub_pdf(root, deadline: float) -> None:
         if isinstance(obj, DictionaryObject):
             for name in PDF_DROPPED_KEYS:
                 obj.pop(name, None)
+            if isinstance(obj, StreamObject) and obj.get("/Subtype") == "/Image" and _is_jpeg(obj.get("/Filter")):
+                # The stream's bytes are a JPEG file as the camera or scan app wrote it: its EXIF (GPS, serials)
+                # goes; written as they are (pypdf re-encodes only Flate streams through set_data).
+                obj._data = strip_jpeg_metadata(obj._data)
             if "/Rect" in obj and obj.get("/Subtype") not in (None, "/Widget", "/Link"):
                 for name in PDF_ANNOTATION_KEYS:
                     obj.pop(name, None)
             stack.extend(obj.values())
         elif isinstance(obj, ArrayObject):
             stack.extend(obj)
+
+
+def _is_jpeg(filters) -> bool:
+    """A stream whose last filter is DCTDecode holds a JPEG file (maybe under Flate: then it is left alone)."""
+    if isinstance(filters, list) and filters:
+        return filters == ["/DCTDecode"]
+    return filters == "/DCTDecode"
+
+
+# JPEG segments that carry metadata and nothing a decoder needs: APP1 (EXIF, XMP), APP2 (ICC, FlashPix),
+# APP3–APP13 (IPTC in APP13, makers' blocks), APP15 and comments. APP0 (JFIF) and APP14 (Adobe: the colour
+# transform of CMYK and YCCK images) stay.
+JPEG_DROPPED_MARKERS = frozenset({*range(0xE1, 0xEE), 0xEF, 0xFE})
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """``data`` (a JPEG file) without its metadata segments; the image data itself untouched. Not a JPEG as
+    expected (no SOI, a segment cut short): ``Refused("corrupt")``."""
+    if data[:2] != b"\xff\xd8":
+        raise Refused("corrupt")
+    out, at = bytearray(b"\xff\xd8"), 2
+    while True:
+        if at >= len(data):  # ended before its image data
+            raise Refused("corrupt")
+        if data[at] != 0xFF:
+            raise Refused("corrupt")
+        marker = data[at + 1] if at + 1 < len(data) else None
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker is None or marker == 0xD9:  # EOI before any image data
+            raise Refused("corrupt")
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # no length
+            out += data[at:at + 2]
+            at += 2
+            continue
+        if at + 4 > len(data):
+            raise Refused("corrupt")
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        if end > len(data):
+            raise Refused("corrupt")
+        if marker == 0xDA:  # start of scan: the image data follows, to the end, as it is
+            out += data[at:]
+            break
+        if marker not in JPEG_DROPPED_MARKERS:
+            out += data[at:end]
+        at = end
+    return bytes(out)
 
 
 def _reencode(data: bytes, content_type: str) -> Processed:
