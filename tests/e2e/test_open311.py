@@ -52,3 +52,19 @@ def test_an_open311_client_lists_files_and_reads_back_in_json_and_xml(lapor_dev,
     assert revoked.returncode == 0, revoked.stderr
     refused = requests.post(f"{base}/requests.json", data=form, timeout=TIMEOUT)
     assert refused.status_code == 403 and refused.json()[0]["code"] == 403
+
+
+def test_a_client_starts_from_discovery(lapor_dev, api_url):
+    """Validators start at discovery.{json,xml}: served by the route in template.yaml, in its own format."""
+    base = f"{api_url}/open311/v2"
+    reply = requests.get(f"{base}/discovery.json", timeout=TIMEOUT)
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("application/json")
+    [endpoint] = reply.json()["endpoints"]
+    assert endpoint["url"] == base and endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["formats"] == ["text/xml", "application/json"]
+    xml = requests.get(f"{base}/discovery.xml", timeout=TIMEOUT)
+    assert xml.status_code == 200 and xml.headers["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(xml.content)
+    assert root.tag == "discovery" and root.findtext("endpoints/endpoint/url") == base
+    # What the endpoint says it serves, it serves.
+    assert requests.get(f"{endpoint['url']}/services.xml", timeout=TIMEOUT).status_code == 200

@@ -28,6 +28,7 @@ from lapor.domain.reference import REGION_CODE_PATTERN
 from lapor.errors import LaporError
 from lapor.models import (
     Open311CreatedList,
+    Open311Discovery,
     Open311RequestForm,
     Open311Requests,
     Open311ServiceDefinition,
@@ -90,6 +91,24 @@ def _media_url(record: dict[str, Any]) -> str | None:
     if record.get("media_key"):
         return runtime.presign_get(record["media_key"])
     return record.get("media_url")
+
+
+# -- discovery --------------------------------------------------------------------------------------------------
+
+def _base_url() -> str:
+    """The endpoint's public base URL: LAPOR_OPEN311_URL, else the one this request came in on."""
+    configured = get_settings().open311_url
+    if configured:
+        return configured.rstrip("/")
+    headers = router.current_event.headers
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    return f"{scheme}://{headers.get('host') or router.current_event.request_context.domain_name}{BASE}"
+
+
+def _discovery(fmt: str) -> Response:
+    settings = get_settings()
+    return _reply("discovery", open311.discovery(_base_url(), contact=settings.open311_contact,
+                                                 key_service=settings.open311_key_service), fmt)
 
 
 # -- services ---------------------------------------------------------------------------------------------------
@@ -273,6 +292,9 @@ CREATE_ERRORS = (
 
 for _fmt in open311.FORMATS:
     _one = (_fmt,)
+    router.get(f"{BASE}/discovery.{_fmt}", summary=f"Open311: service discovery ({_fmt})", **TAGS,
+               responses=open311_ok("Where the GeoReport v2 endpoint is, its formats, and how to get an api_key",
+                                    Open311Discovery, _one))(_in(_fmt, _discovery))
     router.get(f"{BASE}/services.{_fmt}", summary=f"Open311: services ({_fmt})", **TAGS,
                responses=open311_ok("Every service (a Lapor category)", Open311Services, _one))(_in(_fmt, _services))
     router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded or multipart ({_fmt})",

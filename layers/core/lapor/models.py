@@ -588,6 +588,25 @@ class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]
     """The spec's error list: every problem found at once."""
 
 
+class Open311Endpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    specification: Literal["http://wiki.open311.org/GeoReport_v2"]
+    url: str = Field(description="The base URL: services.xml is under it")
+    changeset: datetime
+    type: Literal["production", "test"]
+    formats: list[Literal["text/xml", "application/json"]]
+
+
+class Open311Discovery(BaseModel):
+    """GET discovery: where the GeoReport v2 endpoint is, in which formats, and how to get an api_key."""
+
+    model_config = ConfigDict(extra="forbid")
+    changeset: datetime = Field(description="When the services or their definitions last changed")
+    contact: str
+    key_service: str = Field(description="How a client gets an api_key")
+    endpoints: list[Open311Endpoint]
+
+
 Open311Text = Annotated[str, Field(max_length=5000)]
 
 

@@ -38,6 +38,10 @@ PRIVACIES = {"public": "Publik", "confidential": "Rahasia", "anonymous": "Anonim
 # from showing one single-item group per category.
 GROUP = "Pelayanan Publik"
 DESCRIPTION_MAX = 4000  # the spec's limit for description; Lapor accepts 5000, so longer text is cut on output
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"  # the discovery document's name for this API
+# When the services or their definitions last changed (discovery's changeset: clients refresh cached services
+# when it moves). tests/test_open311_discovery.py pins a digest of both, so changing them without moving this fails.
+CHANGESET = "2026-11-30T00:00:00Z"
 MAX_WINDOW = timedelta(days=90)  # GET requests: default span and largest allowed span
 MAX_RESULTS = 1000  # GET requests: "first 1000 requests returned"
 FALLBACK_TITLE = "Laporan Open311: "  # + the service name, for a description whose first line is too short
@@ -102,6 +106,17 @@ def service_definition(category: Category, province_code: str) -> dict[str, Any]
                                "confidential: isi hanya untuk pelapor dan instansi. anonymous: identitas tidak "
                                "disimpan sama sekali."),
     ]}
+
+
+# --- discovery -----------------------------------------------------------------------------------------------
+
+
+def discovery(url: str, *, contact: str, key_service: str) -> dict[str, Any]:
+    """The Service Discovery document (wiki.open311.org/Service_Discovery): one production GeoReport v2
+    endpoint, ``url`` (the base that services.xml is under), XML and JSON."""
+    return {"changeset": CHANGESET, "contact": contact, "key_service": key_service, "endpoints": [
+        {"specification": SPECIFICATION, "url": url, "changeset": CHANGESET, "type": "production",
+         "formats": [FORMATS["xml"].partition(";")[0], FORMATS["json"].partition(";")[0]]}]}
 
 
 # --- requests ------------------------------------------------------------------------------------------------
@@ -468,9 +483,9 @@ def list_query(params: dict[str, list[str]], *, now: datetime) -> ListQuery:
 
 # XML roots the spec defines, and the element each list holds (GET list, GET one and POST reply all use
 # service_requests/request).
-ROOTS = ("services", "service_definition", "service_requests", "errors")
+ROOTS = ("services", "service_definition", "service_requests", "errors", "discovery")
 _ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-          "values": "value"}
+          "values": "value", "endpoints": "endpoint", "formats": "format"}
 
 
 def _text(value: Any) -> str | None:
@@ -495,7 +510,7 @@ def _fill(element: Element, value: Any) -> None:
 
 
 def to_xml(kind: str, payload: Any) -> str:
-    """``kind`` is the root element: services, service_definition, service_requests or errors."""
+    """``kind`` is the root element: services, service_definition, service_requests, errors or discovery."""
     # Imported here: most cold starts serve no XML (ElementTree costs about 7 ms to import).
     from xml.etree.ElementTree import Element, tostring
 
