@@ -68,3 +68,22 @@ def test_a_client_starts_from_discovery(lapor_dev, api_url):
     assert root.tag == "discovery" and root.findtext("endpoints/endpoint/url") == base
     # What the endpoint says it serves, it serves.
     assert requests.get(f"{endpoint['url']}/services.xml", timeout=TIMEOUT).status_code == 200
+
+
+def test_every_path_under_open311_answers_the_spec_s_errors(lapor_dev, api_url):
+    """lapor dev routes what no exact route takes to the template's ANY /open311/v2/{proxy+}, as API Gateway does:
+    the spec's list (JSON, or <errors> for .xml paths), never {"message": "Not Found"}."""
+    base = f"{api_url}/open311/v2"
+    for method, path, status, content_type in (("GET", "services.html", 404, "application/json"),
+                                               ("GET", "services", 404, "application/json"),
+                                               ("GET", "tokens/42.xml", 404, "text/xml"),
+                                               ("GET", "a/b/c.xml", 404, "text/xml"),
+                                               ("DELETE", "requests.json", 405, "application/json")):
+        reply = requests.request(method, f"{base}/{path}", timeout=TIMEOUT)
+        assert reply.status_code == status, (path, reply.text)
+        assert reply.headers["Content-Type"].startswith(content_type), path
+        if content_type == "text/xml":
+            root = ET.fromstring(reply.content)
+            assert root.tag == "errors" and root.findtext("error/code") == str(status)
+        else:
+            assert reply.json()[0]["code"] == status

@@ -64,7 +64,7 @@ def _split(file_name: str) -> tuple[str, str]:
     """``LPR-7K3M9Q2X.json`` → (``LPR-7K3M9Q2X``, ``json``); an unknown suffix is the spec's 404."""
     name, _, fmt = file_name.rpartition(".")
     if fmt not in open311.FORMATS or not name:
-        raise open311.Open311Error(404, f"no such resource: {file_name} (use .json or .xml)")
+        raise open311.Open311Error(404, f"no such format: {file_name} (use .json or .xml)")
     return name, fmt
 
 
@@ -118,7 +118,7 @@ def _services(fmt: str) -> Response:
 
 
 def _service_definition(service_file: ServiceFile):  # noqa: ANN202 (see _in)
-    fmt = "xml"
+    fmt = error_format(service_file)
     try:
         code, fmt = _split(service_file)
         category = reference.categories().get(code)
@@ -241,7 +241,7 @@ def _list(fmt: str) -> Response:
 
 
 def _read(request_file: RequestFile):  # noqa: ANN202 (see _in)
-    fmt = "xml"
+    fmt = error_format(request_file)
     try:
         raw, fmt = _split(request_file)
         tracking_id = ids.normalize_tracking_id(raw)
@@ -262,13 +262,44 @@ def _in(fmt: str, serve: Any) -> Any:
     return handler
 
 
-def not_found(path: str) -> Response | None:
-    """The spec's 404 for a path under /open311/v2 that API Gateway routed here but the resolver cannot match
-    (a path parameter with characters its route pattern leaves out, e.g. a control character); XML unless
-    the path ends in .json, as for an unknown suffix."""
+# The resources under BASE, each served as .json and .xml (requests also by POST); anything else is the spec's 404.
+RESOURCES = {"discovery": ("GET",), "services": ("GET",), "requests": ("GET", "POST"),
+             "servicerequestupdates": ("GET",)}
+ONE_OF = ("services", "requests")  # services/{code}.{fmt}, requests/{id}.{fmt}
+
+
+def error_format(path: str) -> str:
+    """The format of an error on ``path``: XML for a .xml path, JSON for anything else (the spec's list)."""
+    return "xml" if path.endswith(".xml") else "json"
+
+
+def _no_such(method: str, path: str) -> open311.Open311Error:
+    """What is wrong with a path under BASE that no route serves, as precisely as the path allows."""
+    rest = path[len(BASE) + 1:]
+    name, dot, suffix = rest.rpartition(".") if "." in rest.rpartition("/")[2] else (rest, "", "")
+    if name in RESOURCES:
+        if suffix in open311.FORMATS:
+            return open311.Open311Error(405, f"{method} is not allowed on {rest}: use "
+                                             f"{' or '.join(RESOURCES[name])}")
+        return open311.Open311Error(404, f"no such format: {rest} (use {name}.json or {name}.xml)")
+    if name.startswith("tokens/"):
+        return open311.Open311Error(404, "no such token: Lapor files requests in real time and issues no tokens; "
+                                         "the POST reply carries the service_request_id")
+    first = name.partition("/")[0]
+    if first in ONE_OF and "/" in name:
+        return open311.Open311Error(404, f"no such resource: {rest} (use {first}/<id>.json or .xml)")
+    return open311.Open311Error(404, f"no such resource: {rest} (served here: discovery, services, requests and "
+                                     "servicerequestupdates, each .json or .xml)")
+
+
+def not_found(path: str, method: str = "GET") -> Response | None:
+    """The spec's error for a path under /open311/v2 that no route serves: API Gateway's catch-all route
+    (``ANY /open311/v2/{proxy+}``) sends every such path here, and so does a path parameter with characters the
+    resolver's pattern leaves out (a control character). 404 (405 for a known resource and another method), in
+    XML for a .xml path, else JSON."""
     if not path.startswith(BASE + "/"):
         return None
-    return _refuse(open311.Open311Error(404, "no such resource"), "json" if path.endswith(".json") else "xml")
+    return _refuse(_no_such(method, path), error_format(path))
 
 
 def too_large(route_key: str, description: str) -> tuple[str, str] | None:
