@@ -132,12 +132,15 @@ def test_bad_requests_get_the_spec_errors_and_store_nothing(open311, api_key, aw
         assert all(e["code"] == 400 and e["description"] for e in errors)
     status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.99"))
     assert status == 404 and "jurisdiction_id" in errors[0]["description"]
-    status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="63"))  # Kalsel
-    assert status == 400 and "outside jurisdiction_id 63" in errors[0]["description"]
+    for elsewhere in ("63", "lapor.kaltimprov.go.id"):  # Kalsel exists, but is not served here; nor is a domain
+        status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id=elsewhere))
+        assert status == 404 and f"jurisdiction_id {elsewhere} not found" in errors[0]["description"]
+    status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.01"))  # Paser
+    assert status == 400 and "outside jurisdiction_id 64.01" in errors[0]["description"]
     assert report_items(aws) == []
-    # A jurisdiction that is a known region code, or not a region code at all, is accepted.
+    # The province, or a region in it that holds the report's region, is accepted.
     assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64"))[0] == 200
-    assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="lapor.kaltimprov.go.id"))[0] == 200
+    assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.72"))[0] == 200
 
 
 def test_anonymous_and_confidential_requests_expose_nothing_the_public_view_hides(open311, api_key):

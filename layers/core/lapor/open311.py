@@ -91,12 +91,36 @@ def _attribute(code: str, order: int, *, required: bool, description: str, value
             "values": [{"key": key, "name": name} for key, name in values.items()]}
 
 
-def service_definition(category: Category, province_code: str) -> dict[str, Any]:
-    regions = reference.child_regions(province_code)
+def jurisdiction_error(jurisdiction: str, province_code: str) -> Open311Error | None:
+    """Why ``jurisdiction`` is not one Lapor serves (the spec's 404), or None: a jurisdiction_id is the
+    Kemendagri code of the deployment's province or of a kabupaten/kota or kecamatan in it."""
+    if _REGION_RE.fullmatch(jurisdiction) and (jurisdiction + ".").startswith(province_code + ".") \
+            and reference.region(jurisdiction) is not None:
+        return None
+    return Open311Error(404, f"jurisdiction_id {jurisdiction} not found: use the Kemendagri code of province "
+                             f"{province_code} or of a kabupaten/kota or kecamatan in it, e.g. {province_code}.72")
+
+
+def within(region_code: str, jurisdiction: str | None) -> bool:
+    """Whether a report of ``region_code`` is in ``jurisdiction`` (the region itself or below it)."""
+    return jurisdiction is None or (region_code + ".").startswith(jurisdiction + ".")
+
+
+def _region_values(province_code: str, jurisdiction: str | None) -> dict[str, str]:
+    """The region_code values offered: the province's kabupaten/kota, or a jurisdiction's own region and the
+    kecamatan under it."""
+    if jurisdiction is None or jurisdiction == province_code:
+        return {r.code: r.name for r in reference.child_regions(province_code)}
+    regions = [reference.region(jurisdiction), *reference.child_regions(jurisdiction)]
+    return {r.code: f"Kecamatan {r.name}" if r.type == "kecamatan" else r.name for r in regions if r}
+
+
+def service_definition(category: Category, province_code: str, jurisdiction: str | None = None) -> dict[str, Any]:
+    regions = _region_values(province_code, jurisdiction)
     if not regions:
         raise ValueError(f"no kabupaten/kota under province {province_code!r}")
     return {"service_code": category.id, "attributes": [
-        _attribute("region_code", 1, required=True, values={r.code: r.name for r in regions},
+        _attribute("region_code", 1, required=True, values=regions,
                    datatype_description="Kode wilayah Kemendagri, mis. 64.72",
                    description="Kabupaten/kota tempat masalah terjadi. Kode wilayah Kemendagri lain di provinsi ini "
                                "(mis. kecamatan 64.72.01) juga diterima."),

@@ -405,6 +405,27 @@ class ReportStore(Table):
                                  ExpressionAttributeValues={":pk": {"S": keys.agency_partition(agency_id)}})
         return bool(page.get("Items"))
 
+    def public_reports_filed_between(self, region_code: str, start_utc: str, end_utc: str
+                                     ) -> Iterator[dict[str, Any]]:
+        """A region's public reports (everything below it included) filed from ``start_utc`` to ``end_utc``
+        (inclusive), newest first: one key range of the public index of the region's level, page by page as the
+        caller reads on. Index items: the listing's fields, not the description (``get_reports`` has it)."""
+        level = keys.public_level(region_code)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": keys.PUBLIC_INDEXES[level], "ScanIndexForward": False,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :start AND :end",
+            "ExpressionAttributeNames": {"#pk": keys.PUBLIC_PK[level], "#sk": keys.PUBLIC_SK},
+            "ExpressionAttributeValues": {":pk": {"S": keys.public_partition(region_code)},
+                                          ":start": {"S": start_utc}, ":end": {"S": end_utc + "~"}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            # Defence in depth: the index holds only public reports; anything else is never returned.
+            yield from (i for i in map(self._plain, page.get("Items", [])) if i.get("privacy") == "public")
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def reports_filed_between(self, start_utc: str, end_utc: str, *, newest_first: bool = True
                               ) -> Iterator[dict[str, Any]]:
         """Reports filed from ``start_utc`` to ``end_utc`` (inclusive), month partition by month partition of
