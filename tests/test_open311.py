@@ -124,6 +124,8 @@ def test_bad_requests_get_the_spec_errors_and_store_nothing(open311, api_key, aw
         request_form(api_key, **{"attribute[region_code]": "64.99"}),
         request_form(api_key, email="not-an-email"),
         request_form(api_key, **{"attribute[privacy]": "secret"}),
+        request_form(api_key, lat=None, long=None),  # only attribute[region_code]: no location (the spec's rule)
+        request_form(api_key, **{"attribute[region_code]": None}),  # a point alone names no region here
     ]
     for form in cases:
         status, errors, _ = open311("POST", "requests", form=form)

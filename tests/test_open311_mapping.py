@@ -323,7 +323,8 @@ def test_parse_create_happy_path():
 
 def test_parse_create_defaults():
     report, _, jurisdiction, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
-                                         "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="))
+                                         "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="
+                                         "&address_id=RSUD-AWS"))
     assert jurisdiction is None
     assert report["kind"] == "complaint" and report["privacy"] == "public"  # blank counts as not sent (spec)
     assert "location" not in report and "reporter" not in report
@@ -421,3 +422,30 @@ def test_list_query_errors(q, words):
     with pytest.raises(open311.Open311Error) as caught:
         query(q)
     assert caught.value.status == 400 and words in caught.value.descriptions[0]
+
+
+@pytest.mark.parametrize("where", [{"lat": "-0.5", "long": "117.1"}, {"address_string": "Jl. Pahlawan 12"},
+                                   {"address_id": "RSUD-AWS"}])
+def test_any_one_of_the_spec_s_locations_will_do(where):
+    bare = form(**({"lat": None, "long": None, "address_string": None} | where))
+    ReportIn.model_validate(parse(bare).report)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_location_is_required_as_the_spec_says(blank):
+    with pytest.raises(open311.Open311Error) as refused:
+        parse(form(lat=None, long=None, address_string=blank))
+    assert refused.value.status == 400
+    assert refused.value.descriptions == (
+        "a location is required (the spec's rule): lat and long, address_string or address_id",)
+
+
+def test_a_point_without_a_region_says_what_is_missing_and_why():
+    with pytest.raises(open311.Open311Error) as refused:
+        parse(form(attr_region_code=None, jurisdiction_id=None))
+    [description] = refused.value.descriptions
+    assert description.startswith("attribute[region_code] was not provided, and lat/long alone cannot name")
+    assert "no boundary data" in description and "jurisdiction_id" in description
+    with pytest.raises(open311.Open311Error) as no_point:  # without a point, the plain message
+        parse(form(attr_region_code=None, jurisdiction_id=None, lat=None, long=None))
+    assert no_point.value.descriptions[0].startswith("attribute[region_code] was not provided: the Kemendagri")

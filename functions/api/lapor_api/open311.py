@@ -343,7 +343,9 @@ JURISDICTION = (404, "jurisdiction_id is not the Kemendagri code of the deployme
 NOT_FOUND = (404, "No such service_code or service_request_id (or not in jurisdiction_id), a jurisdiction_id not "
                   "served here, or a suffix other than .json or .xml")
 CREATE_ERRORS = (
-    (400, "The form cannot be filed: every problem is listed (missing or invalid fields, a region outside "
+    (400, "The form cannot be filed: every problem is listed (missing or invalid fields; no location: one of "
+          "lat and long, address_string or address_id is required; no attribute[region_code] (a point alone does "
+          "not name one: Lapor has no boundary data); a region outside "
           "jurisdiction_id, an unknown service_code or region, a weak or reused Idempotency-Key; a multipart body "
           "that cannot be read, a file part that is empty, not a JPEG, PNG, WebP or PDF by its bytes, or more than "
           "5 of them)"),

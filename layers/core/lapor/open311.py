@@ -299,7 +299,13 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     jurisdiction_region = (jurisdiction if jurisdiction and _REGION_RE.match(jurisdiction) and "." in jurisdiction
                            and jurisdiction.startswith(province_code + ".") else None)
     region_code = value(form, "attribute[region_code]") or jurisdiction_region
-    if region_code is None:
+    point, location_problem = _location(value(form, "lat"), value(form, "long"))
+    if region_code is None and point is not None:
+        # Lapor ships no boundary data, so a point alone does not name the agency's region.
+        problems.append("attribute[region_code] was not provided, and lat/long alone cannot name the kabupaten/kota "
+                        "(Lapor has no boundary data to place a point): send attribute[region_code], the Kemendagri "
+                        "code such as 64.72 (see the service definition), or that code as jurisdiction_id")
+    elif region_code is None:
         problems.append("attribute[region_code] was not provided: the Kemendagri code of the kabupaten/kota, "
                         "e.g. 64.72 (see the service definition for the list)")
     elif not _REGION_RE.match(region_code):
@@ -327,9 +333,11 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
         if len(description) > 5000:
             problems.append("description (with address_string) is too long: at most 5000 characters")
 
-    location, location_problem = _location(value(form, "lat"), value(form, "long"))
+    location = point
     if location_problem:
         problems.append(location_problem)
+    elif location is None and address is None and value(form, "address_id") is None:
+        problems.append("a location is required (the spec's rule): lat and long, address_string or address_id")
     # A media_url is kept only as a plain https link (the server never fetches it); anything else is dropped, as
     # the spec's optional fields Lapor has no place for are: a report is never refused for its link.
     media_url = value(form, "media_url")
