@@ -234,3 +234,21 @@ def test_a_media_url_that_is_not_a_plain_https_link_is_dropped(open311, api_key,
     tracking_id = created[0]["service_request_id"]
     assert "media_url" not in runtime_item(aws, tracking_id)
     assert open311("GET", f"requests/{tracking_id}")[1][0]["media_url"] is None
+
+
+def test_address_string_round_trips_as_address_not_in_the_description(open311, api_key, aws):
+    form = request_form(api_key, address_string="Jl. Pahlawan No. 12, RT 05, Samarinda")
+    tracking_id = open311("POST", "requests", form=form)[1][0]["service_request_id"]
+    [found] = open311("GET", f"requests/{tracking_id}")[1]
+    assert found["address"] == "Jl. Pahlawan No. 12, RT 05, Samarinda"
+    assert "Pahlawan" not in found["description"] and "Alamat" not in found["description"]
+    [listed] = [r for r in open311("GET", "requests")[1] if r["service_request_id"] == tracking_id]
+    assert listed == found  # the listing reads the report too: the same address (and media_url)
+    status, xml, _ = open311("GET", f"requests/{tracking_id}", "xml")
+    assert xml.findtext("request/address") == found["address"]
+    [stored] = report_items(aws)
+    assert stored["address"]["S"] == "Jl. Pahlawan No. 12, RT 05, Samarinda"
+    # A confidential report's address is not shown: its region's name is.
+    secret = open311("POST", "requests", form=form | {"attribute[privacy]": "confidential"})[1][0]
+    [hidden] = open311("GET", f"requests/{secret['service_request_id']}")[1]
+    assert hidden["address"] == "Kota Samarinda, Kalimantan Timur"

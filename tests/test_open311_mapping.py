@@ -307,14 +307,14 @@ def parse(fields: dict[str, list[str]]) -> open311.CreateRequest:
 
 
 def test_parse_create_happy_path():
-    report, api_key, jurisdiction, media_url = parse(form())
+    report, api_key, jurisdiction, media_url, address = parse(form())
     assert media_url is None  # http: not kept (https links only)
+    assert address == "Jl. Pahlawan 12, Samarinda"  # its own field, not folded into the description
     assert (api_key, jurisdiction) == ("k-123", "kaltimprov.go.id")
     assert report == {
         "kind": "complaint", "category": "infrastructure", "region_code": "64.72",
         "title": "Jalan berlubang di depan pasar",
-        "description": "Jalan berlubang di depan pasar\nSudah dua minggu membahayakan pengendara.\n\n"
-                       "Alamat: Jl. Pahlawan 12, Samarinda",
+        "description": "Jalan berlubang di depan pasar\nSudah dua minggu membahayakan pengendara.",
         "privacy": "confidential", "location": {"lat": -0.5022, "lon": 117.1536},
         "reporter": {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti@example.id"},
     }
@@ -322,7 +322,7 @@ def test_parse_create_happy_path():
 
 
 def test_parse_create_defaults():
-    report, _, jurisdiction, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
+    report, _, jurisdiction, _, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
                                          "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="
                                          "&address_id=RSUD-AWS"))
     assert jurisdiction is None
@@ -449,3 +449,20 @@ def test_a_point_without_a_region_says_what_is_missing_and_why():
     with pytest.raises(open311.Open311Error) as no_point:  # without a point, the plain message
         parse(form(attr_region_code=None, jurisdiction_id=None, lat=None, long=None))
     assert no_point.value.descriptions[0].startswith("attribute[region_code] was not provided: the Kemendagri")
+
+
+def test_address_string_is_bounded_and_plain_text():
+    assert parse(form(address_string="J" * 500)).address == "J" * 500
+    for bad, says in (("J" * 501, "at most 500 characters"), ("Jl. Pahlawan\x1b[31m", "U+001B")):
+        with pytest.raises(open311.Open311Error) as refused:
+            parse(form(address_string=bad))
+        assert refused.value.status == 400 and says in refused.value.descriptions[0]
+
+
+def test_the_address_sent_is_the_address_shown_for_public_reports_only():
+    def address(v):
+        return open311.service_request(v, service_name="x", status_notes=None, updated_datetime=UPDATED,
+                                       address="Jl. Pahlawan 12")["address"]
+
+    assert address(view()) == "Jl. Pahlawan 12"
+    assert address(hidden("confidential")) == address(view(privacy="anonymous")) == "Kota Samarinda, Kalimantan Timur"

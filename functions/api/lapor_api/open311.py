@@ -95,7 +95,7 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         # otherwise the notes only name the status.
         status_notes=record.get("status_notes") if record["privacy"] == "public"
         and record["status"] in ("responded", "closed") else None,
-        updated_datetime=updated, media_url=_media_url(record))
+        updated_datetime=updated, media_url=_media_url(record), address=record.get("address"))
 
 
 def _media_url(record: dict[str, Any]) -> str | None:
@@ -223,8 +223,9 @@ def _create(fmt: str) -> Response:
         # are stored only by the call that files the report, never again on a replay.
         identity = {"media": [hashlib.sha256(f.data).hexdigest() for f in files]} if files else None
         try:
+            extra = {k: v for k, v in (("media_url", request.media_url), ("address", request.address)) if v}
             created = file_report(report, channel="open311", idempotency_key=event.headers.get("idempotency-key"),
-                                  extra={"media_url": request.media_url} if request.media_url else None,
+                                  extra=extra or None,
                                   identity=identity, on_filed=(lambda created: _store_files(created, files))
                                   if files else None)
         except LaporError as exc:
@@ -251,9 +252,10 @@ def _list(fmt: str) -> Response:
         return _reply("service_requests", [_request(r, now) for r in records], fmt)
     wanted = frozenset().union(*(open311.lapor_statuses(s) for s in query.statuses)) if query.statuses else None
     start, end = iso_utc(query.start), iso_utc(query.end)
-    # A region below the province: its public listing's key range (PublicByRegency or PublicByDistrict), whose
-    # index items lack the description, so the reports that match are then read by id (BatchGetItem).
-    # The whole province: ByMonth, which projects what a request shows.
+    # A region below the province: its public listing's key range (PublicByRegency or PublicByDistrict); the whole
+    # province: ByMonth. Neither projects all a request shows (the address, the media; a public index not even
+    # the description), and the table's indexes already project the 100 attributes DynamoDB allows, so the
+    # reports that match are then read by id (BatchGetItem, 100 a call): one more read per request returned.
     candidates = (store.public_reports_filed_between(jurisdiction, start, end) if jurisdiction
                   else store.reports_filed_between(start, end))
     records = []
@@ -263,8 +265,7 @@ def _list(fmt: str) -> Response:
             records.append(record)
             if len(records) >= query.limit:
                 break
-    if jurisdiction:
-        records = store.get_reports(r["tracking_id"] for r in records)
+    records = store.get_reports(r["tracking_id"] for r in records)
     return _reply("service_requests", [_request(r, now) for r in records], fmt)
 
 

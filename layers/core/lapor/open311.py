@@ -200,7 +200,8 @@ def _description(view: dict[str, Any]) -> str | None:
 
 
 def service_request(view: dict[str, Any], *, service_name: str, status_notes: str | None,
-                    updated_datetime: str, media_url: str | None = None) -> dict[str, Any]:
+                    updated_datetime: str, media_url: str | None = None, address: str | None = None
+                    ) -> dict[str, Any]:
     """A Lapor public view (``views.report_view(record, full=False)``) as a spec request.
 
     Content shows only for public reports, whatever view is passed: a full view of a confidential or anonymous
@@ -219,7 +220,10 @@ def service_request(view: dict[str, Any], *, service_name: str, status_notes: st
             view["agency"]["name"], view["due_at"], overdue=view.get("overdue", False),
             overdue_final=view.get("overdue_final", False)),
         "requested_datetime": _aware(view["submitted_at"]), "updated_datetime": _aware(updated_datetime),
-        "expected_datetime": _aware(view["due_at"]), "address": _address(view["region_code"]),
+        "expected_datetime": _aware(view["due_at"]),
+        # The address_string a client sent, for public reports (it locates the report, as lat/long do); else the
+        # region's name.
+        "address": (address if public else None) or _address(view["region_code"]),
         "address_id": None, "zipcode": None,
         "lat": location["lat"] if location else None, "long": location["lon"] if location else None,
         "media_url": media_url if public else None,
@@ -257,9 +261,23 @@ class CreateRequest(NamedTuple):
     api_key: str
     jurisdiction_id: str | None
     media_url: str | None = None  # an https link, kept as sent and returned; never fetched by the server
+    address: str | None = None  # address_string as sent (bounded), returned as address for public reports
 
 
 MEDIA_URL_MAX = 2048
+ADDRESS_MAX = 500  # address_string: a street address, not a description; the report item stays bounded
+
+
+def _address_problem(address: str) -> str | None:
+    from lapor.domain.text import check_text
+
+    if len(address) > ADDRESS_MAX:
+        return f"address_string is too long: at most {ADDRESS_MAX} characters"
+    try:
+        check_text(address)
+    except ValueError as exc:
+        return f"address_string {exc}"
+    return None
 
 
 def media_url_problem(url: str) -> str | None:
@@ -326,12 +344,11 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
         problems.append("description was not provided: Lapor needs at least 10 characters describing the problem")
     elif len(description) < 10:
         problems.append("description is too short: Lapor needs at least 10 characters describing the problem")
-    else:
-        # Lapor stores no address: keep the human-entered one with the text (shown only as the text is).
-        if address:
-            description = f"{description}\n\nAlamat: {address}"
-        if len(description) > 5000:
-            problems.append("description (with address_string) is too long: at most 5000 characters")
+    elif len(description) > 5000:
+        problems.append("description is too long: at most 5000 characters")
+    if address is not None:
+        if address_problem := _address_problem(address):
+            problems.append(address_problem)
 
     location = point
     if location_problem:
@@ -361,7 +378,7 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     # their user's details by habit, so drop them rather than fail the report the user asked to keep anonymous.
     if reporter and privacy != "anonymous":
         report["reporter"] = reporter
-    return CreateRequest(report, api_key, jurisdiction, media_url)
+    return CreateRequest(report, api_key, jurisdiction, media_url, address)
 
 
 # --- multipart/form-data (a form with photos, as FixMyStreet posts it) ----------------------------------------------

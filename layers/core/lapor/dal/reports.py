@@ -22,6 +22,7 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
+    "address",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
