@@ -6,7 +6,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import requests
 
-from e2e.helpers import lapor
+from e2e.helpers import lapor, token
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30
@@ -87,3 +87,28 @@ def test_every_path_under_open311_answers_the_spec_s_errors(lapor_dev, api_url):
             assert root.tag == "errors" and root.findtext("error/code") == str(status)
         else:
             assert reply.json()[0]["code"] == status
+
+
+def test_fixmystreet_reads_the_agency_s_answer_from_servicerequestupdates(lapor_dev, api_url):
+    issued = lapor(lapor_dev, "apikeys", "create", "--name", "e2e FixMyStreet", "--endpoint", api_url)
+    base = f"{api_url}/open311/v2"
+    form = {"api_key": issued.stdout.strip(), "service_code": "infrastructure", "attribute[region_code]": "64.72",
+            "description": "Gorong-gorong tersumbat di Jl. Pramuka, air meluap ke jalan.",
+            "address_string": "Jl. Pramuka, Samarinda"}
+    created = requests.post(f"{base}/requests.xml", data=form, timeout=TIMEOUT)
+    tracking_id = ET.fromstring(created.content).findtext("request/service_request_id")
+    [request] = requests.get(f"{base}/requests/{tracking_id}.json", timeout=TIMEOUT).json()
+    assert request["address"] == "Jl. Pramuka, Samarinda"
+    answer = requests.post(f"{api_url}/reports/{tracking_id}/responses", timeout=TIMEOUT,
+                           headers=token(lapor_dev, "admin"),
+                           json={"message": "Gorong-gorong sudah dibersihkan.", "status": "responded"})
+    assert answer.status_code == 200, answer.text
+    reply = requests.get(f"{base}/servicerequestupdates.xml", timeout=TIMEOUT)
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(reply.content)
+    assert root.tag == "service_requests_updates"
+    [mine] = [u for u in root if u.findtext("service_request_id") == tracking_id]
+    assert (mine.findtext("status"), mine.findtext("description")) == ("closed", "Gorong-gorong sudah dibersihkan.")
+    as_json = requests.get(f"{base}/servicerequestupdates.json", params={"jurisdiction_id": "64.72"},
+                           timeout=TIMEOUT).json()
+    assert mine.findtext("update_id") in {u["update_id"] for u in as_json}

@@ -31,6 +31,7 @@ from lapor.models import (
     Open311Requests,
     Open311ServiceDefinition,
     Open311Services,
+    Open311Updates,
     ReportIn,
 )
 from lapor.observability import logger
@@ -285,6 +286,34 @@ def _read(request_file: RequestFile):  # noqa: ANN202 (see _in)
     return _reply("service_requests", [_request(record, datetime.now(UTC))], fmt)
 
 
+# -- updates (FixMyStreet's servicerequestupdates extension) ------------------------------------------------------
+
+def _updates(fmt: str) -> Response:
+    """Answers and closures of public reports in a time window, oldest first: one Query of PublicUpdates per UTC
+    day of the window (at most 8), at most 1000 index items, then their reports by id (BatchGetItem) to keep only
+    public, listed ones in the jurisdiction; never a Scan."""
+    now = datetime.now(UTC)
+    try:
+        params = _query()
+        jurisdiction = _jurisdiction(params)
+        start, end = open311.updates_window(params, now=now)
+    except open311.Open311Error as error:
+        return _refuse(error, fmt)
+    store = runtime.store()
+    found = store.public_updates_between(iso_utc(start), iso_utc(end), limit=open311.MAX_RESULTS)
+    reports = {r["tracking_id"]: r for r in store.get_reports(u["tracking_id"] for u in found)}
+    updates = []
+    for update in found:
+        record = reports.get(update["tracking_id"])
+        # The index holds the sweep's closures of any report (written without reading privacy): checked here.
+        if record is None or record["privacy"] != "public" or record["status"] == "rejected" \
+                or not open311.within(record["region_code"], jurisdiction):
+            continue
+        zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
+        updates.append(open311.request_update(update["tracking_id"], update["event"], zone))
+    return _reply("service_requests_updates", updates, fmt)
+
+
 def _in(fmt: str, serve: Any) -> Any:
     """A handler for one format: the suffix is part of the path in the spec, not a parameter."""
     def handler():  # noqa: ANN202 (no return type: the OpenAPI generator cannot model a raw Response)
@@ -359,6 +388,12 @@ CREATE_ERRORS = (
 
 for _fmt in open311.FORMATS:
     _one = (_fmt,)
+    router.get(f"{BASE}/servicerequestupdates.{_fmt}", summary=f"Open311: updates, FixMyStreet's extension ({_fmt})",
+               **TAGS, responses=open311_ok("Answers and closures of public requests in the window, oldest first, "
+                                            "at most 1000", Open311Updates, _one)
+               | open311_errors(_one, (400, "start_date or end_date is invalid, without a time zone or out of "
+                                            "range, start_date is after end_date, or they span over 7 days"),
+                                JURISDICTION))(_in(_fmt, _updates))
     router.get(f"{BASE}/discovery.{_fmt}", summary=f"Open311: service discovery ({_fmt})", **TAGS,
                responses=open311_ok("Where the GeoReport v2 endpoint is, its formats, and how to get an api_key",
                                     Open311Discovery, _one))(_in(_fmt, _discovery))
@@ -438,6 +473,13 @@ def describe(paths: dict[str, Any]) -> None:
         paths[f"{BASE}/requests.{fmt}"]["get"]["parameters"] = [
             {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
             for name, description, schema in _LIST_PARAMETERS]
+        paths[f"{BASE}/servicerequestupdates.{fmt}"]["get"]["parameters"] = [
+            {"name": "start_date", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
+             "description": "Earliest updated_datetime, with a time zone (default: 24 hours before end_date)"},
+            {"name": "end_date", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
+             "description": "Latest updated_datetime, with a time zone (default: now); at most 7 days after "
+                            "start_date"},
+            _jurisdiction_parameter("only the updates of requests in that region and below")]
         paths[f"{BASE}/services.{fmt}"]["get"]["parameters"] = [_jurisdiction_parameter(
             "Checked (404 if not served here); every service covers every region")]
     for path, what in ((f"{BASE}/services/{{service_file}}", "region_code's values become that region and the "

@@ -588,6 +588,22 @@ class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]
     """The spec's error list: every problem found at once."""
 
 
+class Open311Update(BaseModel):
+    """FixMyStreet's servicerequestupdates: an agency's answer or a closure of a public report."""
+
+    model_config = ConfigDict(extra="forbid")
+    update_id: str = Field(description="The timeline event's id (a ULID): unique and stable")
+    service_request_id: str = Field(description="The Lapor tracking id")
+    status: Literal["open", "closed"] = Field(description="The request's status after this update")
+    description: str | None = Field(description="The agency's answer, or the closure's note")
+    updated_datetime: datetime
+    media_url: str | None
+
+
+class Open311Updates(RootModel[list[Open311Update]]):
+    """GET servicerequestupdates: the updates in the window, oldest first."""
+
+
 class Open311Endpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     specification: Literal["http://wiki.open311.org/GeoReport_v2"]

@@ -528,13 +528,45 @@ def list_query(params: dict[str, list[str]], *, now: datetime) -> ListQuery:
     return ListQuery(None, _values(params, "service_code"), statuses, start, end)
 
 
+# --- updates (FixMyStreet's servicerequestupdates extension) ------------------------------------------------
+
+UPDATES_DEFAULT_WINDOW = timedelta(hours=24)  # without start_date: the last day
+UPDATES_MAX_WINDOW = timedelta(days=7)  # at most 8 day partitions of the updates index per call
+UPDATE_STATUS = {"responded": "closed", "closed": "closed"}  # as GET requests maps the report's status
+
+
+def updates_window(params: dict[str, list[str]], *, now: datetime) -> tuple[datetime, datetime]:
+    """start_date and end_date of GET servicerequestupdates, with the defaults (the last 24 hours) and the bound
+    (7 days), or ``Open311Error`` 400."""
+    start, end = _date(params, "start_date"), _date(params, "end_date")
+    if end is None:  # now, or start_date itself when it lies ahead (an empty window, not an error)
+        end = max(start, min(start + UPDATES_MAX_WINDOW, now)) if start else now
+    if start is None:
+        start = end - UPDATES_DEFAULT_WINDOW
+    if start > end:
+        raise Open311Error(400, "start_date is after end_date")
+    if end - start > UPDATES_MAX_WINDOW:
+        raise Open311Error(400, "start_date and end_date may not span more than 7 days")
+    return start, end
+
+
+def request_update(tracking_id: str, event: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """An answer or closure on the timeline as FixMyStreet reads an update: the event's id (a ULID, unique and
+    stable), the request's status after it, the agency's words, and the time in the report region's zone."""
+    return {"update_id": event["id"], "service_request_id": tracking_id, "status": UPDATE_STATUS[event["type"]],
+            "description": event.get("message") or STATUS_NOTES.get(event["type"]),
+            "updated_datetime": _aware(datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
+                                       .astimezone(zone).isoformat()),
+            "media_url": None}
+
+
 # --- output --------------------------------------------------------------------------------------------------
 
 # XML roots the spec defines, and the element each list holds (GET list, GET one and POST reply all use
 # service_requests/request).
-ROOTS = ("services", "service_definition", "service_requests", "errors", "discovery")
+ROOTS = ("services", "service_definition", "service_requests", "errors", "discovery", "service_requests_updates")
 _ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-          "values": "value", "endpoints": "endpoint", "formats": "format"}
+          "values": "value", "endpoints": "endpoint", "formats": "format", "service_requests_updates": "request_update"}
 
 
 def _text(value: Any) -> str | None:
