@@ -299,8 +299,10 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
 
     Checked here: presence, lengths, choices, coordinates and the region code's pattern. Whether the category
     and region exist is the intake's question (it answers 404/400 in the caller). Ignored, as Lapor has no
-    place for them: address_id, device_id, account_id and unknown attributes. ``media_url`` is kept as an external
-    link (https only, else dropped; the server never fetches it) and returned on GET for public reports.
+    place for them: device_id, account_id, unknown attributes and address_id (which only satisfies the spec's
+    location rule). ``address_string`` is kept as the report's own ``address`` (bounded, plain text);
+    ``media_url`` as an external link (https only, else dropped; the server never fetches it); both are
+    returned on GET for public reports.
     """
     value = form_value
     api_key = value(form, "api_key")
