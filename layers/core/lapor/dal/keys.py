@@ -49,7 +49,8 @@ Indexes (sparse, projecting everything but ``reporter``):
                 level (the statistics' scopes). Only public reports that are not rejected carry them: confidential
                 and anonymous reports are never in these indexes, so never listed.
 - ``PublicUpdates``: ``update_pk`` = ``UPDATES#<yyyy-mm-dd>`` (the event's UTC day), ``update_sk`` =
-                ``<at>#<tracking_id>#<version>``, on timeline event items only: an agency's answer (``responded``)
+                ``<at>#<event id>#<tracking_id>#<version>`` (the event id is a ULID: events of one second in the
+                order they were made, to the millisecond), on timeline event items only: an agency's answer (``responded``)
                 or a closure (``closed``) of a report not known to be confidential or anonymous (the sweep's
                 closures are written from an index without ``privacy``; readers check the report). Open311's
                 ``servicerequestupdates`` (FixMyStreet's extension) reads a time window day partition by day
@@ -110,7 +111,8 @@ def update_keys(tracking_id: str, version: int, event: dict[str, Any], privacy: 
     privacy the writer did not read (``None``: the sweep's closures); none otherwise."""
     if event["type"] not in UPDATE_EVENTS or privacy not in (None, "public"):
         return {}
-    return {"update_pk": update_partition(event["at"][:10]), "update_sk": f"{event['at']}#{tracking_id}#{version:08d}"}
+    return {"update_pk": update_partition(event["at"][:10]),
+            "update_sk": f"{event['at']}#{event['id']}#{tracking_id}#{version:08d}"}
 
 
 ATTACHMENT_PREFIX = "ATTACHMENT#"
