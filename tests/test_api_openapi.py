@@ -156,8 +156,8 @@ def test_open311_routes_document_their_formats_and_the_spec_error_list(document)
     for fmt in ("json", "xml"):
         assert set(paths[f"/open311/v2/requests.{fmt}"]["post"]["responses"]) == {"200", "400", "403", "404",
                                                                                   "409", "413"}
-        assert set(paths[f"/open311/v2/requests.{fmt}"]["get"]["responses"]) == {"200", "400"}
-        assert set(paths[f"/open311/v2/services.{fmt}"]["get"]["responses"]) == {"200"}
+        assert set(paths[f"/open311/v2/requests.{fmt}"]["get"]["responses"]) == {"200", "400", "404"}
+        assert set(paths[f"/open311/v2/services.{fmt}"]["get"]["responses"]) == {"200", "404"}  # jurisdiction_id
     for path in ("/open311/v2/services/{service_file}", "/open311/v2/requests/{request_file}"):
         assert set(paths[path]["get"]["responses"]) == {"200", "404"}
     assert schema_ref(paths["/open311/v2/requests.json"]["post"]["responses"]["200"]) == "Open311CreatedList"
@@ -262,7 +262,8 @@ def test_an_open311_path_the_resolver_cannot_match_is_the_spec_404(call_api, aws
     reply = call_api("GET", path)
     assert reply.status == 404
     if path.endswith(".json"):
-        assert reply.body == [{"code": 404, "description": "no such resource"}]
+        [error] = reply.body
+        assert error["code"] == 404 and error["description"].startswith("no such resource: services/ab.json")
     else:
         assert "<errors><error><code>404</code>" in reply.body
 

@@ -124,6 +124,8 @@ def test_bad_requests_get_the_spec_errors_and_store_nothing(open311, api_key, aw
         request_form(api_key, **{"attribute[region_code]": "64.99"}),
         request_form(api_key, email="not-an-email"),
         request_form(api_key, **{"attribute[privacy]": "secret"}),
+        request_form(api_key, lat=None, long=None),  # only attribute[region_code]: no location (the spec's rule)
+        request_form(api_key, **{"attribute[region_code]": None}),  # a point alone names no region here
     ]
     for form in cases:
         status, errors, _ = open311("POST", "requests", form=form)
@@ -132,12 +134,15 @@ def test_bad_requests_get_the_spec_errors_and_store_nothing(open311, api_key, aw
         assert all(e["code"] == 400 and e["description"] for e in errors)
     status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.99"))
     assert status == 404 and "jurisdiction_id" in errors[0]["description"]
-    status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="63"))  # Kalsel
-    assert status == 400 and "outside jurisdiction_id 63" in errors[0]["description"]
+    for elsewhere in ("63", "lapor.kaltimprov.go.id"):  # Kalsel exists, but is not served here; nor is a domain
+        status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id=elsewhere))
+        assert status == 404 and f"jurisdiction_id {elsewhere} not found" in errors[0]["description"]
+    status, errors, _ = open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.01"))  # Paser
+    assert status == 400 and "outside jurisdiction_id 64.01" in errors[0]["description"]
     assert report_items(aws) == []
-    # A jurisdiction that is a known region code, or not a region code at all, is accepted.
+    # The province, or a region in it that holds the report's region, is accepted.
     assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64"))[0] == 200
-    assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="lapor.kaltimprov.go.id"))[0] == 200
+    assert open311("POST", "requests", form=request_form(api_key, jurisdiction_id="64.72"))[0] == 200
 
 
 def test_anonymous_and_confidential_requests_expose_nothing_the_public_view_hides(open311, api_key):
@@ -229,3 +234,21 @@ def test_a_media_url_that_is_not_a_plain_https_link_is_dropped(open311, api_key,
     tracking_id = created[0]["service_request_id"]
     assert "media_url" not in runtime_item(aws, tracking_id)
     assert open311("GET", f"requests/{tracking_id}")[1][0]["media_url"] is None
+
+
+def test_address_string_round_trips_as_address_not_in_the_description(open311, api_key, aws):
+    form = request_form(api_key, address_string="Jl. Pahlawan No. 12, RT 05, Samarinda")
+    tracking_id = open311("POST", "requests", form=form)[1][0]["service_request_id"]
+    [found] = open311("GET", f"requests/{tracking_id}")[1]
+    assert found["address"] == "Jl. Pahlawan No. 12, RT 05, Samarinda"
+    assert "Pahlawan" not in found["description"] and "Alamat" not in found["description"]
+    [listed] = [r for r in open311("GET", "requests")[1] if r["service_request_id"] == tracking_id]
+    assert listed == found  # the listing reads the report too: the same address (and media_url)
+    status, xml, _ = open311("GET", f"requests/{tracking_id}", "xml")
+    assert xml.findtext("request/address") == found["address"]
+    [stored] = report_items(aws)
+    assert stored["address"]["S"] == "Jl. Pahlawan No. 12, RT 05, Samarinda"
+    # A confidential report's address is not shown: its region's name is.
+    secret = open311("POST", "requests", form=form | {"attribute[privacy]": "confidential"})[1][0]
+    [hidden] = open311("GET", f"requests/{secret['service_request_id']}")[1]
+    assert hidden["address"] == "Kota Samarinda, Kalimantan Timur"

@@ -307,14 +307,14 @@ def parse(fields: dict[str, list[str]]) -> open311.CreateRequest:
 
 
 def test_parse_create_happy_path():
-    report, api_key, jurisdiction, media_url = parse(form())
+    report, api_key, jurisdiction, media_url, address = parse(form())
     assert media_url is None  # http: not kept (https links only)
+    assert address == "Jl. Pahlawan 12, Samarinda"  # its own field, not folded into the description
     assert (api_key, jurisdiction) == ("k-123", "kaltimprov.go.id")
     assert report == {
         "kind": "complaint", "category": "infrastructure", "region_code": "64.72",
         "title": "Jalan berlubang di depan pasar",
-        "description": "Jalan berlubang di depan pasar\nSudah dua minggu membahayakan pengendara.\n\n"
-                       "Alamat: Jl. Pahlawan 12, Samarinda",
+        "description": "Jalan berlubang di depan pasar\nSudah dua minggu membahayakan pengendara.",
         "privacy": "confidential", "location": {"lat": -0.5022, "lon": 117.1536},
         "reporter": {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti@example.id"},
     }
@@ -322,8 +322,9 @@ def test_parse_create_happy_path():
 
 
 def test_parse_create_defaults():
-    report, _, jurisdiction, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
-                                         "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="))
+    report, _, jurisdiction, _, _ = parse(form("api_key=k&service_code=health&attribute[region_code]=64.72"
+                                         "&description=Antrean+puskesmas+sangat+panjang&attribute[kind]="
+                                         "&address_id=RSUD-AWS"))
     assert jurisdiction is None
     assert report["kind"] == "complaint" and report["privacy"] == "public"  # blank counts as not sent (spec)
     assert "location" not in report and "reporter" not in report
@@ -421,3 +422,47 @@ def test_list_query_errors(q, words):
     with pytest.raises(open311.Open311Error) as caught:
         query(q)
     assert caught.value.status == 400 and words in caught.value.descriptions[0]
+
+
+@pytest.mark.parametrize("where", [{"lat": "-0.5", "long": "117.1"}, {"address_string": "Jl. Pahlawan 12"},
+                                   {"address_id": "RSUD-AWS"}])
+def test_any_one_of_the_spec_s_locations_will_do(where):
+    bare = form(**({"lat": None, "long": None, "address_string": None} | where))
+    ReportIn.model_validate(parse(bare).report)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_location_is_required_as_the_spec_says(blank):
+    with pytest.raises(open311.Open311Error) as refused:
+        parse(form(lat=None, long=None, address_string=blank))
+    assert refused.value.status == 400
+    assert refused.value.descriptions == (
+        "a location is required (the spec's rule): lat and long, address_string or address_id",)
+
+
+def test_a_point_without_a_region_says_what_is_missing_and_why():
+    with pytest.raises(open311.Open311Error) as refused:
+        parse(form(attr_region_code=None, jurisdiction_id=None))
+    [description] = refused.value.descriptions
+    assert description.startswith("attribute[region_code] was not provided, and lat/long alone cannot name")
+    assert "no boundary data" in description and "jurisdiction_id" in description
+    with pytest.raises(open311.Open311Error) as no_point:  # without a point, the plain message
+        parse(form(attr_region_code=None, jurisdiction_id=None, lat=None, long=None))
+    assert no_point.value.descriptions[0].startswith("attribute[region_code] was not provided: the Kemendagri")
+
+
+def test_address_string_is_bounded_and_plain_text():
+    assert parse(form(address_string="J" * 500)).address == "J" * 500
+    for bad, says in (("J" * 501, "at most 500 characters"), ("Jl. Pahlawan\x1b[31m", "U+001B")):
+        with pytest.raises(open311.Open311Error) as refused:
+            parse(form(address_string=bad))
+        assert refused.value.status == 400 and says in refused.value.descriptions[0]
+
+
+def test_the_address_sent_is_the_address_shown_for_public_reports_only():
+    def address(v):
+        return open311.service_request(v, service_name="x", status_notes=None, updated_datetime=UPDATED,
+                                       address="Jl. Pahlawan 12")["address"]
+
+    assert address(view()) == "Jl. Pahlawan 12"
+    assert address(hidden("confidential")) == address(view(privacy="anonymous")) == "Kota Samarinda, Kalimantan Timur"

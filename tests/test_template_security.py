@@ -25,7 +25,9 @@ PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback",
                        "POST /reports/{tracking_id}/attachments",
                        "DELETE /reports/{tracking_id}/attachments/{attachment_id}", "POST /webhooks/sms/twilio",
                        "POST /webhooks/sms/generic", "POST /open311/v2/requests.json",
-                       "POST /open311/v2/requests.xml")
+                       "POST /open311/v2/requests.xml",
+                       # Any method: it stores nothing (only the spec's errors), but takes every method unsigned.
+                       "ANY /open311/v2/{proxy+}")
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                  "dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate",
                  "dynamodb:PartiQLDelete"}

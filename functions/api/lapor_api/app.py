@@ -116,7 +116,8 @@ def lapor_error(exc: LaporError) -> Response:
 
 @app.not_found
 def not_found(exc: Exception) -> Response:
-    return open311.not_found(app.current_event.path) or error_response(404, "route_not_found", "no such route")
+    return (open311.not_found(app.current_event.path, app.current_event.http_method)
+            or error_response(404, "route_not_found", "no such route"))
 
 
 @app.exception_handler(Exception)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -24,14 +23,15 @@ from pydantic import ValidationError
 from lapor import attachments, open311, runtime
 from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc, parse_utc
-from lapor.domain.reference import REGION_CODE_PATTERN
 from lapor.errors import LaporError
 from lapor.models import (
     Open311CreatedList,
+    Open311Discovery,
     Open311RequestForm,
     Open311Requests,
     Open311ServiceDefinition,
     Open311Services,
+    Open311Updates,
     ReportIn,
 )
 from lapor.observability import logger
@@ -59,11 +59,28 @@ def _refuse(error: open311.Open311Error, fmt: str) -> Response:
     return _reply("errors", error.body(), fmt, error.status)
 
 
+def _query() -> dict[str, list[str]]:
+    return parse_qs(router.current_event.raw_query_string or "", keep_blank_values=True)
+
+
+def _jurisdiction(params: dict[str, list[str]]) -> str | None:
+    """The region a request's jurisdiction_id limits it to (None: the whole deployment, which is its province);
+    ``Open311Error`` 404 for one Lapor does not serve."""
+    value = open311.form_value(params, "jurisdiction_id")
+    if value is None:
+        return None
+    province = get_settings().home_province
+    error = open311.jurisdiction_error(value, province)
+    if error is not None:
+        raise error
+    return None if value == province else value
+
+
 def _split(file_name: str) -> tuple[str, str]:
     """``LPR-7K3M9Q2X.json`` → (``LPR-7K3M9Q2X``, ``json``); an unknown suffix is the spec's 404."""
     name, _, fmt = file_name.rpartition(".")
     if fmt not in open311.FORMATS or not name:
-        raise open311.Open311Error(404, f"no such resource: {file_name} (use .json or .xml)")
+        raise open311.Open311Error(404, f"no such format: {file_name} (use .json or .xml)")
     return name, fmt
 
 
@@ -79,7 +96,7 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         # otherwise the notes only name the status.
         status_notes=record.get("status_notes") if record["privacy"] == "public"
         and record["status"] in ("responded", "closed") else None,
-        updated_datetime=updated, media_url=_media_url(record))
+        updated_datetime=updated, media_url=_media_url(record), address=record.get("address"))
 
 
 def _media_url(record: dict[str, Any]) -> str | None:
@@ -92,20 +109,44 @@ def _media_url(record: dict[str, Any]) -> str | None:
     return record.get("media_url")
 
 
+# -- discovery --------------------------------------------------------------------------------------------------
+
+def _base_url() -> str:
+    """The endpoint's public base URL: LAPOR_OPEN311_URL, else the one this request came in on."""
+    configured = get_settings().open311_url
+    if configured:
+        return configured.rstrip("/")
+    headers = router.current_event.headers
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    return f"{scheme}://{headers.get('host') or router.current_event.request_context.domain_name}{BASE}"
+
+
+def _discovery(fmt: str) -> Response:
+    settings = get_settings()
+    return _reply("discovery", open311.discovery(_base_url(), contact=settings.open311_contact,
+                                                 key_service=settings.open311_key_service), fmt)
+
+
 # -- services ---------------------------------------------------------------------------------------------------
 
 def _services(fmt: str) -> Response:
+    try:
+        _jurisdiction(_query())
+    except open311.Open311Error as error:
+        return _refuse(error, fmt)
     return _reply("services", open311.services(), fmt)
 
 
 def _service_definition(service_file: ServiceFile):  # noqa: ANN202 (see _in)
-    fmt = "xml"
+    fmt = error_format(service_file)
     try:
         code, fmt = _split(service_file)
+        jurisdiction = _jurisdiction(_query())
         category = reference.categories().get(code)
         if category is None:
             raise open311.Open311Error(404, f"service_code {code} not found")
-        return _reply("service_definition", open311.service_definition(category, get_settings().home_province), fmt)
+        return _reply("service_definition", open311.service_definition(
+            category, get_settings().home_province, jurisdiction), fmt)
     except open311.Open311Error as error:
         return _refuse(error, fmt)
 
@@ -166,13 +207,10 @@ def _create(fmt: str) -> Response:
         api_key = open311.form_value(form, "api_key")
         if api_key is None or not _api_key_valid(api_key):  # before anything else is read: nothing is stored
             raise open311.Open311Error(403, "api_key is missing, unknown or revoked")
-        jurisdiction = open311.form_value(form, "jurisdiction_id")
-        if jurisdiction and re.fullmatch(REGION_CODE_PATTERN, jurisdiction) and reference.region(jurisdiction) is None:
-            raise open311.Open311Error(404, f"jurisdiction_id {jurisdiction} not found")
+        jurisdiction = _jurisdiction(form)
         request = open311.parse_create(form, province_code=get_settings().home_province)
         region_code = request.report["region_code"]
-        if jurisdiction and re.fullmatch(REGION_CODE_PATTERN, jurisdiction) and not (
-                region_code + ".").startswith(jurisdiction + "."):
+        if not open311.within(region_code, jurisdiction):
             raise open311.Open311Error(400, f"attribute[region_code] {region_code} is outside jurisdiction_id "
                                             f"{jurisdiction}")
         try:
@@ -186,8 +224,9 @@ def _create(fmt: str) -> Response:
         # are stored only by the call that files the report, never again on a replay.
         identity = {"media": [hashlib.sha256(f.data).hexdigest() for f in files]} if files else None
         try:
+            extra = {k: v for k, v in (("media_url", request.media_url), ("address", request.address)) if v}
             created = file_report(report, channel="open311", idempotency_key=event.headers.get("idempotency-key"),
-                                  extra={"media_url": request.media_url} if request.media_url else None,
+                                  extra=extra or None,
                                   identity=identity, on_filed=(lambda created: _store_files(created, files))
                                   if files else None)
         except LaporError as exc:
@@ -202,36 +241,77 @@ def _create(fmt: str) -> Response:
 def _list(fmt: str) -> Response:
     now = datetime.now(UTC)
     try:
-        query = open311.list_query(parse_qs(router.current_event.raw_query_string or "", keep_blank_values=True),
-                                   now=now)
+        params = _query()
+        jurisdiction = _jurisdiction(params)
+        query = open311.list_query(params, now=now)
     except open311.Open311Error as error:
         return _refuse(error, fmt)
     store = runtime.store()
     if query.ids:
-        records = store.get_reports(i for i in (ids.normalize_tracking_id(raw) for raw in query.ids) if i)
-    else:
-        wanted = frozenset().union(*(open311.lapor_statuses(s) for s in query.statuses)) if query.statuses else None
-        records = []
-        for record in store.reports_filed_between(iso_utc(query.start), iso_utc(query.end)):
-            if (not query.service_codes or record["category"] in query.service_codes) and (
-                    wanted is None or record["status"] in wanted):
-                records.append(record)
-                if len(records) >= query.limit:
-                    break
+        records = [r for r in store.get_reports(i for i in (ids.normalize_tracking_id(raw) for raw in query.ids) if i)
+                   if open311.within(r["region_code"], jurisdiction)]
+        return _reply("service_requests", [_request(r, now) for r in records], fmt)
+    wanted = frozenset().union(*(open311.lapor_statuses(s) for s in query.statuses)) if query.statuses else None
+    start, end = iso_utc(query.start), iso_utc(query.end)
+    # A region below the province: its public listing's key range (PublicByRegency or PublicByDistrict); the whole
+    # province: ByMonth. Neither projects all a request shows (the address, the media; a public index not even
+    # the description), and the table's indexes already project the 100 attributes DynamoDB allows, so the
+    # reports that match are then read by id (BatchGetItem, 100 a call): one more read per request returned.
+    candidates = (store.public_reports_filed_between(jurisdiction, start, end) if jurisdiction
+                  else store.reports_filed_between(start, end))
+    records = []
+    for record in candidates:
+        if (not query.service_codes or record["category"] in query.service_codes) and (
+                wanted is None or record["status"] in wanted):
+            records.append(record)
+            if len(records) >= query.limit:
+                break
+    records = store.get_reports(r["tracking_id"] for r in records)
     return _reply("service_requests", [_request(r, now) for r in records], fmt)
 
 
 def _read(request_file: RequestFile):  # noqa: ANN202 (see _in)
-    fmt = "xml"
+    fmt = error_format(request_file)
     try:
         raw, fmt = _split(request_file)
+        jurisdiction = _jurisdiction(_query())
         tracking_id = ids.normalize_tracking_id(raw)
         record = runtime.store().get_report(tracking_id) if tracking_id else None
         if record is None:
             raise open311.Open311Error(404, f"service_request_id {raw} not found")
+        if not open311.within(record["region_code"], jurisdiction):
+            raise open311.Open311Error(404, f"service_request_id {raw} not found in jurisdiction_id {jurisdiction}")
     except open311.Open311Error as error:
         return _refuse(error, fmt)
     return _reply("service_requests", [_request(record, datetime.now(UTC))], fmt)
+
+
+# -- updates (FixMyStreet's servicerequestupdates extension) ------------------------------------------------------
+
+def _updates(fmt: str) -> Response:
+    """Answers and closures of public reports in a time window, oldest first: one Query of PublicUpdates per UTC
+    day of the window (at most 8), at most 1000 index items, then their reports by id (BatchGetItem) to keep only
+    public, listed ones in the jurisdiction; never a Scan."""
+    now = datetime.now(UTC)
+    try:
+        params = _query()
+        jurisdiction = _jurisdiction(params)
+        start, end = open311.updates_window(params, now=now)
+    except open311.Open311Error as error:
+        return _refuse(error, fmt)
+    store = runtime.store()
+    found = store.public_updates_between(iso_utc(start), iso_utc(end), limit=open311.MAX_RESULTS)
+    reports = {r["tracking_id"]: r for r in store.get_reports(u["tracking_id"] for u in found)}
+    updates = []
+    for update in found:
+        record = reports.get(update["tracking_id"])
+        # The index holds the sweep's closures of any report (written without reading privacy): checked here.
+        if record is None or record["privacy"] != "public" or record["status"] == "rejected" \
+                or not open311.within(record["region_code"], jurisdiction):
+            continue
+        zone = reference.region(record["region_code"]).zone  # type: ignore[union-attr]
+        updates.append(open311.request_update(update["tracking_id"], update["event"], zone))
+    return _reply("service_requests_updates", updates, fmt)
 
 
 def _in(fmt: str, serve: Any) -> Any:
@@ -243,13 +323,44 @@ def _in(fmt: str, serve: Any) -> Any:
     return handler
 
 
-def not_found(path: str) -> Response | None:
-    """The spec's 404 for a path under /open311/v2 that API Gateway routed here but the resolver cannot match
-    (a path parameter with characters its route pattern leaves out, e.g. a control character); XML unless
-    the path ends in .json, as for an unknown suffix."""
+# The resources under BASE, each served as .json and .xml (requests also by POST); anything else is the spec's 404.
+RESOURCES = {"discovery": ("GET",), "services": ("GET",), "requests": ("GET", "POST"),
+             "servicerequestupdates": ("GET",)}
+ONE_OF = ("services", "requests")  # services/{code}.{fmt}, requests/{id}.{fmt}
+
+
+def error_format(path: str) -> str:
+    """The format of an error on ``path``: XML for a .xml path, JSON for anything else (the spec's list)."""
+    return "xml" if path.endswith(".xml") else "json"
+
+
+def _no_such(method: str, path: str) -> open311.Open311Error:
+    """What is wrong with a path under BASE that no route serves, as precisely as the path allows."""
+    rest = "".join(c for c in path[len(BASE) + 1:] if c.isprintable())[:200]  # quoted back: printable, bounded
+    name, dot, suffix = rest.rpartition(".") if "." in rest.rpartition("/")[2] else (rest, "", "")
+    if name in RESOURCES:
+        if suffix in open311.FORMATS:
+            return open311.Open311Error(405, f"{method} is not allowed on {rest}: use "
+                                             f"{' or '.join(RESOURCES[name])}")
+        return open311.Open311Error(404, f"no such format: {rest} (use {name}.json or {name}.xml)")
+    if name.startswith("tokens/"):
+        return open311.Open311Error(404, "no such token: Lapor files requests in real time and issues no tokens; "
+                                         "the POST reply carries the service_request_id")
+    first = name.partition("/")[0]
+    if first in ONE_OF and "/" in name:
+        return open311.Open311Error(404, f"no such resource: {rest} (use {first}/<id>.json or .xml)")
+    return open311.Open311Error(404, f"no such resource: {rest} (served here: discovery, services, requests and "
+                                     "servicerequestupdates, each .json or .xml)")
+
+
+def not_found(path: str, method: str = "GET") -> Response | None:
+    """The spec's error for a path under /open311/v2 that no route serves: API Gateway's catch-all route
+    (``ANY /open311/v2/{proxy+}``) sends every such path here, and so does a path parameter with characters the
+    resolver's pattern leaves out (a control character). 404 (405 for a known resource and another method), in
+    XML for a .xml path, else JSON."""
     if not path.startswith(BASE + "/"):
         return None
-    return _refuse(open311.Open311Error(404, "no such resource"), "json" if path.endswith(".json") else "xml")
+    return _refuse(_no_such(method, path), error_format(path))
 
 
 def too_large(route_key: str, description: str) -> tuple[str, str] | None:
@@ -258,14 +369,18 @@ def too_large(route_key: str, description: str) -> tuple[str, str] | None:
     return open311.render("errors", open311.errors((413, description)), fmt) if fmt else None
 
 
-NOT_FOUND = (404, "No such service_code or service_request_id, or a suffix other than .json or .xml")
+JURISDICTION = (404, "jurisdiction_id is not the Kemendagri code of the deployment's province or of a region in it")
+NOT_FOUND = (404, "No such service_code or service_request_id (or not in jurisdiction_id), a jurisdiction_id not "
+                  "served here, or a suffix other than .json or .xml")
 CREATE_ERRORS = (
-    (400, "The form cannot be filed: every problem is listed (missing or invalid fields, a region outside "
+    (400, "The form cannot be filed: every problem is listed (missing or invalid fields; no location: one of "
+          "lat and long, address_string or address_id is required; no attribute[region_code] (a point alone does "
+          "not name one: Lapor has no boundary data); a region outside "
           "jurisdiction_id, an unknown service_code or region, a weak or reused Idempotency-Key; a multipart body "
           "that cannot be read, a file part that is empty, not a JPEG, PNG, WebP or PDF by its bytes, or more than "
           "5 of them)"),
     (403, "api_key is missing, unknown or revoked; nothing else was read"),
-    (404, "jurisdiction_id is a Kemendagri code that does not exist"),
+    JURISDICTION,
     (409, "A request with this Idempotency-Key is still in progress"),
     (413, "The body is over the deployment's limit (64 KiB by default; 4 MiB for multipart/form-data), or a file "
           "part is over 10 MiB; checked first"),
@@ -273,8 +388,18 @@ CREATE_ERRORS = (
 
 for _fmt in open311.FORMATS:
     _one = (_fmt,)
+    router.get(f"{BASE}/servicerequestupdates.{_fmt}", summary=f"Open311: updates, FixMyStreet's extension ({_fmt})",
+               **TAGS, responses=open311_ok("Answers and closures of public requests in the window, oldest first, "
+                                            "at most 1000", Open311Updates, _one)
+               | open311_errors(_one, (400, "start_date or end_date is invalid, without a time zone or out of "
+                                            "range, start_date is after end_date, or they span over 7 days"),
+                                JURISDICTION))(_in(_fmt, _updates))
+    router.get(f"{BASE}/discovery.{_fmt}", summary=f"Open311: service discovery ({_fmt})", **TAGS,
+               responses=open311_ok("Where the GeoReport v2 endpoint is, its formats, and how to get an api_key",
+                                    Open311Discovery, _one))(_in(_fmt, _discovery))
     router.get(f"{BASE}/services.{_fmt}", summary=f"Open311: services ({_fmt})", **TAGS,
-               responses=open311_ok("Every service (a Lapor category)", Open311Services, _one))(_in(_fmt, _services))
+               responses=open311_ok("Every service (a Lapor category)", Open311Services, _one)
+               | open311_errors(_one, JURISDICTION))(_in(_fmt, _services))
     router.post(f"{BASE}/requests.{_fmt}", summary=f"Open311: file a request, form-encoded or multipart ({_fmt})",
                 **TAGS,
                 responses=open311_ok("Filed and routed", Open311CreatedList, _one)
@@ -282,7 +407,8 @@ for _fmt in open311.FORMATS:
     router.get(f"{BASE}/requests.{_fmt}", summary=f"Open311: list requests ({_fmt})", **TAGS,
                responses=open311_ok("The requests that match, at most 1000", Open311Requests, _one)
                | open311_errors(_one, (400, "A filter is invalid: status, a date without a time zone or out of "
-                                            "range, start_date after end_date, or a span over 90 days")))(
+                                            "range, start_date after end_date, or a span over 90 days"),
+                                JURISDICTION))(
         _in(_fmt, _list))
 router.get(f"{BASE}/services/<service_file>", summary="Open311: a service definition (.json or .xml)", **TAGS,
            responses=open311_ok("The service's attributes: what to send as attribute[code]",
@@ -307,6 +433,8 @@ def _form_schema() -> dict[str, Any]:
     return schema
 
 
+_JURISDICTION_TEXT = ("The Kemendagri code of the deployment's province (everything) or of a kabupaten/kota or "
+                      "kecamatan in it (that region and below); any other value is a 404.")
 _LIST_PARAMETERS = [
     ("service_request_id", "Comma-separated service_request_ids (at most 1000); every other filter is then "
                            "ignored", {"type": "string"}),
@@ -317,7 +445,8 @@ _LIST_PARAMETERS = [
      {"type": "string", "format": "date-time"}),
     ("status", "open, closed or both, comma-separated",
      {"type": "string", "pattern": r"^(open|closed)(,(open|closed))*$"}),
-    ("jurisdiction_id", "Accepted and ignored", {"type": "string"}),
+    ("jurisdiction_id", _JURISDICTION_TEXT + " With a region below the province, only that region's public "
+                        "requests (confidential and anonymous ones are in no region's listing)", {"type": "string"}),
 ]
 
 
@@ -344,3 +473,21 @@ def describe(paths: dict[str, Any]) -> None:
         paths[f"{BASE}/requests.{fmt}"]["get"]["parameters"] = [
             {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
             for name, description, schema in _LIST_PARAMETERS]
+        paths[f"{BASE}/servicerequestupdates.{fmt}"]["get"]["parameters"] = [
+            {"name": "start_date", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
+             "description": "Earliest updated_datetime, with a time zone (default: 24 hours before end_date)"},
+            {"name": "end_date", "in": "query", "required": False, "schema": {"type": "string", "format": "date-time"},
+             "description": "Latest updated_datetime, with a time zone (default: now); at most 7 days after "
+                            "start_date"},
+            _jurisdiction_parameter("only the updates of requests in that region and below")]
+        paths[f"{BASE}/services.{fmt}"]["get"]["parameters"] = [_jurisdiction_parameter(
+            "Checked (404 if not served here); every service covers every region")]
+    for path, what in ((f"{BASE}/services/{{service_file}}", "region_code's values become that region and the "
+                                                             "kecamatan under it"),
+                       (f"{BASE}/requests/{{request_file}}", "a request outside it is a 404")):
+        paths[path]["get"].setdefault("parameters", []).append(_jurisdiction_parameter(what))
+
+
+def _jurisdiction_parameter(what: str) -> dict[str, Any]:
+    return {"name": "jurisdiction_id", "in": "query", "required": False, "schema": {"type": "string"},
+            "description": f"{_JURISDICTION_TEXT} {what}."}

@@ -605,6 +605,41 @@ class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]
     model_config = ConfigDict(defer_build=True)
 
 
+class Open311Update(BaseModel):
+    """FixMyStreet's servicerequestupdates: an agency's answer or a closure of a public report."""
+
+    model_config = ConfigDict(extra="forbid")
+    update_id: str = Field(description="The timeline event's id (a ULID): unique and stable")
+    service_request_id: str = Field(description="The Lapor tracking id")
+    status: Literal["open", "closed"] = Field(description="The request's status after this update")
+    description: str | None = Field(description="The agency's answer, or the closure's note")
+    updated_datetime: datetime
+    media_url: str | None
+
+
+class Open311Updates(RootModel[list[Open311Update]]):
+    """GET servicerequestupdates: the updates in the window, oldest first."""
+
+
+class Open311Endpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    specification: Literal["http://wiki.open311.org/GeoReport_v2"]
+    url: str = Field(description="The base URL: services.xml is under it")
+    changeset: datetime
+    type: Literal["production", "test"]
+    formats: list[Literal["text/xml", "application/json"]]
+
+
+class Open311Discovery(BaseModel):
+    """GET discovery: where the GeoReport v2 endpoint is, in which formats, and how to get an api_key."""
+
+    model_config = ConfigDict(extra="forbid")
+    changeset: datetime = Field(description="When the services or their definitions last changed")
+    contact: str
+    key_service: str = Field(description="How a client gets an api_key")
+    endpoints: list[Open311Endpoint]
+
+
 Open311Text = Annotated[str, Field(max_length=5000)]
 
 

@@ -38,6 +38,10 @@ PRIVACIES = {"public": "Publik", "confidential": "Rahasia", "anonymous": "Anonim
 # from showing one single-item group per category.
 GROUP = "Pelayanan Publik"
 DESCRIPTION_MAX = 4000  # the spec's limit for description; Lapor accepts 5000, so longer text is cut on output
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"  # the discovery document's name for this API
+# When the services or their definitions last changed (discovery's changeset: clients refresh cached services
+# when it moves). tests/test_open311_discovery.py pins a digest of both, so changing them without moving this fails.
+CHANGESET = "2026-11-30T00:00:00Z"
 MAX_WINDOW = timedelta(days=90)  # GET requests: default span and largest allowed span
 MAX_RESULTS = 1000  # GET requests: "first 1000 requests returned"
 FALLBACK_TITLE = "Laporan Open311: "  # + the service name, for a description whose first line is too short
@@ -87,12 +91,36 @@ def _attribute(code: str, order: int, *, required: bool, description: str, value
             "values": [{"key": key, "name": name} for key, name in values.items()]}
 
 
-def service_definition(category: Category, province_code: str) -> dict[str, Any]:
-    regions = reference.child_regions(province_code)
+def jurisdiction_error(jurisdiction: str, province_code: str) -> Open311Error | None:
+    """Why ``jurisdiction`` is not one Lapor serves (the spec's 404), or None: a jurisdiction_id is the
+    Kemendagri code of the deployment's province or of a kabupaten/kota or kecamatan in it."""
+    if _REGION_RE.fullmatch(jurisdiction) and (jurisdiction + ".").startswith(province_code + ".") \
+            and reference.region(jurisdiction) is not None:
+        return None
+    return Open311Error(404, f"jurisdiction_id {jurisdiction} not found: use the Kemendagri code of province "
+                             f"{province_code} or of a kabupaten/kota or kecamatan in it, e.g. {province_code}.72")
+
+
+def within(region_code: str, jurisdiction: str | None) -> bool:
+    """Whether a report of ``region_code`` is in ``jurisdiction`` (the region itself or below it)."""
+    return jurisdiction is None or (region_code + ".").startswith(jurisdiction + ".")
+
+
+def _region_values(province_code: str, jurisdiction: str | None) -> dict[str, str]:
+    """The region_code values offered: the province's kabupaten/kota, or a jurisdiction's own region and the
+    kecamatan under it."""
+    if jurisdiction is None or jurisdiction == province_code:
+        return {r.code: r.name for r in reference.child_regions(province_code)}
+    regions = [reference.region(jurisdiction), *reference.child_regions(jurisdiction)]
+    return {r.code: f"Kecamatan {r.name}" if r.type == "kecamatan" else r.name for r in regions if r}
+
+
+def service_definition(category: Category, province_code: str, jurisdiction: str | None = None) -> dict[str, Any]:
+    regions = _region_values(province_code, jurisdiction)
     if not regions:
         raise ValueError(f"no kabupaten/kota under province {province_code!r}")
     return {"service_code": category.id, "attributes": [
-        _attribute("region_code", 1, required=True, values={r.code: r.name for r in regions},
+        _attribute("region_code", 1, required=True, values=regions,
                    datatype_description="Kode wilayah Kemendagri, mis. 64.72",
                    description="Kabupaten/kota tempat masalah terjadi. Kode wilayah Kemendagri lain di provinsi ini "
                                "(mis. kecamatan 64.72.01) juga diterima."),
@@ -102,6 +130,17 @@ def service_definition(category: Category, province_code: str) -> dict[str, Any]
                                "confidential: isi hanya untuk pelapor dan instansi. anonymous: identitas tidak "
                                "disimpan sama sekali."),
     ]}
+
+
+# --- discovery -----------------------------------------------------------------------------------------------
+
+
+def discovery(url: str, *, contact: str, key_service: str) -> dict[str, Any]:
+    """The Service Discovery document (wiki.open311.org/Service_Discovery): one production GeoReport v2
+    endpoint, ``url`` (the base that services.xml is under), XML and JSON."""
+    return {"changeset": CHANGESET, "contact": contact, "key_service": key_service, "endpoints": [
+        {"specification": SPECIFICATION, "url": url, "changeset": CHANGESET, "type": "production",
+         "formats": [FORMATS["xml"].partition(";")[0], FORMATS["json"].partition(";")[0]]}]}
 
 
 # --- requests ------------------------------------------------------------------------------------------------
@@ -161,7 +200,8 @@ def _description(view: dict[str, Any]) -> str | None:
 
 
 def service_request(view: dict[str, Any], *, service_name: str, status_notes: str | None,
-                    updated_datetime: str, media_url: str | None = None) -> dict[str, Any]:
+                    updated_datetime: str, media_url: str | None = None, address: str | None = None
+                    ) -> dict[str, Any]:
     """A Lapor public view (``views.report_view(record, full=False)``) as a spec request.
 
     Content shows only for public reports, whatever view is passed: a full view of a confidential or anonymous
@@ -180,7 +220,10 @@ def service_request(view: dict[str, Any], *, service_name: str, status_notes: st
             view["agency"]["name"], view["due_at"], overdue=view.get("overdue", False),
             overdue_final=view.get("overdue_final", False)),
         "requested_datetime": _aware(view["submitted_at"]), "updated_datetime": _aware(updated_datetime),
-        "expected_datetime": _aware(view["due_at"]), "address": _address(view["region_code"]),
+        "expected_datetime": _aware(view["due_at"]),
+        # The address_string a client sent, for public reports (it locates the report, as lat/long do); else the
+        # region's name.
+        "address": (address if public else None) or _address(view["region_code"]),
         "address_id": None, "zipcode": None,
         "lat": location["lat"] if location else None, "long": location["lon"] if location else None,
         "media_url": media_url if public else None,
@@ -218,9 +261,23 @@ class CreateRequest(NamedTuple):
     api_key: str
     jurisdiction_id: str | None
     media_url: str | None = None  # an https link, kept as sent and returned; never fetched by the server
+    address: str | None = None  # address_string as sent (bounded), returned as address for public reports
 
 
 MEDIA_URL_MAX = 2048
+ADDRESS_MAX = 500  # address_string: a street address, not a description; the report item stays bounded
+
+
+def _address_problem(address: str) -> str | None:
+    from lapor.domain.text import check_text
+
+    if len(address) > ADDRESS_MAX:
+        return f"address_string is too long: at most {ADDRESS_MAX} characters"
+    try:
+        check_text(address)
+    except ValueError as exc:
+        return f"address_string {exc}"
+    return None
 
 
 def media_url_problem(url: str) -> str | None:
@@ -242,8 +299,10 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
 
     Checked here: presence, lengths, choices, coordinates and the region code's pattern. Whether the category
     and region exist is the intake's question (it answers 404/400 in the caller). Ignored, as Lapor has no
-    place for them: address_id, device_id, account_id and unknown attributes. ``media_url`` is kept as an external
-    link (https only, else dropped; the server never fetches it) and returned on GET for public reports.
+    place for them: device_id, account_id, unknown attributes and address_id (which only satisfies the spec's
+    location rule). ``address_string`` is kept as the report's own ``address`` (bounded, plain text);
+    ``media_url`` as an external link (https only, else dropped; the server never fetches it); both are
+    returned on GET for public reports.
     """
     value = form_value
     api_key = value(form, "api_key")
@@ -260,7 +319,13 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     jurisdiction_region = (jurisdiction if jurisdiction and _REGION_RE.match(jurisdiction) and "." in jurisdiction
                            and jurisdiction.startswith(province_code + ".") else None)
     region_code = value(form, "attribute[region_code]") or jurisdiction_region
-    if region_code is None:
+    point, location_problem = _location(value(form, "lat"), value(form, "long"))
+    if region_code is None and point is not None:
+        # Lapor ships no boundary data, so a point alone does not name the agency's region.
+        problems.append("attribute[region_code] was not provided, and lat/long alone cannot name the kabupaten/kota "
+                        "(Lapor has no boundary data to place a point): send attribute[region_code], the Kemendagri "
+                        "code such as 64.72 (see the service definition), or that code as jurisdiction_id")
+    elif region_code is None:
         problems.append("attribute[region_code] was not provided: the Kemendagri code of the kabupaten/kota, "
                         "e.g. 64.72 (see the service definition for the list)")
     elif not _REGION_RE.match(region_code):
@@ -281,16 +346,17 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
         problems.append("description was not provided: Lapor needs at least 10 characters describing the problem")
     elif len(description) < 10:
         problems.append("description is too short: Lapor needs at least 10 characters describing the problem")
-    else:
-        # Lapor stores no address: keep the human-entered one with the text (shown only as the text is).
-        if address:
-            description = f"{description}\n\nAlamat: {address}"
-        if len(description) > 5000:
-            problems.append("description (with address_string) is too long: at most 5000 characters")
+    elif len(description) > 5000:
+        problems.append("description is too long: at most 5000 characters")
+    if address is not None:
+        if address_problem := _address_problem(address):
+            problems.append(address_problem)
 
-    location, location_problem = _location(value(form, "lat"), value(form, "long"))
+    location = point
     if location_problem:
         problems.append(location_problem)
+    elif location is None and address is None and value(form, "address_id") is None:
+        problems.append("a location is required (the spec's rule): lat and long, address_string or address_id")
     # A media_url is kept only as a plain https link (the server never fetches it); anything else is dropped, as
     # the spec's optional fields Lapor has no place for are: a report is never refused for its link.
     media_url = value(form, "media_url")
@@ -314,7 +380,7 @@ def parse_create(form: dict[str, list[str]], *, province_code: str) -> CreateReq
     # their user's details by habit, so drop them rather than fail the report the user asked to keep anonymous.
     if reporter and privacy != "anonymous":
         report["reporter"] = reporter
-    return CreateRequest(report, api_key, jurisdiction, media_url)
+    return CreateRequest(report, api_key, jurisdiction, media_url, address)
 
 
 # --- multipart/form-data (a form with photos, as FixMyStreet posts it) ----------------------------------------------
@@ -464,13 +530,45 @@ def list_query(params: dict[str, list[str]], *, now: datetime) -> ListQuery:
     return ListQuery(None, _values(params, "service_code"), statuses, start, end)
 
 
+# --- updates (FixMyStreet's servicerequestupdates extension) ------------------------------------------------
+
+UPDATES_DEFAULT_WINDOW = timedelta(hours=24)  # without start_date: the last day
+UPDATES_MAX_WINDOW = timedelta(days=7)  # at most 8 day partitions of the updates index per call
+UPDATE_STATUS = {"responded": "closed", "closed": "closed"}  # as GET requests maps the report's status
+
+
+def updates_window(params: dict[str, list[str]], *, now: datetime) -> tuple[datetime, datetime]:
+    """start_date and end_date of GET servicerequestupdates, with the defaults (the last 24 hours) and the bound
+    (7 days), or ``Open311Error`` 400."""
+    start, end = _date(params, "start_date"), _date(params, "end_date")
+    if end is None:  # now, or start_date itself when it lies ahead (an empty window, not an error)
+        end = max(start, min(start + UPDATES_MAX_WINDOW, now)) if start else now
+    if start is None:
+        start = end - UPDATES_DEFAULT_WINDOW
+    if start > end:
+        raise Open311Error(400, "start_date is after end_date")
+    if end - start > UPDATES_MAX_WINDOW:
+        raise Open311Error(400, "start_date and end_date may not span more than 7 days")
+    return start, end
+
+
+def request_update(tracking_id: str, event: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """An answer or closure on the timeline as FixMyStreet reads an update: the event's id (a ULID, unique and
+    stable), the request's status after it, the agency's words, and the time in the report region's zone."""
+    return {"update_id": event["id"], "service_request_id": tracking_id, "status": UPDATE_STATUS[event["type"]],
+            "description": event.get("message") or STATUS_NOTES.get(event["type"]),
+            "updated_datetime": _aware(datetime.fromisoformat(event["at"].replace("Z", "+00:00"))
+                                       .astimezone(zone).isoformat()),
+            "media_url": None}
+
+
 # --- output --------------------------------------------------------------------------------------------------
 
 # XML roots the spec defines, and the element each list holds (GET list, GET one and POST reply all use
 # service_requests/request).
-ROOTS = ("services", "service_definition", "service_requests", "errors")
+ROOTS = ("services", "service_definition", "service_requests", "errors", "discovery", "service_requests_updates")
 _ITEMS = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-          "values": "value"}
+          "values": "value", "endpoints": "endpoint", "formats": "format", "service_requests_updates": "request_update"}
 
 
 def _text(value: Any) -> str | None:
@@ -495,7 +593,7 @@ def _fill(element: Element, value: Any) -> None:
 
 
 def to_xml(kind: str, payload: Any) -> str:
-    """``kind`` is the root element: services, service_definition, service_requests or errors."""
+    """``kind`` is the root element: services, service_definition, service_requests, errors or discovery."""
     # Imported here: most cold starts serve no XML (ElementTree costs about 7 ms to import).
     from xml.etree.ElementTree import Element, tostring
 

@@ -68,6 +68,12 @@ class Settings(BaseModel):
 
     # The deployment's province: Open311 offers its kabupaten/kota as the region_code values.
     home_province: str = Field("64", pattern=r"^\d{2}$")
+    # Open311's discovery document: the endpoint's public base URL (empty: the URL the request came in on, from
+    # x-forwarded-proto and Host), whom to contact, and how a client gets an api_key.
+    open311_url: str = Field("", pattern=r"^(https?://[^\s]+)?$")
+    open311_contact: str = Field("The Lapor administrators of this deployment", min_length=1, max_length=500)
+    open311_key_service: str = Field("An admin issues keys: POST /admin/apikeys, or lapor apikeys create", min_length=1,
+                                     max_length=500)
     # SMS webhooks. The secrets are values here (lapor dev) or ``ssm:<parameter name>`` (read once, decrypted).
     # Empty means no provider is configured: every webhook call is refused.
     twilio_auth_token: str = ""

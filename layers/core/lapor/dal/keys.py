@@ -48,6 +48,14 @@ Indexes (sparse, projecting everything but ``reporter``):
                 public reports newest first, everything below it included, one Query of one index whatever the
                 level (the statistics' scopes). Only public reports that are not rejected carry them: confidential
                 and anonymous reports are never in these indexes, so never listed.
+- ``PublicUpdates``: ``update_pk`` = ``UPDATES#<yyyy-mm-dd>`` (the event's UTC day), ``update_sk`` =
+                ``<at>#<event id>#<tracking_id>#<version>`` (the event id is a ULID: events of one second in the
+                order they were made, to the millisecond), on timeline event items only: an agency's answer (``responded``)
+                or a closure (``closed``) of a report not known to be confidential or anonymous (the sweep's
+                closures are written from an index without ``privacy``; readers check the report). Open311's
+                ``servicerequestupdates`` (FixMyStreet's extension) reads a time window day partition by day
+                partition. Projects ``ALL``: the event items it holds carry only their event (no identity), and
+                the table's ``INCLUDE`` lists already name the 100 attributes DynamoDB allows.
 """
 
 from __future__ import annotations
@@ -61,6 +69,9 @@ from lapor.domain.routing import Agency, Route
 Key = dict[str, dict[str, str]]
 
 BY_DUE, BY_CLOSING, BY_AGENCY, BY_MONTH = "ByDue", "ByClosing", "ByAgency", "ByMonth"
+BY_UPDATE = "PublicUpdates"
+# The timeline events Open311 clients follow as updates (FixMyStreet's servicerequestupdates).
+UPDATE_EVENTS = frozenset({"responded", "closed"})
 # The public listing's index per region level (1: province, 2: kabupaten/kota, 3: kecamatan) and its attributes.
 PUBLIC_INDEXES = {1: "PublicByProvince", 2: "PublicByRegency", 3: "PublicByDistrict"}
 PUBLIC_PK = {level: f"public_pk{level}" for level in PUBLIC_INDEXES}
@@ -89,6 +100,19 @@ EVENT_PREFIX = "EVENT#"
 def event_key(tracking_id: str, version: int, n: int) -> Key:
     """The ``n``-th event of the change that made ``version`` (zero-padded: the sort key orders the timeline)."""
     return key(report_partition(tracking_id), f"{EVENT_PREFIX}{version:08d}#{n}")
+
+
+def update_partition(day: str) -> str:
+    return f"UPDATES#{day}"
+
+
+def update_keys(tracking_id: str, version: int, event: dict[str, Any], privacy: str | None) -> dict[str, str]:
+    """The PublicUpdates keys of a timeline event: an answer or closure of a report that is public, or whose
+    privacy the writer did not read (``None``: the sweep's closures); none otherwise."""
+    if event["type"] not in UPDATE_EVENTS or privacy not in (None, "public"):
+        return {}
+    return {"update_pk": update_partition(event["at"][:10]),
+            "update_sk": f"{event['at']}#{event['id']}#{tracking_id}#{version:08d}"}
 
 
 ATTACHMENT_PREFIX = "ATTACHMENT#"

@@ -9,6 +9,7 @@ stays small however long the timeline grows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from lapor.dal import keys
@@ -22,6 +23,7 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
+    "address",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
@@ -79,7 +81,7 @@ class ReportStore(Table):
         item = keys.report_key(report["tracking_id"]) | self._item(
             {k: v for k, v in report.items() if k != "timeline"} | {"latest_events": events}
             | self.index_keys(report))
-        return [item] + [self._event_item(report["tracking_id"], report["version"], n, event)
+        return [item] + [self._event_item(report["tracking_id"], report["version"], n, event, report["privacy"])
                          for n, event in enumerate(events)]
 
     def filing_writes(self, report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,8 +109,10 @@ class ReportStore(Table):
                 raise WriteRefused(refused[0]) from exc
             raise
 
-    def _event_item(self, tracking_id: str, version: int, n: int, event: dict[str, Any]) -> dict[str, Any]:
-        return keys.event_key(tracking_id, version, n) | self._item({EVENT_ATTRIBUTE: event})
+    def _event_item(self, tracking_id: str, version: int, n: int, event: dict[str, Any],
+                    privacy: str | None = None) -> dict[str, Any]:
+        return keys.event_key(tracking_id, version, n) | self._item(
+            {EVENT_ATTRIBUTE: event} | keys.update_keys(tracking_id, version, event, privacy))
 
     def get_report(self, tracking_id: str, *, timeline: bool = False) -> dict[str, Any] | None:
         """The report as views may see it: without the reporter's identity; with ``timeline``, its events in
@@ -303,7 +307,8 @@ class ReportStore(Table):
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": {k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
         }
-        event_put = {"TableName": self.table_name, "Item": self._event_item(record["tracking_id"], version, 0, event),
+        event_put = {"TableName": self.table_name,
+                     "Item": self._event_item(record["tracking_id"], version, 0, event, changed.get("privacy")),
                      "ConditionExpression": "attribute_not_exists(PK)"}
         try:
             self.client.transact_write_items(TransactItems=[{"Update": report_update}, {"Put": event_put},
@@ -404,6 +409,52 @@ class ReportStore(Table):
                                  KeyConditionExpression="agency_pk = :pk",
                                  ExpressionAttributeValues={":pk": {"S": keys.agency_partition(agency_id)}})
         return bool(page.get("Items"))
+
+    def public_reports_filed_between(self, region_code: str, start_utc: str, end_utc: str
+                                     ) -> Iterator[dict[str, Any]]:
+        """A region's public reports (everything below it included) filed from ``start_utc`` to ``end_utc``
+        (inclusive), newest first: one key range of the public index of the region's level, page by page as the
+        caller reads on. Index items: the listing's fields, not the description (``get_reports`` has it)."""
+        level = keys.public_level(region_code)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": keys.PUBLIC_INDEXES[level], "ScanIndexForward": False,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :start AND :end",
+            "ExpressionAttributeNames": {"#pk": keys.PUBLIC_PK[level], "#sk": keys.PUBLIC_SK},
+            "ExpressionAttributeValues": {":pk": {"S": keys.public_partition(region_code)},
+                                          ":start": {"S": start_utc}, ":end": {"S": end_utc + "~"}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            # Defence in depth: the index holds only public reports; anything else is never returned.
+            yield from (i for i in map(self._plain, page.get("Items", [])) if i.get("privacy") == "public")
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def public_updates_between(self, start_utc: str, end_utc: str, *, limit: int) -> list[dict[str, Any]]:
+        """At most ``limit`` answers and closures (``keys.UPDATE_EVENTS``) from ``start_utc`` to ``end_utc``
+        (inclusive), oldest first, each ``{tracking_id, version, event}``: a Query of PublicUpdates per UTC day of
+        the window, never a Scan. Their reports' privacy and status are the caller's to check."""
+        first, last = datetime.fromisoformat(start_utc[:10]).date(), datetime.fromisoformat(end_utc[:10]).date()
+        found: list[dict[str, Any]] = []
+        day = first
+        while day <= last and len(found) < limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": keys.BY_UPDATE,
+                "KeyConditionExpression": "update_pk = :pk AND update_sk BETWEEN :start AND :end",
+                "ExpressionAttributeValues": {":pk": {"S": keys.update_partition(day.isoformat())},
+                                              ":start": {"S": start_utc}, ":end": {"S": end_utc + "~"}},
+            }
+            while len(found) < limit:
+                page = self.client.query(**kwargs | {"Limit": limit - len(found)})
+                for item in map(self._plain, page.get("Items", [])):
+                    _, tracking_id, version = item["update_sk"].rsplit("#", 2)
+                    found.append({"tracking_id": tracking_id, "version": int(version), "event": item[EVENT_ATTRIBUTE]})
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            day += timedelta(days=1)
+        return found
 
     def reports_filed_between(self, start_utc: str, end_utc: str, *, newest_first: bool = True
                               ) -> Iterator[dict[str, Any]]:
