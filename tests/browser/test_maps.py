@@ -20,8 +20,7 @@ import requests
 from playwright.sync_api import expect
 
 from browser.test_citizen import fill_report
-from browser.test_pages import BUDGET_BYTES, _transferred, axe_violations
-from browser.test_public_pages import check_phone_page
+from browser.test_pages import BUDGET_BYTES, _transferred, axe_violations, check_phone_page
 
 TILES = "https://tile.openstreetmap.org"
 MAP_FILES = ("/vendor/leaflet-", "/js/map.js")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from browser.test_pages import BUDGET_BYTES, _transferred, axe_violations
+from browser.test_pages import BUDGET_BYTES, _transferred, check_phone_page
 
 PUBLIC_TITLE = "Halte bus rusak di Jl. Slamet Riyadi"
 SECRET_TITLE = "Rahasia: pungutan liar di kantor kelurahan"
@@ -52,26 +52,6 @@ def settled_stats(site, region="64.72") -> dict:
         last = figures
         time.sleep(1)
     raise AssertionError("the statistics kept changing")
-
-
-def check_phone_page(page, console, axe_source) -> None:
-    """No horizontal scroll, a label on every field, every control reachable with Tab, axe clean, no console error."""
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll"
-    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
-        .filter(f => f.type !== 'hidden' && !(f.labels && f.labels.length) && !f.getAttribute('aria-label'))
-        .map(f => f.id || f.name)""")
-    assert unlabelled == []
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    reached = set()
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        reached.add(page.evaluate("(() => { const e = document.activeElement; return e.id || e.href || e.tagName })()"))
-    wanted = set(page.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
-        .filter(e => !e.disabled && e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden')
-        .map(e => e.id || e.href || e.tagName)"""))
-    assert len(wanted) >= 5 and wanted - reached == set()
-    assert axe_violations(page, axe_source) == []
-    assert console.unexpected() == []
 
 
 def test_statistics_page_draws_charts_from_the_api(page, console, axe_source, site, filed, screenshots):
