@@ -17,7 +17,7 @@ from PIL import Image
 from browser.test_citizen import fill_report, reports_titled, unique_title
 from browser.test_desk import file_report, open_report, sign_in
 from browser.test_pages import axe_violations
-from e2e.helpers import token
+from e2e.helpers import token, wait_for
 
 TIMEOUT = 10
 # The browser logs a refused request as a console error: the 409 the removal after an answer causes on purpose.
@@ -47,16 +47,6 @@ def reporter_view(site, tracking_id: str, code: str) -> dict:
     return reply.json()
 
 
-def wait_until(condition, seconds: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def upload_over_api(site, tracking_id: str, code: str, name: str = "bukti.jpg") -> str:
     """An attachment uploaded as curl would (README, "A photo with curl"), ready: its id."""
     data = jpeg(800, 600)
@@ -68,9 +58,9 @@ def upload_over_api(site, tracking_id: str, code: str, name: str = "bukti.jpg") 
                            timeout=TIMEOUT)
     assert stored.status_code in (200, 201, 204), stored.text
     attachment_id = started.json()["attachment_id"]
-    wait_until(lambda: any(a["attachment_id"] == attachment_id and a["status"] == "ready"
-                           for a in reporter_view(site, tracking_id, code).get("attachments") or []),
-               what="MediaFunction")
+    wait_for(lambda: any(a["attachment_id"] == attachment_id and a["status"] == "ready"
+                         for a in reporter_view(site, tracking_id, code).get("attachments") or []),
+             seconds=30, what="MediaFunction")
     return attachment_id
 
 
@@ -144,9 +134,9 @@ def test_a_photo_chosen_offline_is_uploaded_once_after_the_connection_returns(si
 
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    reports = wait_until(lambda: reports_titled(site, title), what="the report from the outbox")
+    reports = wait_for(lambda: reports_titled(site, title), seconds=30, what="the report from the outbox")
     assert len(reports) == 1
-    wait_until(lambda: kept_photos(page) == 0, what="the upload")
+    wait_for(lambda: kept_photos(page) == 0, seconds=30, what="the upload")
     tracking_id = reports[0]["tracking_id"]
     headers = token(site, "operator", "64-72-pupr")
 
@@ -154,7 +144,7 @@ def test_a_photo_chosen_offline_is_uploaded_once_after_the_connection_returns(si
         reply = requests.get(f"{site.url}/agency/reports/{tracking_id}", headers=headers, timeout=TIMEOUT)
         return reply.json().get("attachments") or []
 
-    wait_until(lambda: [a["status"] for a in attachments()] == ["ready"], what="MediaFunction")
+    wait_for(lambda: [a["status"] for a in attachments()] == ["ready"], seconds=30, what="MediaFunction")
     time.sleep(3)  # a second upload (another retry, another tab) would show by now
     assert [a["filename"] for a in attachments()] == ["lampu.jpg"]
     assert len(reports_titled(site, title)) == 1

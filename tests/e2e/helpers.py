@@ -17,14 +17,15 @@ def token(lapor_dev, role, agency=None):
     return {"Authorization": f"Bearer {run.stdout.strip()}"}
 
 
-def wait_for(condition, seconds=15.0):
+def wait_for(condition, seconds=15.0, what="the stream consumer to catch up"):
+    """``condition()`` once it is truthy (polled every 0.25 s), or an AssertionError after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.25)
-    raise AssertionError("the stream consumer did not catch up in time")
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def notices(lapor_dev, tracking_id, event_type=None):
