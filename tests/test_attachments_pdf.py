@@ -11,7 +11,7 @@ from pypdf.generic import (ArrayObject, DecodedStreamObject, DictionaryObject, F
                            TextStringObject)
 
 from lapor import attachments
-from test_attachments import BUCKET, file_report, media, start, upload_and_process  # noqa: F401 (fixture)
+from test_attachments import BUCKET, file_report, media, pdf_bytes, start, upload_and_process  # noqa: F401 (fixture)
 
 AUTHOR = "Budi Santoso"
 XMP = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -66,15 +66,6 @@ def budi_pdf(pages: int = 3) -> bytes:
         page[_name("/Annots")] = ArrayObject([writer._add_object(comment)])
     writer.add_metadata({"/Author": AUTHOR, "/Creator": "Laptop Budi", "/Producer": "Pencetak", "/Title": "Aduan"})
     writer.xmp_metadata = XMP
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def blank_pdf(pages: int) -> bytes:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(100, 100)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -135,7 +126,7 @@ def test_the_served_pdf_names_no_author_and_keeps_its_pages(call_api, media):
 
 
 def test_documents_have_no_thumbnail_and_a_new_identifier():
-    original = blank_pdf(2)
+    original = pdf_bytes(2)
     processed = attachments.process(original, "application/pdf")
     assert processed.thumbnail is None and processed.content_type == "application/pdf"
     before, after = PdfReader(io.BytesIO(original)), PdfReader(io.BytesIO(processed.body))
@@ -156,16 +147,16 @@ def test_a_malformed_pdf_is_rejected_and_deleted(call_api, media):
 
 @pytest.mark.parametrize("document", [
     b"%PDF-1.7\nnothing here at all\n%%EOF\n",  # no cross-reference table, no catalog
-    blank_pdf(1).replace(b"/Type /Pages", b"/Type /Pagez"),  # the page tree is not one
-    blank_pdf(0),  # no page at all
+    pdf_bytes(1).replace(b"/Type /Pages", b"/Type /Pagez"),  # the page tree is not one
+    pdf_bytes(0),  # no page at all
 ])
 def test_what_pypdf_cannot_read_or_has_no_page_is_corrupt(document):
     assert refused(document) == "corrupt"
 
 
 def test_a_pdf_over_the_page_cap_is_rejected():
-    assert len(attachments.process(blank_pdf(attachments.MAX_PDF_PAGES), "application/pdf").body) > 0
-    assert refused(blank_pdf(attachments.MAX_PDF_PAGES + 1)) == "too_many_pages"
+    assert len(attachments.process(pdf_bytes(attachments.MAX_PDF_PAGES), "application/pdf").body) > 0
+    assert refused(pdf_bytes(attachments.MAX_PDF_PAGES + 1)) == "too_many_pages"
 
 
 def hand_made(*objects: bytes) -> bytes:
@@ -210,7 +201,7 @@ def test_too_many_objects_or_past_the_time_budget_is_too_complex(monkeypatch):
                      b"[" + b" ".join(b"%d 0 R" % n for n in range(5, 5 + 60_000)) + b"]", *[b"1"] * 60_000)
     assert refused(many) == "too_complex"  # over MAX_PDF_OBJECTS (50,000), counted before anything is copied
     monkeypatch.setattr(attachments, "PDF_MAX_SECONDS", -1.0)
-    assert refused(blank_pdf(1)) == "too_complex"
+    assert refused(pdf_bytes(1)) == "too_complex"
 
 
 def test_the_active_content_scan_runs_first(monkeypatch):
