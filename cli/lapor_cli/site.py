@@ -147,16 +147,9 @@ def config_origins(text: str) -> tuple[str, str]:
     return (media.group(1) if media else "", f"https://{domain.group(1)}" if domain else "")
 
 
-def _config_origins(root: Path) -> tuple[str, str]:
+def _config_text(root: Path) -> str:
     config = root / "config.js"
-    if not config.is_file():
-        return "", ""
-    return config_origins(_read(config)[0].decode("utf-8", "replace"))
-
-
-def media_origin(root: Path) -> str:
-    """The ``mediaOrigin`` that ``config.js`` under ``root`` names, or "" (none, or not a plain origin)."""
-    return _config_origins(root)[0]
+    return _read(config)[0].decode("utf-8", "replace") if config.is_file() else ""
 
 
 def policy_for(text: str) -> str:
@@ -168,8 +161,7 @@ def policy_for(text: str) -> str:
 def tile_origin(root: Path) -> str:
     """The origin of the tile server ``config.js`` under ``root`` names (``mapTiles.url``), OpenStreetMap's when
     it names none, or "" (an empty URL: no tiles; or not a plain ``http(s)`` URL)."""
-    config = root / "config.js"
-    return _tile_origin_of(_read(config)[0].decode("utf-8", "replace") if config.is_file() else "")
+    return _tile_origin_of(_config_text(root))
 
 
 def _tile_origin_of(text: str) -> str:
@@ -196,9 +188,7 @@ def serve_site(request: Request, project_root: Path) -> Response | None:
         "Vary": "Accept-Encoding",
     }
     if path.suffix.lower() == ".html":
-        root = site_root(project_root)
-        media, sign_in = _config_origins(root)
-        headers["Content-Security-Policy"] = page_policy(media, tile_origin(root), sign_in)
+        headers["Content-Security-Policy"] = policy_for(_config_text(site_root(project_root)))
     if etag in request.if_none_match:
         return Response(status=304, headers=headers)
     body = data
