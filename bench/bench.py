@@ -1150,6 +1150,163 @@ def dev_stop_seconds(target: float = 5) -> Measurement:
 # -- table ---------------------------------------------------------------------------------------------------
 
 # A target of None is a figure reported for information (no pass/fail).
+# -- open311_listing_reads_vs_allowed, open311_window_reads_per_result (issue 14) -----------------------------
+
+OPEN311_REPORTS = int(os.environ.get("LAPOR_BENCH_OPEN311_REPORTS", "20000"))
+OPEN311_FILTERS = (  # what Open311 clients ask; {kecamatan} and {week} are filled in below
+    "service_code=health", "status=open", "service_code=health&status=closed",
+    "service_code=education&jurisdiction_id=64.72", "status=open&jurisdiction_id={kecamatan}",
+    "service_code=infrastructure,health&status=open&start_date={week}", "service_code=does-not-exist",
+)
+_OPEN311_RUN: dict[str, Any] = {}
+
+
+def open311_run() -> dict[str, Any]:
+    """Build the table once and run every filter both ways, for the two Open311 figures."""
+    if "result" not in _OPEN311_RUN and "error" not in _OPEN311_RUN:
+        try:
+            _OPEN311_RUN["result"] = _open311_run(OPEN311_REPORTS)
+        except Exception as exc:
+            _OPEN311_RUN["error"] = exc
+    if "error" in _OPEN311_RUN:
+        raise _OPEN311_RUN["error"]
+    return _OPEN311_RUN["result"]
+
+
+def _open311_run(reports: int) -> dict[str, Any]:
+    """``reports`` reports over Kalimantan Timur's kabupaten/kota and some of their kecamatan, in the 11 services,
+    every status, a tenth confidential, filed over the last 100 days. Each filter is asked of the real Open311
+    handler (GET requests.json) and, as the baseline, read the way it was before the keys: the whole window of
+    ByMonth (or of the region's public index) in date order, filtered in the function until 1000 match."""
+    import random
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote
+
+    import boto3
+    from botocore.config import Config
+
+    from lapor import open311, runtime
+    from lapor.dal import ReportStore
+    from lapor.domain import ids, reference
+    from lapor.intake import iso_utc, submit_report
+    from lapor.models import ReportIn
+    from lapor_cli.seed import seed
+
+    sys.path.insert(0, str(API_CODE))
+    from lapor_api import app
+
+    with local_dynamodb():
+        runtime.reset()
+        store = runtime.store()
+        seed(runtime.config_store())
+        config = runtime.config_cache().get()
+        now = datetime.now(UTC).replace(microsecond=0)
+        started = time.perf_counter()
+        first = submit_report(ReportIn.model_validate(REPORT), channel="web", store=store, config=config,
+                              default_deadline_days=30, now=now - timedelta(days=1))
+        template = store.get_report(first["tracking_id"])
+        rng = random.Random(14)
+        regions = [r.code for r in reference.child_regions("64")]
+        kecamatan = [k.code for code in regions[:3] for k in reference.child_regions(code)]
+        statuses = ["submitted", "routed", "in_progress", "escalated", "responded", "closed", "rejected"]
+        records = [template | {
+            "tracking_id": ids.new_tracking_id(), "category": rng.choice(list(reference.categories())),
+            "status": rng.choices(statuses, weights=(2, 4, 2, 1, 3, 6, 1))[0],
+            "region_code": rng.choice(regions + kecamatan),
+            "privacy": "confidential" if rng.random() < 0.1 else "public",
+            "submitted_at": iso_utc(now - timedelta(seconds=rng.uniform(0, 100 * 86400))), "timeline": []}
+            for _ in range(reports - 1)]
+        writer = ReportStore(store.table_name, due_index_shards=store.due_index_shards,
+                             client=boto3.client("dynamodb", config=Config(parameter_validation=False)))
+        with moto_without_item_size_check():
+            writer._batch_put(item for r in records for item in writer.new_items(r))
+        build_seconds = time.perf_counter() - started
+        print(f"open311 figures: built {reports} reports in {build_seconds:.1f} s", flush=True)
+
+        event = json.loads((ROOT / "events" / "api" / "get-open311-requests.json").read_text())
+        week = iso_utc(now - timedelta(days=7))
+        rows = []
+        for template_filter in OPEN311_FILTERS:
+            query = template_filter.format(kecamatan=kecamatan[0], week=quote(week))
+            params = {k: v for k, v in (part.split("=") for part in query.split("&"))}
+            with dynamodb_calls(store.client) as calls:
+                answer = app.lambda_handler(event | {"rawQueryString": query, "queryStringParameters": params},
+                                            _BenchContext())
+            if answer["statusCode"] != 200:
+                raise AssertionError(f"GET requests.json?{query}: {answer['statusCode']} {answer['body'][:200]}")
+            returned = len(json.loads(answer["body"]))
+            listed = open311.list_query({k: [v.replace("%3A", ":")] for k, v in params.items()}, now=now)
+            jurisdiction = params.get("jurisdiction_id")
+            known = reference.categories()
+            codes = [c for c in listed.service_codes if c in known] if listed.service_codes else list(known)
+            keys_queried = len(codes) * (len(listed.statuses) or 2) if codes else 0
+            with dynamodb_calls(store.client) as baseline:
+                wanted = frozenset().union(*(open311.lapor_statuses(x) for x in listed.statuses)) \
+                    if listed.statuses else None
+                start, end = iso_utc(listed.start), iso_utc(listed.end)
+                window = (store.public_reports_filed_between(jurisdiction, start, end) if jurisdiction
+                          else store.reports_filed_between(start, end))
+                matched = 0
+                for record in window:
+                    if (not listed.service_codes or record["category"] in listed.service_codes) and (
+                            wanted is None or record["status"] in wanted):
+                        matched += 1
+                        if matched >= listed.limit:
+                            break
+            rows.append({"filter": query, "returned": returned, "keys_queried": keys_queried,
+                         "index_items_read": int(calls.ops.get("Query", {}).get("returned", 0)),
+                         "queries": int(calls.ops.get("Query", {}).get("calls", 0)),
+                         "window_items_read": int(baseline.ops.get("Query", {}).get("returned", 0)),
+                         "window_queries": int(baseline.ops.get("Query", {}).get("calls", 0)),
+                         "baseline_matched": matched, "seconds": round(calls.ops["Query"]["seconds"], 3)
+                         if "Query" in calls.ops else 0.0})
+            if matched != returned:
+                raise AssertionError(f"{query}: the keyed listing returned {returned}, the window read finds {matched}")
+        runtime.reset()
+    return {"reports": reports, "build_seconds": round(build_seconds, 1), "rows": rows}
+
+
+class _BenchContext:
+    function_name = "ApiFunction"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench"
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-3:000000000000:function:ApiFunction"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10000
+
+
+def open311_listing_reads_vs_allowed(target: float = 1.0) -> Measurement:
+    """Index items read by Open311's filtered listings against what issue 14 allows them: 1.05x the requests
+    returned plus one page (``SERVICE_PAGE_SIZE``, or the limit for one key) per key queried; the worst filter."""
+    from lapor.dal.reports import SERVICE_PAGE_SIZE
+
+    run = open311_run()
+    worst, notes = 0.0, []
+    for row in run["rows"]:
+        page = 1000 if row["keys_queried"] == 1 else SERVICE_PAGE_SIZE
+        row["allowed"] = 1.05 * row["returned"] + row["keys_queried"] * page
+        row["vs_allowed"] = round(row["index_items_read"] / row["allowed"], 3) if row["allowed"] else 0.0
+        worst = max(worst, row["vs_allowed"])
+        notes.append(f"  {row['filter']}: returned {row['returned']}, read {row['index_items_read']} index items in "
+                     f"{row['queries']} Queries (the whole window: {row['window_items_read']} in "
+                     f"{row['window_queries']})")
+    read = sum(r["index_items_read"] for r in run["rows"])
+    returned = sum(r["returned"] for r in run["rows"])
+    notes.insert(0, f"open311 listings on {run['reports']} reports: {read} index items read for {returned} returned "
+                    f"({read / max(returned, 1):.3f} per request); the whole-window read: "
+                    f"{sum(r['window_items_read'] for r in run['rows'])}")
+    return Measurement(worst, {"rows": run["rows"], "build_seconds": run["build_seconds"]}, notes)
+
+
+def open311_window_reads_per_result(target: float | None = None) -> Measurement:
+    """The baseline: items the whole-window read (ByMonth or the public index, filtered in the function) reads
+    per request returned, over the same filters (a filter that matches nothing reads the whole window)."""
+    run = open311_run()
+    read = sum(r["window_items_read"] for r in run["rows"])
+    return Measurement(read / max(1, sum(r["returned"] for r in run["rows"])), {"items_read": read})
+
+
 FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("intake_vs_putitem", intake_vs_putitem, 1.3),
     ("sweep_reads_per_overdue", sweep_reads_per_overdue, 1.05),
@@ -1161,6 +1318,8 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("cold_import_ratio", cold_import_ratio, 1.25),
     ("cold_import_ratio_sms", cold_import_ratio_sms, 1.25),
     ("first_request_after_restore_ratio", first_request_after_restore_ratio, 1.3),
+    ("open311_listing_reads_vs_allowed", open311_listing_reads_vs_allowed, 1.0),
+    ("open311_window_reads_per_result", open311_window_reads_per_result, None),
 ]
 
 

@@ -146,12 +146,13 @@ def answer(call_api, token, tracking_id, agency="64-72-pupr"):
     return runtime.store().get_report(tracking_id, timeline=True)
 
 
-PUBLIC_KEYS = ("public_pk1", "public_pk2", "public_sk")  # a public report of Kota Samarinda: its province, its city
+# A public report of Kota Samarinda: its province and city (public listing) and Open311's listings by service.
+PUBLIC_KEYS = ("public_pk1", "public_pk2", "public_sk", "service_pk", "service_pk2")
 
 
 def index_keys_of(aws, tracking_id):
     item = aws.get_item(TableName="ReportsTable", Key={"PK": {"S": f"REPORT#{tracking_id}"}, "SK": {"S": "META"}})
-    return {k for k in item["Item"] if k.endswith(("_pk", "_sk")) or k.startswith("public_pk")}
+    return {k for k in item["Item"] if k.endswith(("_pk", "_sk")) or k.startswith(("public_pk", "service_pk"))}
 
 
 def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_once(aws, call_api, token):

@@ -45,6 +45,12 @@ def test_an_open311_client_lists_files_and_reads_back_in_json_and_xml(lapor_dev,
     listed = requests.get(f"{base}/requests.json", params={"service_request_id": f"{tracking_id},{second}"},
                           timeout=TIMEOUT).json()
     assert [r["service_request_id"] for r in listed] == [tracking_id, second]
+    # Filtered by keys (ByServiceInRegency: the service, its status, the kabupaten/kota).
+    keyed = requests.get(f"{base}/requests.json", params={"service_code": "infrastructure", "status": "open",
+                                                          "jurisdiction_id": "64.72"}, timeout=TIMEOUT).json()
+    assert {tracking_id, second} <= {r["service_request_id"] for r in keyed}
+    assert requests.get(f"{base}/requests.json", params={"status": "closed", "service_code": "infrastructure",
+                                                         "jurisdiction_id": "64.72.01"}, timeout=TIMEOUT).json() == []
 
     key_id = api_key.split("_")[1]
     assert key_id in lapor(lapor_dev, "apikeys", "list", "--endpoint", api_url).stdout

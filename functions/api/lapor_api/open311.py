@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -251,22 +252,28 @@ def _list(fmt: str) -> Response:
         records = [r for r in store.get_reports(i for i in (ids.normalize_tracking_id(raw) for raw in query.ids) if i)
                    if open311.within(r["region_code"], jurisdiction)]
         return _reply("service_requests", [_request(r, now) for r in records], fmt)
-    wanted = frozenset().union(*(open311.lapor_statuses(s) for s in query.statuses)) if query.statuses else None
     start, end = iso_utc(query.start), iso_utc(query.end)
-    # A region below the province: its public listing's key range (PublicByRegency or PublicByDistrict); the whole
-    # province: ByMonth. Neither projects all a request shows (the address, the media; a public index not even
-    # the description), and the table's indexes already project the 100 attributes DynamoDB allows, so the
-    # reports that match are then read by id (BatchGetItem, 100 a call): one more read per request returned.
-    candidates = (store.public_reports_filed_between(jurisdiction, start, end) if jurisdiction
-                  else store.reports_filed_between(start, end))
-    records = []
-    for record in candidates:
-        if (not query.service_codes or record["category"] in query.service_codes) and (
-                wanted is None or record["status"] in wanted):
-            records.append(record)
-            if len(records) >= query.limit:
-                break
-    records = store.get_reports(r["tracking_id"] for r in records)
+    if query.service_codes or query.statuses:
+        # Filtered: one key range per service and status asked (ByService, or ByServiceInRegency/-District for a
+        # region's public requests), so nothing outside the filters is read. Unknown codes have no reports.
+        known = reference.categories()
+        categories = [code for code in query.service_codes if code in known] if query.service_codes else list(known)
+        found = store.newest_by_service(categories, query.statuses or ("open", "closed"), start, end,
+                                        limit=query.limit, region_code=jurisdiction) if categories else []
+    else:
+        # Only a window: the public listing's key range of a region below the province (PublicByRegency or
+        # PublicByDistrict), else ByMonth: exactly the requests returned.
+        candidates = (store.public_reports_filed_between(jurisdiction, start, end) if jurisdiction
+                      else store.reports_filed_between(start, end))
+        found = [record["tracking_id"] for record in itertools.islice(candidates, query.limit)]
+    # No index projects all a request shows (the address, the media; a public index not even the description), and
+    # the table's indexes already project the 100 attributes DynamoDB allows: the requests are read by id
+    # (BatchGetItem, 100 a call), one more read per request returned. The filters are checked again on what is read,
+    # so an index entry behind a write in flight never shows a request that no longer matches.
+    records = [r for r in store.get_reports(found)
+               if (not query.service_codes or r["category"] in query.service_codes)
+               and (not query.statuses or open311.open311_status(r["status"]) in query.statuses)
+               and (jurisdiction is None or r["privacy"] == "public")]
     return _reply("service_requests", [_request(r, now) for r in records], fmt)
 
 

@@ -56,6 +56,13 @@ Indexes (sparse, projecting everything but ``reporter``):
                 ``servicerequestupdates`` (FixMyStreet's extension) reads a time window day partition by day
                 partition. Projects ``ALL``: the event items it holds carry only their event (no identity), and
                 the table's ``INCLUDE`` lists already name the 100 attributes DynamoDB allows.
+- ``ByService``, ``ByServiceInRegency``, ``ByServiceInDistrict`` (``KEYS_ONLY``): ``service_pk`` =
+                ``SERVICE#<category>#<open|closed>`` on every report, ``service_pk2`` / ``service_pk3`` =
+                ``SERVICE#<kabupaten/kota | kecamatan code>#<category>#<open|closed>`` on the reports the public
+                indexes hold; sort ``month_sk`` (``<submitted_at>#<tracking_id>``). Open311's filtered listings
+                (``service_code``, ``status``, ``jurisdiction_id``) read one key range per service and status asked,
+                so they read what they return, never the rest of the window. ``open|closed`` is Open311's status of
+                the report: the sweep, whose records carry no category, never moves a report between the two.
 """
 
 from __future__ import annotations
@@ -76,6 +83,11 @@ UPDATE_EVENTS = frozenset({"responded", "closed"})
 PUBLIC_INDEXES = {1: "PublicByProvince", 2: "PublicByRegency", 3: "PublicByDistrict"}
 PUBLIC_PK = {level: f"public_pk{level}" for level in PUBLIC_INDEXES}
 PUBLIC_SK = "public_sk"
+# Open311's filtered listings, per jurisdiction level (0: the whole deployment, 2: kabupaten/kota, 3: kecamatan; a
+# deployment is one province, so a province's listing is level 0), sorted by ``month_sk``.
+SERVICE_INDEXES = {0: "ByService", 2: "ByServiceInRegency", 3: "ByServiceInDistrict"}
+SERVICE_PK = {0: "service_pk", 2: "service_pk2", 3: "service_pk3"}
+SERVICE_SK = "month_sk"
 # Listed publicly while public, in every status but rejected (spam, out of scope).
 UNLISTED_STATUSES = frozenset({"rejected"})
 # Only reports in these statuses wait in ByDue: they await the agency.
@@ -233,6 +245,30 @@ def public_keys(report: dict[str, Any]) -> dict[str, str]:
     return keys | {PUBLIC_SK: f"{report['submitted_at']}#{report['tracking_id']}"}
 
 
+def open311_state(status: str) -> str:
+    """Open311's status of a report: ``open`` while it awaits the agency, ``closed`` once answered, closed or
+    rejected."""
+    return "open" if status in OPEN_STATUSES else "closed"
+
+
+def service_partition(category: str, state: str, region_code: str | None = None) -> str:
+    """One key of Open311's filtered listings: a service (category) in one Open311 status, in the whole deployment
+    or (``region_code``) in a kabupaten/kota or kecamatan."""
+    return f"SERVICE#{region_code}#{category}#{state}" if region_code else f"SERVICE#{category}#{state}"
+
+
+def service_keys(report: dict[str, Any]) -> dict[str, str]:
+    """Open311's filtered listings' keys of a report: the whole deployment's always; its kabupaten/kota's and
+    kecamatan's only while the public indexes list it (a region's listing holds its public reports)."""
+    state = open311_state(report["status"])
+    found = {SERVICE_PK[0]: service_partition(report["category"], state)}
+    if public_keys(report):
+        parts = report["region_code"].split(".")
+        found |= {SERVICE_PK[level]: service_partition(report["category"], state, ".".join(parts[:level]))
+                  for level in (2, 3) if len(parts) >= level}
+    return found
+
+
 def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
     """The index key attributes a report item carries in its current state."""
     keys = {
@@ -251,4 +287,6 @@ def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
         shard = due_shard(report["tracking_id"], shards)
         keys |= {"close_pk": closing_partition(shard),
                  "close_sk": f"{report['closes_at_utc']}#{report['tracking_id']}"}
-    return keys | public_keys(report)
+    keys |= public_keys(report)
+    # A record read from ByDue or ByClosing (the sweep's) has no category: its service keys stay as they are.
+    return keys | service_keys(report) if "category" in report else keys

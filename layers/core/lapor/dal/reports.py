@@ -8,6 +8,8 @@ stays small however long the timeline grows.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +18,8 @@ from lapor.dal import keys
 from lapor.dal.table import Table, _to_dynamo, without_keys
 
 REPORTER_ATTRIBUTE = "reporter"
+# Index items a page of Open311's filtered listings reads per key when it merges several keys.
+SERVICE_PAGE_SIZE = 100
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
 VIEW_ATTRIBUTES = (
     "tracking_id", "kind", "category", "region_code", "title", "description", "privacy", "location", "status",
@@ -295,6 +299,15 @@ class ReportStore(Table):
                     sets[name] = index[name]
                 else:
                     removes.append(name)
+        # Open311's filtered listings follow the status, category and privacy (as above); the sweep's records carry
+        # neither category nor privacy and leave them be: escalating keeps a report open, closing an answered one
+        # keeps it closed, in Open311's terms (``keys.open311_state``).
+        if "privacy" in changed and "category" in changed:
+            for name in keys.SERVICE_PK.values():
+                if name in index:
+                    sets[name] = index[name]
+                else:
+                    removes.append(name)
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
@@ -427,6 +440,39 @@ class ReportStore(Table):
             page = self.client.query(**kwargs)
             # Defence in depth: the index holds only public reports; anything else is never returned.
             yield from (i for i in map(self._plain, page.get("Items", [])) if i.get("privacy") == "public")
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def newest_by_service(self, categories: Iterable[str], states: Iterable[str], start_utc: str, end_utc: str, *,
+                          limit: int, region_code: str | None = None) -> list[str]:
+        """The tracking ids of the newest ``limit`` reports filed from ``start_utc`` to ``end_utc`` (inclusive) in
+        any of ``categories`` and Open311 ``states``, in the whole deployment or (``region_code``, a kabupaten/kota or
+        kecamatan) that region's public ones: one key range of a ``ByService*`` index per category and state, merged
+        newest first. Each range is read a page at a time as the merge reaches it, so what is read beyond the ids
+        returned is at most the rest of one page per key."""
+        level = keys.public_level(region_code) if region_code else 0
+        partitions = [keys.service_partition(category, state, region_code)
+                      for category in dict.fromkeys(categories) for state in dict.fromkeys(states)]
+        # One key: read exactly what is returned. Several: pages small enough that their leftovers stay small.
+        page_size = limit if len(partitions) == 1 else min(limit, SERVICE_PAGE_SIZE)
+        ranges = [self._service_range(level, partition, start_utc, end_utc, page_size) for partition in partitions]
+        newest = heapq.merge(*ranges, reverse=True)
+        return [sort_key.rpartition("#")[2] for sort_key in itertools.islice(newest, limit)]
+
+    def _service_range(self, level: int, partition: str, start_utc: str, end_utc: str, page_size: int
+                       ) -> Iterator[str]:
+        """One key's ``month_sk`` values in the window, newest first, a page per Query as the caller reads on."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": keys.SERVICE_INDEXES[level], "ScanIndexForward": False,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :start AND :end", "Limit": page_size,
+            "ExpressionAttributeNames": {"#pk": keys.SERVICE_PK[level], "#sk": keys.SERVICE_SK},
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":start": {"S": start_utc},
+                                          ":end": {"S": end_utc + "~"}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            yield from (item[keys.SERVICE_SK]["S"] for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
