@@ -188,3 +188,55 @@ def test_confidential_reports_are_in_no_region_s_keys(open311, api_key):  # noqa
     assert open311("GET", "requests", query="status=open&jurisdiction_id=64.72")[1] == []
     [listed] = open311("GET", "requests", query="status=open")[1]
     assert listed["service_request_id"] == tracking_id and listed["description"] is None
+
+
+def test_the_report_index_attributes_are_every_index_key_of_the_template():
+    from conftest import ROOT
+    from lapor_cli.template import load_template
+
+    table = load_template(ROOT / "template.yaml").tables["ReportsTable"]
+    indexed = {k["AttributeName"] for index in table["GlobalSecondaryIndexes"] for k in index["KeySchema"]}
+    # Timeline events carry the updates index's keys; every other index is over report items.
+    assert set(keys.REPORT_INDEX_ATTRIBUTES) == indexed - {"update_pk", "update_sk"}
+
+
+def test_reindex_gives_older_reports_the_keys_their_state_calls_for(open311, api_key, aws, capsys,  # noqa: F811
+                                                                    monkeypatch):
+    from lapor_cli.main import main
+
+    store = runtime.store()
+    older, current = (open311("POST", "requests", form=request_form(api_key))[1][0]["service_request_id"]
+                      for _ in range(2))
+    # As written before ByService existed, and with a due key its answered state no longer calls for.
+    aws.update_item(TableName=store.table_name, Key=keys.report_key(older),
+                    UpdateExpression="SET #status = :closed REMOVE service_pk, service_pk2",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":closed": {"S": "closed"}})
+    assert keys_of(older) == {} and open311("GET", "requests", query="status=closed")[1] == []
+    due_before = {k: v for k, v in aws.get_item(TableName=store.table_name, Key=keys.report_key(current))["Item"].items()
+                  if k.startswith("due_")}
+
+    assert main(["reindex"]) == 0
+    assert "2 reports read, 1 given the index keys" in capsys.readouterr().out
+    assert keys_of(older) == {"service_pk": "SERVICE#infrastructure#closed",
+                              "service_pk2": "SERVICE#64.72#infrastructure#closed"}
+    item = aws.get_item(TableName=store.table_name, Key=keys.report_key(older))["Item"]
+    assert "due_pk" not in item and "due_sk" not in item  # closed: out of the sweep's index
+    assert [r["service_request_id"] for r in open311("GET", "requests", query="status=closed")[1]] == [older]
+    current_item = aws.get_item(TableName=store.table_name, Key=keys.report_key(current))["Item"]
+    assert {k: v for k, v in current_item.items() if k.startswith("due_")} == due_before
+    assert store.reindex() == {"reports": 2, "updated": 0, "changed_meanwhile": 0}  # nothing left to do
+
+    # A report that changes between the Scan and its update keeps what its change wrote.
+    aws.update_item(TableName=store.table_name, Key=keys.report_key(current), UpdateExpression="REMOVE service_pk")
+    scan = store.client.scan
+
+    def scan_then_change(**kwargs):
+        page = scan(**kwargs)
+        aws.update_item(TableName=store.table_name, Key=keys.report_key(current),
+                        UpdateExpression="SET version = version + :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        return page
+
+    monkeypatch.setattr(store.client, "scan", scan_then_change)
+    assert store.reindex() == {"reports": 2, "updated": 0, "changed_meanwhile": 1}
+    assert "service_pk" not in keys_of(current)

@@ -111,6 +111,17 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    from lapor import runtime
+
+    runtime.reset()
+    counts = runtime.store().reindex()
+    print(f"{counts['reports']} reports read, {counts['updated']} given the index keys their state calls for, "
+          f"{counts['changed_meanwhile']} changed meanwhile (their change wrote the keys) in "
+          f"{os.environ.get('LAPOR_TABLE_NAME', 'lapor-reports')}")
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from lapor.domain.reference import load_data
 
@@ -359,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="load agencies and routes into the table named by LAPOR_TABLE_NAME "
                                             "(AWS credentials and region from the environment)")
     seed.set_defaults(func=_seed)
+
+    reindex = commands.add_parser("reindex", help="after an upgrade that adds an index: give every report in the "
+                                                  "table named by LAPOR_TABLE_NAME the index keys its state calls "
+                                                  "for (one Scan; AWS credentials and region from the environment)")
+    reindex.set_defaults(func=_reindex)
     return parser
 
 

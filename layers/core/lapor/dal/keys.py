@@ -93,6 +93,11 @@ UNLISTED_STATUSES = frozenset({"rejected"})
 # Only reports in these statuses wait in ByDue: they await the agency.
 OPEN_STATUSES = lifecycle.OPEN
 
+# Every index key a report item may carry (``index_keys``): ``ReportStore.reindex`` sets what a report's state calls
+# for and removes the rest, for reports written before an index existed.
+REPORT_INDEX_ATTRIBUTES = ("due_pk", "due_sk", "close_pk", "close_sk", "agency_pk", "agency_sk", "month_pk",
+                           "month_sk", *PUBLIC_PK.values(), PUBLIC_SK, *SERVICE_PK.values())
+
 AGENCIES, ROUTES, CALENDAR, API_KEYS = "CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR", "CONFIG#APIKEY"
 CONFIG_HEAD = "CONFIG#VERSION"
 SWEEP_RUNS = "SWEEP"

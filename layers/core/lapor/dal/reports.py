@@ -18,6 +18,9 @@ from lapor.dal import keys
 from lapor.dal.table import Table, _to_dynamo, without_keys
 
 REPORTER_ATTRIBUTE = "reporter"
+# What ``index_keys`` needs of a report, read by ``reindex``.
+REINDEX_READS = ("tracking_id", "category", "status", "region_code", "privacy", "submitted_at", "agency_id",
+                 "due_at_utc", "closes_at_utc", "overdue_final", "version")
 # Index items a page of Open311's filtered listings reads per key when it merges several keys.
 SERVICE_PAGE_SIZE = 100
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
@@ -442,6 +445,45 @@ class ReportStore(Table):
             yield from (i for i in map(self._plain, page.get("Items", [])) if i.get("privacy") == "public")
             if "LastEvaluatedKey" not in page:
                 return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def reindex(self) -> dict[str, int]:
+        """Give every report the index keys its state calls for, and no others (``lapor reindex``, after an upgrade
+        adds an index: reports written before carry none of its keys until their next change). A Scan of the report
+        items (the deployment's one Scan, run by hand), then one UpdateItem per report whose keys differ, on the
+        version read: a change meanwhile writes the keys itself and wins. Counts: reports, updated, changed."""
+        names = {f"#a{i}": name for i, name in enumerate((*REINDEX_READS, *keys.REPORT_INDEX_ATTRIBUTES))}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "FilterExpression": "SK = :meta AND begins_with(PK, :report)",
+            "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {":meta": {"S": "META"}, ":report": {"S": keys.report_partition("")}},
+        }
+        counts = {"reports": 0, "updated": 0, "changed_meanwhile": 0}
+        while True:
+            page = self.client.scan(**kwargs)
+            for report in map(self._plain, page.get("Items", [])):
+                counts["reports"] += 1
+                wanted = self.index_keys(report)
+                sets = {name: value for name, value in wanted.items() if report.get(name) != value}
+                removes = [name for name in keys.REPORT_INDEX_ATTRIBUTES if name in report and name not in wanted]
+                if not sets and not removes:
+                    continue
+                update = " ".join(part for part in (
+                    "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))) if sets else "",
+                    "REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes))) if removes else "") if part)
+                try:
+                    self.client.update_item(
+                        TableName=self.table_name, Key=keys.report_key(report["tracking_id"]), UpdateExpression=update,
+                        ConditionExpression="#version = :version",
+                        ExpressionAttributeNames={"#version": "version"} | {f"#s{i}": n for i, n in enumerate(sets)}
+                        | {f"#r{i}": n for i, n in enumerate(removes)},
+                        ExpressionAttributeValues={":version": {"N": str(report["version"])}}
+                        | {f":s{i}": {"S": v} for i, v in enumerate(sets.values())})
+                    counts["updated"] += 1
+                except self.client.exceptions.ConditionalCheckFailedException:
+                    counts["changed_meanwhile"] += 1
+            if "LastEvaluatedKey" not in page:
+                return counts
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def newest_by_service(self, categories: Iterable[str], states: Iterable[str], start_utc: str, end_utc: str, *,
