@@ -240,3 +240,18 @@ def test_reindex_gives_older_reports_the_keys_their_state_calls_for(open311, api
     monkeypatch.setattr(store.client, "scan", scan_then_change)
     assert store.reindex() == {"reports": 2, "updated": 0, "changed_meanwhile": 1}
     assert "service_pk" not in keys_of(current)
+
+
+def test_the_api_function_may_query_every_index_the_listings_read(open311, table, index_reads):  # noqa: F811
+    """moto enforces no IAM: the indexes the Open311 listings queried are checked against ApiFunction's policy."""
+    from test_template_security import statements
+
+    for filters in ("service_code=health", "status=open&jurisdiction_id=64.72", "status=open&jurisdiction_id=64.72.01",
+                    "jurisdiction_id=64.72", ""):
+        assert open311("GET", "requests", query=filters)[0] == 200
+    granted = {resource["Fn::Sub"].rpartition("/index/")[2]
+               for statement in statements("ApiFunction") if "dynamodb:Query" in statement["Action"]
+               for resource in statement["Resource"] if isinstance(resource, dict) and "Fn::Sub" in resource}
+    queried = {name for name, _ in index_reads}
+    assert {"ByService", "ByServiceInRegency", "ByServiceInDistrict", "ByMonth", "PublicByRegency"} <= queried
+    assert queried <= granted
