@@ -137,7 +137,9 @@ def test_a_resent_message_id_never_files_twice_and_gets_the_same_reply(aws, twil
     first = twiml_text(twilio(text, sid="SM-resent"))
     again = twiml_text(twilio(text, sid="SM-resent"))
     assert again == first and len(report_items(aws)) == 1
-    assert tracking_id_in(twiml_text(twilio(text, sid="SM-other"))) != tracking_id_in(first)  # a new message files
+    # A new message with the same complaint names the open report (a resend, below); from another phone it files.
+    assert "sudah tercatat" in twiml_text(twilio(text, sid="SM-other")) and len(report_items(aws)) == 1
+    assert tracking_id_in(twiml_text(twilio(text, sid="SM-other-phone", sender="+6281311112222"))) != tracking_id_in(first)
 
 
 def test_a_message_id_reused_by_another_phone_is_another_message(aws, generic):
@@ -281,3 +283,90 @@ def test_a_sender_that_is_not_a_phone_gets_empty_twiml_and_nothing_is_stored(aws
     result = twilio("LAPOR Samarinda kesehatan: promo paket data", sender="TELKOMSEL")
     assert result.status == 200 and result.headers["Content-Type"].startswith("text/xml")
     assert twiml_text(result) is None and report_items(aws) == []
+
+
+def test_the_same_complaint_sent_again_within_a_day_names_the_open_report(aws, twilio, generic, call_api, token):
+    first = tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas Tanjung Redeb tutup sejak pagi")))
+    # Sent again, in other words and by the other gateway (0812... is the same phone): no second report.
+    again = generic(message("lapor kab berau KESEHATAN: puskesmas masih tutup, tolong", message_id="g-again"))
+    assert again.body["reply"] == (f"Laporan ini sudah tercatat: {first}, belum selesai. Tidak dibuat laporan baru. "
+                                   f"Cek status: CEK {first}")
+    assert len(again.body["reply"]) <= 160 and len(report_items(aws)) == 1
+    # Another category, another region, or another phone: new reports.
+    assert tracking_id_in(twiml_text(twilio("LAPOR Berau pendidikan: SD 3 kekurangan guru"))) != first
+    assert tracking_id_in(twiml_text(twilio("LAPOR Samarinda kesehatan: Puskesmas tutup"))) != first
+    assert tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas tutup", sender="+6281311112222"))) != first
+    assert len(report_items(aws)) == 4
+    # Once the agency has answered, the same complaint is a new report (the problem came back or was not fixed).
+    answered = call_api("POST", f"/reports/{first}/responses", headers={"Authorization": token("admin")},
+                        json_body={"message": "Puskesmas sudah buka kembali.", "status": "responded"})
+    assert answered.status == 200, answered.body
+    assert tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas tutup lagi"))) != first
+
+
+def test_free_text_is_a_resend_only_when_its_words_are_the_same(aws, twilio):
+    first = tracking_id_in(twiml_text(twilio("Lampu jalan di Jl. Sudirman mati semua")))
+    assert f"sudah tercatat: {first}" in twiml_text(twilio("lampu jalan di jl. sudirman  MATI semua"))
+    assert tracking_id_in(twiml_text(twilio("Sampah menumpuk di pasar pagi"))) != first
+    assert len(report_items(aws)) == 2
+
+
+def test_a_resend_is_counted_within_24_hours_only_across_the_phones_days(aws, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from lapor.settings import get_settings
+    from lapor.sms_intake import InboundSms, SmsDesk
+
+    desk = SmsDesk(runtime.store(), runtime.sms_store(), runtime.config_cache().get(), get_settings())
+    evening = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # 22:00 WITA on Monday
+
+    def send(at, n):
+        return desk.answer(InboundSms(provider="generic", message_id=f"m{n}", sender=PHONE, recipient="1708",
+                                      text="LAPOR Berau kesehatan: Puskesmas tutup"), now=at)
+
+    reply, outcome = send(evening, 1)
+    assert outcome["outcome"] == "filed"
+    # The next morning (another local day, 11 hours later): still the same report.
+    assert send(evening + timedelta(hours=11), 2)[1] == {"outcome": "resend", "tracking_id": outcome["tracking_id"]}
+    # A day and a bit later: a new one.
+    assert send(evening + timedelta(hours=25), 3)[1]["outcome"] == "filed"
+    assert len(report_items(aws)) == 2
+
+
+def test_every_dynamodb_call_of_an_sms_is_granted_by_the_sms_function_s_policy(aws, twilio, call_api, token):
+    """moto enforces no IAM: the SMS paths' calls (file, resend, check, limit, help) are checked against
+    SmsFunction's statements in template.yaml, by action and partition key (``dynamodb:LeadingKeys``)."""
+    from fnmatch import fnmatch
+
+    from test_template_security import leading_keys, on_table, statements
+
+    client = runtime.store().client
+    calls = []
+
+    def record(params, model, **_):
+        if model.name == "TransactWriteItems":
+            for entry in params["TransactItems"]:
+                (kind, write), = entry.items()
+                pk = (write.get("Key") or write["Item"])["PK"]["S"]
+                calls.append(({"Put": "PutItem", "Update": "UpdateItem"}.get(kind, kind), pk))
+        elif "Key" in params:
+            calls.append((model.name, params["Key"]["PK"]["S"]))
+        elif model.name == "Query" and "IndexName" not in params:
+            calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
+
+    client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="sms-iam")
+    runtime.sms_store().client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="sms-iam")
+    try:
+        tracking_id = tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas tutup")))
+        assert "sudah tercatat" in twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas masih tutup"))
+        assert tracking_id in twiml_text(twilio(f"CEK {tracking_id}"))
+        twiml_text(twilio("INFO"))
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="sms-iam")
+    granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("SmsFunction")
+               if statement["Effect"] == "Allow" and on_table(statement)
+               for action in statement["Action"] for key in leading_keys(statement) or ()]
+    assert {"Query", "GetItem", "PutItem", "UpdateItem"} <= {action for action, _ in calls}
+    denied = sorted({(action, pk.split("#")[0]) for action, pk in calls
+                     if not any(a == action and fnmatch(pk, key) for a, key in granted)})
+    assert denied == []

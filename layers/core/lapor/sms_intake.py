@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lapor.config import RoutingConfig
 from lapor.dal import DailyLimitReached, MessageSeen, ReportStore, SmsStore
-from lapor.domain import reference
+from lapor.domain import lifecycle, reference
 from lapor.domain import sms as commands
 from lapor.domain.clock import parse_utc
 from lapor.domain.phones import to_e164
@@ -26,6 +26,7 @@ from lapor.settings import Settings
 from lapor.views import is_overdue
 
 FREE_TEXT_CATEGORY = "other_public_services"
+RESEND_WINDOW = timedelta(days=1)  # the same complaint from the same phone within it files nothing new
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,18 @@ class SmsDesk:
         return commands.reply_status(report["tracking_id"], report["status"], report["agency_name"], due,
                                      overdue=is_overdue(report, now), overdue_final=bool(report.get("overdue_final")))
 
+    def _open_report_about(self, subject: str, quota: dict[str, dict[str, Any]], now: datetime) -> str | None:
+        """The newest report this phone filed about ``subject`` in the last 24 hours, if it still awaits the
+        agency."""
+        since = now - RESEND_WINDOW
+        filed = [entry for items in quota.values() for entry in items["recent"]
+                 if entry["subject"] == subject and parse_utc(entry["at"]) >= since]
+        for entry in sorted(filed, key=lambda e: e["at"], reverse=True):
+            report = self.store.get_report(entry["tracking_id"])
+            if report is not None and report["status"] in lifecycle.OPEN:
+                return entry["tracking_id"]
+        return None
+
     def default_region(self, recipient: str) -> str:
         numbers = self.settings.sms_numbers
         return numbers.get(recipient) or numbers.get(recipient.lstrip("+")) or self.settings.sms_default_region
@@ -109,8 +122,16 @@ class SmsDesk:
                     "outcome": resolved.code}
         # The phone's day is the receiving number's: one bucket a day, wherever its reports are filed.
         zone = reference.region(home).zone  # type: ignore[union-attr]
-        day, key, limit = now.astimezone(zone).date().isoformat(), phone_key(sender), self.settings.sms_daily_limit
-        if self.sms.sms_reports_on(key, day) >= limit:
+        today = now.astimezone(zone).date()
+        day, key, limit = today.isoformat(), phone_key(sender), self.settings.sms_daily_limit
+        quota = self.sms.sms_quota(key, (today - timedelta(days=1)).isoformat(), day)
+        # The same complaint sent again within a day (no answer yet, or unsure the first arrived) is a resend: it
+        # names the report already open instead of filing one more for the agency to answer twice.
+        subject = commands.resend_subject(region_code, category, text, triage=triage)
+        if resent := self._open_report_about(subject, quota, now):
+            reply = commands.reply_resend(resent)
+            return self._remember(message.provider, seen, reply), {"outcome": "resend", "tracking_id": resent}
+        if quota.get(day, {}).get("filed", 0) >= limit:
             return self._remember(message.provider, seen, commands.reply_limit(limit)), {"outcome": "limit"}
 
         report = ReportIn(kind="complaint", category=category, region_code=region_code, privacy="anonymous",
@@ -124,7 +145,8 @@ class SmsDesk:
             reply = (commands.reply_filed_for_triage(item["tracking_id"]) if triage
                      else commands.reply_filed(item["tracking_id"], item["agency_name"], due))
             self.sms.create_sms_report(item, provider=message.provider, message_id=seen, reply=reply,
-                                       phone_key=key, day=day, daily_limit=limit, expires_at=expires_at)
+                                       phone_key=key, day=day, daily_limit=limit, expires_at=expires_at,
+                                       subject=subject)
             replies.append(reply)
 
         try:

@@ -23,7 +23,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
                    ``expires_at`` (TTL)
 - SMS message      ``SMS#<provider>#<phone hash>#<message_id>`` / ``MESSAGE``: the reply given (a resend gets it
                    again); the sender is part of the key, since a gateway may reuse message ids across phones
-- SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day
+- SMS quota        ``SMSQUOTA#<phone hash>`` / ``<yyyy-mm-dd>``: reports a phone filed that day (``filed``) and what
+                   each was about (``recent``: subject, tracking id, when), so a resend files nothing
 - stats counters   ``STATS#<scope>`` / ``<yyyy-mm-dd>``: a day's counters of a region (or of all)
 - stats marker     ``STATSEEN#<stream event id>`` / ``MARK``: the event was counted (redeliveries change nothing)
 - sweep run        ``SWEEP`` / ``RUN#<ULID>``: a sweep's state and counts, added to by its workers once per
@@ -174,8 +175,12 @@ def sms_message_key(provider: str, message: str) -> Key:
     return key(f"SMS#{provider}#{message}", "MESSAGE")
 
 
+def sms_quota_partition(phone_key: str) -> str:
+    return f"SMSQUOTA#{phone_key}"
+
+
 def sms_quota_key(phone_key: str, day: str) -> Key:
-    return key(f"SMSQUOTA#{phone_key}", day)
+    return key(sms_quota_partition(phone_key), day)
 
 
 def stats_partition(scope: str) -> str:

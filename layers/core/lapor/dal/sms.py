@@ -46,15 +46,23 @@ class SmsStore(Table):
             return False
         return True
 
-    def sms_reports_on(self, phone_key: str, day: str) -> int:
-        response = self.client.get_item(TableName=self.table_name, ConsistentRead=True,
-                                        Key=keys.sms_quota_key(phone_key, day), ProjectionExpression="filed")
-        return int(response["Item"]["filed"]["N"]) if "Item" in response else 0
+    def sms_quota(self, phone_key: str, first_day: str, last_day: str) -> dict[str, dict[str, Any]]:
+        """A phone's quota items from ``first_day`` to ``last_day`` (its local days), by day: ``filed`` (reports
+        that day) and ``recent`` (what each was about: ``subject``, ``tracking_id``, ``at``). One Query."""
+        response = self.client.query(
+            TableName=self.table_name, ConsistentRead=True, ProjectionExpression="SK, filed, recent",
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues={":pk": {"S": keys.sms_quota_partition(phone_key)},
+                                       ":first": {"S": first_day}, ":last": {"S": last_day}})
+        return {item["SK"]: {"filed": int(item.get("filed", 0)), "recent": item.get("recent", [])}
+                for item in map(self._plain, response.get("Items", []))}
 
     def create_sms_report(self, report: dict[str, Any], *, provider: str, message_id: str, reply: str,
-                          phone_key: str, day: str, daily_limit: int, expires_at: int) -> None:
-        """File a report from an SMS in one transaction with its message id and the phone's daily count, so
-        a resent message never files twice and the limit holds under concurrent messages."""
+                          phone_key: str, day: str, daily_limit: int, expires_at: int, subject: str) -> None:
+        """File a report from an SMS in one transaction with its message id and the phone's daily count (and
+        ``subject``, what it is about, so the same complaint sent again is known), so a resent message never
+        files twice and the limit holds under concurrent messages."""
+        recent = {"subject": subject, "tracking_id": report["tracking_id"], "at": report["submitted_at"]}
         message = keys.sms_message_key(provider, message_id) | {
             "reply": {"S": reply}, "tracking_id": {"S": report["tracking_id"]}, "expires_at": {"N": str(expires_at)}}
         filing = self.reports.filing_writes(report)
@@ -63,10 +71,12 @@ class SmsStore(Table):
             {"Put": {"TableName": self.table_name, "Item": message,
                      "ConditionExpression": "attribute_not_exists(PK)"}},
             {"Update": {"TableName": self.table_name, "Key": keys.sms_quota_key(phone_key, day),
-                        "UpdateExpression": "ADD filed :one SET expires_at = :expires",
+                        "UpdateExpression": "ADD filed :one SET expires_at = :expires, "
+                                            "recent = list_append(if_not_exists(recent, :none), :recent)",
                         "ConditionExpression": "attribute_not_exists(filed) OR filed < :limit",
                         "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": str(daily_limit)},
-                                                      ":expires": {"N": str(expires_at)}}}},
+                                                      ":expires": {"N": str(expires_at)}, ":none": {"L": []},
+                                                      ":recent": {"L": [self._serializer.serialize(recent)]}}}},
         ]
         for attempt in range(SMS_TRANSACTION_ATTEMPTS):
             try:

@@ -15,6 +15,7 @@ what the sender wrote in the order it was written); a message with nothing visib
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -38,6 +39,7 @@ TEMPLATES = {
         "Atau kirim isi laporan saja. Cek status: CEK <kode>"
     ),
     "filed": "Laporan {tracking_id} diteruskan ke {agency}, batas jawaban {due}. Cek status: CEK {tracking_id}",
+    "resend": "Laporan ini sudah tercatat: {tracking_id}, belum selesai. Tidak dibuat laporan baru. Cek status: CEK {tracking_id}",
     "filed_for_triage": (
         "Laporan {tracking_id} diterima dan akan diteruskan ke instansi terkait. Cek status: CEK {tracking_id}"
     ),
@@ -368,6 +370,20 @@ def reply_help() -> str:
 
 def reply_filed(tracking_id: str, agency_name: str, due_local_date: date) -> str:
     return _fit(TEMPLATES["filed"], agency_name, tracking_id=tracking_id, due=format_date(due_local_date))
+
+
+def reply_resend(tracking_id: str) -> str:
+    return TEMPLATES["resend"].format(tracking_id=tracking_id)
+
+
+def resend_subject(region_code: str, category: str, text: str, *, triage: bool) -> str:
+    """What a filed SMS is about, to know the same complaint sent again: its region and category; for free text
+    (every one goes to the home region's triage category) also its words, so two different problems sent by one
+    phone on one day are two reports."""
+    if not triage:
+        return f"{region_code}#{category}"
+    words = " ".join(clean_text(text).casefold().split())
+    return f"{region_code}#{category}#{hashlib.sha256(words.encode()).hexdigest()[:16]}"
 
 
 def reply_filed_for_triage(tracking_id: str) -> str:
