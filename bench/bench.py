@@ -38,7 +38,7 @@ BASE_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": str(ROOT / ".bench-no-aws-credentials"),
     "LAPOR_TABLE_NAME": "ReportsTable", "LAPOR_IDEMPOTENCY_TABLE_NAME": "IdempotencyTable",
     "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "lapor-api",
-    "POWERTOOLS_METRICS_NAMESPACE": "Lapor",
+    "POWERTOOLS_METRICS_NAMESPACE": "Lapor", "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as template.yaml's Globals
 }
 # What the Lambda runtime sets and libraries test for. Without LAMBDA_TASK_ROOT the X-Ray SDK (imported by
 # Powertools' Tracer even when tracing is disabled) builds a centralized sampler with two botocore X-Ray clients,

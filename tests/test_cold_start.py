@@ -1,0 +1,35 @@
+"""What a cold start imports and builds (issue #16): checked in fresh interpreters, as Lambda starts them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from lapor_cli.template import _CfnLoader
+
+ROOT = Path(__file__).resolve().parents[1]
+GLOBALS = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+VARIABLES = GLOBALS["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def fresh(code: str, function: str, **env: str) -> dict:
+    """Run ``code`` in a new interpreter with ``function``'s code on the path; the JSON it prints last."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("PYDANTIC_")} | env
+    done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'functions' / function)!r})\n"
+                           + code], capture_output=True, text=True, env=child_env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_functions_load_no_pydantic_plugins():
+    """Without PYDANTIC_DISABLE_PLUGINS pydantic reads every installed package's entry points at its first model."""
+    assert VARIABLES["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    scanned = fresh("import json, lapor_api.app\nfrom lapor.settings import get_settings\nget_settings()\n"
+                    "from pydantic.plugin import _loader\nprint(json.dumps(_loader._plugins is not None))",
+                    "api", PYDANTIC_DISABLE_PLUGINS=VARIABLES["PYDANTIC_DISABLE_PLUGINS"])
+    assert scanned is False
