@@ -33,3 +33,13 @@ def test_the_functions_load_no_pydantic_plugins():
                     "from pydantic.plugin import _loader\nprint(json.dumps(_loader._plugins is not None))",
                     "api", PYDANTIC_DISABLE_PLUGINS=VARIABLES["PYDANTIC_DISABLE_PLUGINS"])
     assert scanned is False
+
+
+def test_the_sms_function_does_not_create_every_route_s_models():
+    """SmsFunction validates one body, ReportIn (lapor.intake_models); lapor.models holds the other ~60 classes."""
+    loaded = fresh("import json, sys, lapor_sms.app\nprint(json.dumps(sorted(m for m in sys.modules "
+                   "if m.startswith(('lapor.models', 'lapor.intake_models')))))", "sms")
+    assert loaded == ["lapor.intake_models"]
+    from lapor import intake_models, models
+
+    assert models.ReportIn is intake_models.ReportIn  # one class: the same schema in the OpenAPI document
