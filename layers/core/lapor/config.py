@@ -48,6 +48,8 @@ def load_routing_config(store: ConfigStore, version: int | None = None) -> Routi
 
 
 class ConfigCache:
+    CHECK_WAIT_SECONDS = 5.0  # how long get waits for a check_soon still under way before checking itself
+
     def __init__(self, store: ConfigStore, ttl_seconds: float) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
@@ -75,8 +77,6 @@ class ConfigCache:
         checking = threading.Thread(target=self._check_quietly, name="lapor-config-check", daemon=True)
         self._checking = checking
         checking.start()
-
-    CHECK_WAIT_SECONDS = 5.0
 
     def _check_quietly(self) -> None:
         try:

@@ -112,16 +112,6 @@ def drop_connections() -> None:
         notify.reset()
 
 
-def reset_clients() -> None:
-    """Forget the AWS clients and the stores holding them (after a SnapStart restore); settings and the
-    configuration cache stay."""
-    for cached in (dynamodb, store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, sqs, s3):
-        cached.cache_clear()
-    notify = sys.modules.get("lapor.notify")
-    if notify is not None:
-        notify.reset()
-
-
 def reset_caches() -> None:
     """Forget the stores and the configuration cache, keep the clients (after SnapStart's priming)."""
     for cached in (store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, config_cache):

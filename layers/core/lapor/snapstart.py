@@ -11,9 +11,9 @@ from that snapshot. So:
 - **After a restore**, :func:`refresh` drops what copies of one snapshot must not share: the DynamoDB client's
   pooled connections (dead sockets after a real restore, and no two copies may share one TLS session; the client
   itself is kept: besides its configuration it holds the credentials, the very object a new client would get
-  from boto3's default session, which caches them, a retry quota and caches of endpoint rules: nothing unique to a
-  copy; a new client would cost its build and a slower first call), the other, rarely used clients (built again on first use), the configuration
-  cache's clock (``time.monotonic`` values from before the snapshot mean nothing after it: the version is checked
+  from boto3's default session, which caches them, a retry quota and caches of endpoint rules: nothing unique to
+  a copy; a new client would cost its build and a slower first call), the other, rarely used clients (built
+  again on first use), the configuration cache's clock (``time.monotonic`` values from before the snapshot mean nothing after it: the version is checked
   at once, in a thread, so that its round trip overlaps the first request's own work) and Python's ``random``
   generator (reseeded from the OS; botocore's retry jitter draws from it). Tracking ids, access codes and
   attachment ids come from :mod:`secrets` and ULIDs from ``os.urandom`` (python-ulid), which read the kernel's
@@ -78,10 +78,10 @@ def refresh() -> None:
     from lapor import runtime
 
     runtime.drop_connections()
-    if runtime.config_cache.cache_info().currsize:  # a configuration read before the snapshot: checked again
-        runtime.config_cache().check_soon()
     random.seed()  # from os.urandom: copies of one snapshot must not draw the same sequence
     _fresh_ulid_generator()
+    if runtime.config_cache.cache_info().currsize:  # a configuration read before the snapshot: checked again
+        runtime.config_cache().check_soon()  # last: its thread's client call may draw retry jitter from random
 
 
 def _fresh_ulid_generator() -> None:
