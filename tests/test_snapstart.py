@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 
 import pytest
 
@@ -45,10 +46,13 @@ def test_the_snapshot_holds_the_real_configuration_and_a_restore_only_checks_its
     held = runtime.config_cache().get()
     assert calls == []  # read by the priming: in the snapshot
     assert "priming" not in held.agencies and held.agencies  # the real agencies, not priming's stand-in
-    snapstart.refresh()  # new clients
-    count(runtime.config_store().client)
+    snapstart.refresh()  # the same client, its connections closed; the version checked in a thread
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert calls == ["Query"]  # the head, one page, read at the restore before any request asked for it
     assert runtime.config_cache().get().version == held.version
-    assert calls == ["Query"]  # the head, one page
+    assert calls == ["Query"]  # the request waited for that check instead of making its own
 
 
 def test_the_sms_priming_stops_at_the_signature_without_reading_a_secret(aws, monkeypatch):
@@ -95,3 +99,91 @@ def test_copies_restored_from_one_snapshot_draw_different_ids(aws):
     first, second = drawn
     for kind in ("tracking", "codes", "ulids", "random"):
         assert len(first[kind]) == 5 and not set(first[kind]) & set(second[kind]), kind
+
+
+def test_a_restore_keeps_the_dynamodb_client_and_closes_its_pooled_connections(aws):
+    """A socket in the snapshot is dead after a real restore, and copies must not share one; the client, which
+    holds nothing unique to a copy, is kept (building a new one costs the first request)."""
+    from lapor import runtime, snapstart
+
+    runtime.reset()
+    client = runtime.store().client
+    manager = client._endpoint.http_session._manager
+    manager.connection_from_url("https://dynamodb.ap-southeast-3.amazonaws.com/")  # a pool, as a real call leaves
+    assert len(manager.pools) == 1
+    snapstart.refresh()
+    assert runtime.store().client is client and runtime.config_store().client is client
+    assert len(manager.pools) == 0
+    assert runtime.store().get_report("LPR-00000000") is None  # still usable: it opens a new connection
+
+
+def test_after_a_restore_the_version_check_runs_beside_the_first_request():
+    """check_soon starts the check in a thread; get waits for it instead of checking again, so the check's round
+    trip overlaps what the request does before it needs the configuration."""
+    import time
+
+    from lapor.config import ConfigCache, RoutingConfig
+
+    class SlowStore:
+        heads = 0
+
+        def head(self):
+            SlowStore.heads += 1
+            time.sleep(0.3)
+            return type("Head", (), {"version": 7})()
+
+    cache = ConfigCache(SlowStore(), ttl_seconds=300)
+    cache.prime(RoutingConfig(agencies={}, routes={}, version=7))
+    cache.check_soon()
+    time.sleep(0.3)  # the first request's own work (validation, its first read)
+    started = time.perf_counter()
+    assert cache.get().version == 7
+    assert time.perf_counter() - started < 0.15 and SlowStore.heads == 1
+    assert cache.get().version == 7 and SlowStore.heads == 1  # checked: cached for the TTL again
+
+
+def test_a_failed_background_check_leaves_the_request_to_check_again():
+    from lapor.config import ConfigCache, RoutingConfig
+
+    class FlakyStore:
+        heads = 0
+
+        def head(self):
+            FlakyStore.heads += 1
+            if FlakyStore.heads == 1:
+                raise ConnectionError("first attempt")
+            return type("Head", (), {"version": 3})()
+
+    cache = ConfigCache(FlakyStore(), ttl_seconds=300)
+    cache.prime(RoutingConfig(agencies={}, routes={}, version=3))
+    cache.check_soon()
+    assert cache.get().version == 3 and FlakyStore.heads == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_copies_restored_from_one_snapshot_do_not_continue_one_ulid_sequence():
+    """python-ulid is monotonic: a ULID in the millisecond of the previous one is that one plus one. Two copies of
+    a snapshot that made a ULID must not both continue from it."""
+    import time
+
+    from lapor import snapstart
+    from ulid import ULID
+
+    at = time.time()
+    ULID.from_timestamp(at)  # made before the snapshot: its randomness is in the generator's state
+    drawn = []
+    for _ in range(2):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read)
+                snapstart.run_after_restore()
+                os.write(write, str(ULID.from_timestamp(at)).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            drawn.append(pipe.read())
+        os.waitpid(pid, 0)
+    assert drawn[0] and drawn[1] and drawn[0] != drawn[1]

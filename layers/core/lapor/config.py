@@ -7,6 +7,7 @@ says whether the configuration's version moved on; only then are the lists read 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,11 +48,14 @@ def load_routing_config(store: ConfigStore, version: int | None = None) -> Routi
 
 
 class ConfigCache:
+    CHECK_WAIT_SECONDS = 5.0  # how long get waits for a check_soon still under way before checking itself
+
     def __init__(self, store: ConfigStore, ttl_seconds: float) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self._value: RoutingConfig | None = None
         self._checked_at = 0.0
+        self._checking: threading.Thread | None = None  # a version check under way (check_soon)
 
     def invalidate(self) -> None:
         """Forget the cached configuration (after an admin changed it through this container)."""
@@ -64,11 +68,33 @@ class ConfigCache:
         if store is not None:
             self.store = store
 
+    def check_soon(self) -> None:
+        """Check the version now, in a thread, and have the next :meth:`get` wait for that check rather than make
+        its own (after a SnapStart restore: the check's round trip overlaps the first request's own work, its
+        validation and its first reads, instead of following them). A check that failed or is still running after
+        ``CHECK_WAIT_SECONDS`` leaves ``get`` to check again itself."""
+        self.expire()
+        checking = threading.Thread(target=self._check_quietly, name="lapor-config-check", daemon=True)
+        self._checking = checking
+        checking.start()
+
+    def _check_quietly(self) -> None:
+        try:
+            self._get()
+        except Exception:  # noqa: BLE001 (the request's get checks again and raises what it meets)
+            pass
+
     def prime(self, value: RoutingConfig) -> None:
         """Hold ``value`` as if just read (SnapStart's priming: a stand-in, forgotten after it)."""
         self._value, self._checked_at = value, time.monotonic()
 
     def get(self) -> RoutingConfig:
+        checking, self._checking = self._checking, None
+        if checking is not None:
+            checking.join(self.CHECK_WAIT_SECONDS)
+        return self._get()
+
+    def _get(self) -> RoutingConfig:
         now = time.monotonic()
         if self._value is not None and now - self._checked_at < self.ttl_seconds:
             return self._value

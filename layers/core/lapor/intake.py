@@ -12,7 +12,7 @@ from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc
 from lapor.domain.routing import resolve_route
 from lapor.errors import Unprocessable
-from lapor.models import ReportIn
+from lapor.intake_models import ReportIn
 
 # A 40-bit random id collides rarely; the conditional write catches it and we draw again.
 _TRACKING_ID_ATTEMPTS = 5

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     AnyUrl,
     AwareDatetime,
     BaseModel,
@@ -19,60 +18,14 @@ from pydantic import (
 )
 
 from lapor.domain.clock import EARLIEST, LATEST
-from lapor.domain.phones import to_e164
 from lapor.domain.reference import REGION_CODE_PATTERN
-from lapor.domain.text import check_text
+# A new report (ReportIn and the types it is made of) lives in lapor.intake_models: SmsFunction validates nothing
+# else, and so does not create the classes of every route at its cold start (issue #16). Re-exported from here.
+from lapor.intake_models import Coordinate, Deferred, Kind, Location, Privacy, ReporterIn, ReportIn, Text  # noqa: F401
 
 
-class Deferred(BaseModel):
-    """Every model here: its validator and serializer are built when first used, not at import (issue #16: building
-    all of them took ~40 ms of every cold start, and a request uses a few). The OpenAPI document is the same
-    (tests/test_openapi_snapshot.py), and SnapStart's priming builds the ones a request uses before the snapshot."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-Kind = Literal["complaint", "aspiration", "information_request"]
-Privacy = Literal["public", "confidential", "anonymous"]
 Status = Literal["submitted", "routed", "in_progress", "responded", "closed", "escalated", "rejected"]
 Channel = Literal["web", "sms", "open311", "operator", "system"]
-
-# Every free text Lapor stores: trimmed, no control characters or bidi overrides, something visible in it.
-Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_text)]
-# JSON numbers and booleans as they are: `true` is not a latitude nor a rating, "1.5" not a number.
-Coordinate = Annotated[float, Field(strict=True)]
-
-
-class Location(Deferred):
-    model_config = ConfigDict(extra="forbid")
-    lat: Coordinate = Field(ge=-90, le=90)
-    lon: Coordinate = Field(ge=-180, le=180)
-
-
-class ReporterIn(Deferred):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
-    phone: Annotated[Text, Field(min_length=5, max_length=32)] | None = None
-    email: Annotated[Text, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        return None if value is None else to_e164(value)
-
-
-class ReportIn(Deferred):
-    """A new report, as a citizen files it."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Kind
-    category: Annotated[Text, Field(min_length=1, max_length=64)]
-    region_code: Annotated[Text, Field(pattern=REGION_CODE_PATTERN, examples=["64.72"])]
-    title: Annotated[Text, Field(min_length=5, max_length=150)]
-    description: Annotated[Text, Field(min_length=10, max_length=5000)]
-    privacy: Privacy
-    location: Location | None = None
-    reporter: ReporterIn | None = None
 
 
 class AgencyRef(Deferred):

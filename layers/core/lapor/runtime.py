@@ -92,10 +92,20 @@ def config_cache() -> ConfigCache:
     return ConfigCache(config_store(), get_settings().config_cache_seconds)
 
 
-def reset_clients() -> None:
-    """Forget the AWS clients and the stores holding them (after a SnapStart restore); settings and the
-    configuration cache stay."""
-    for cached in (dynamodb, store, config_store, api_keys, intake_keys, sms_store, stats_store, sweep_runs, sqs, s3):
+def close_connections(client: Any) -> None:
+    """Close ``client``'s pooled HTTP connections (and its proxies'); the client stays usable and opens new ones
+    on its next call. botocore's own ``URLLib3Session.close``: it empties urllib3's pool managers."""
+    client._endpoint.http_session.close()
+
+
+def drop_connections() -> None:
+    """After a SnapStart restore: keep the DynamoDB client and the stores (a new client would cost ~3 ms to build and
+    more on its first call: endpoint rules, signer, handlers), close its pooled connections (a socket in the
+    snapshot is dead in every copy, and copies must never share one TLS session); forget the rarely used clients
+    (SQS, S3, SNS, EventBridge, Powertools' idempotency store), built again on first use."""
+    if dynamodb.cache_info().currsize:
+        close_connections(dynamodb())
+    for cached in (sqs, s3):
         cached.cache_clear()
     notify = sys.modules.get("lapor.notify")
     if notify is not None:

@@ -21,7 +21,7 @@ from lapor.domain.clock import parse_utc
 from lapor.domain.phones import to_e164
 from lapor.errors import Unprocessable
 from lapor.intake import submit_report
-from lapor.models import ReportIn
+from lapor.intake_models import ReportIn
 from lapor.settings import Settings
 from lapor.views import is_overdue
 

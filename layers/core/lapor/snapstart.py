@@ -8,12 +8,17 @@ from that snapshot. So:
   every call is answered in process: nothing goes over the network, nothing is stored, no metric or log line is
   emitted. What they build (pydantic validators, the resolver's route and dependency caches, botocore's models)
   is in the snapshot, and the first real request pays nothing extra for it.
-- **After a restore**, :func:`refresh` drops what copies of one snapshot must not share: the boto3 clients and
-  stores (their connection pools and endpoints; the DynamoDB client is rebuilt at once, so the first request does
-  not pay for it), the configuration cache's clock (``time.monotonic`` values from before the snapshot mean
-  nothing after it: the next request checks the configuration's version) and Python's ``random`` generator
-  (reseeded from the OS). Tracking ids, access codes and attachment ids come from :mod:`secrets` and ULIDs from
-  ``os.urandom`` (python-ulid), which read the kernel's generator on every call and hold no state to share.
+- **After a restore**, :func:`refresh` drops what copies of one snapshot must not share: the DynamoDB client's
+  pooled connections (dead sockets after a real restore, and no two copies may share one TLS session; the client
+  itself is kept: besides its configuration it holds the credentials, the very object a new client would get
+  from boto3's default session, which caches them, a retry quota and caches of endpoint rules: nothing unique to
+  a copy; a new client would cost its build and a slower first call), the other, rarely used clients (built
+  again on first use), the configuration cache's clock (``time.monotonic`` values from before the snapshot mean nothing after it: the version is checked
+  at once, in a thread, so that its round trip overlaps the first request's own work) and Python's ``random``
+  generator (reseeded from the OS; botocore's retry jitter draws from it). Tracking ids, access codes and
+  attachment ids come from :mod:`secrets` and ULIDs from ``os.urandom`` (python-ulid), which read the kernel's
+  generator on every call; python-ulid's monotonic state (the last ULID's millisecond and randomness) is dropped
+  with a new generator. ``uuid.uuid4`` reads ``os.urandom`` too.
 
 Outside Lambda (tests, ``lapor dev``) ``snapshot_restore_py`` is not importable and :func:`install` registers
 nothing; :func:`run_before_snapshot` and :func:`run_after_restore` run the same hooks by hand (tests, bench).
@@ -24,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -67,15 +73,23 @@ def run_after_restore() -> None:
 
 
 def refresh() -> None:
-    """After a restore: new boto3 clients and stores, the configuration cache's clock forgotten, ``random``
-    reseeded from the OS."""
+    """After a restore: the DynamoDB client's pooled connections closed (the client kept), the other clients
+    forgotten, the configuration cache's clock forgotten, ``random`` reseeded from the OS."""
     from lapor import runtime
 
-    runtime.reset_clients()
-    if runtime.config_cache.cache_info().currsize:  # a configuration read before the snapshot: checked again
-        runtime.config_cache().expire(runtime.config_store())
+    runtime.drop_connections()
     random.seed()  # from os.urandom: copies of one snapshot must not draw the same sequence
-    runtime.store().client  # noqa: B018 (the new DynamoDB client, built here rather than by the first request)
+    _fresh_ulid_generator()
+    if runtime.config_cache.cache_info().currsize:  # a configuration read before the snapshot: checked again
+        runtime.config_cache().check_soon()  # last: its thread's client call may draw retry jitter from random
+
+
+def _fresh_ulid_generator() -> None:
+    """python-ulid's generator is monotonic: a ULID in the millisecond of the last one it made is that one's
+    randomness plus one, not fresh bytes. Copies of one snapshot share that state; a new generator has none."""
+    ulid = sys.modules.get("ulid")
+    if ulid is not None and hasattr(ulid, "ULIDGenerator"):
+        ulid.default_generator = ulid.ULIDGenerator()
 
 
 # -- priming -------------------------------------------------------------------------------------------------

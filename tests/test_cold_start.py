@@ -1,0 +1,45 @@
+"""What a cold start imports and builds (issue #16): checked in fresh interpreters, as Lambda starts them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from lapor_cli.template import _CfnLoader
+
+ROOT = Path(__file__).resolve().parents[1]
+GLOBALS = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+VARIABLES = GLOBALS["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def fresh(code: str, function: str, **env: str) -> dict:
+    """Run ``code`` in a new interpreter with ``function``'s code on the path; the JSON it prints last."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("PYDANTIC_")} | env
+    done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'functions' / function)!r})\n"
+                           + code], capture_output=True, text=True, env=child_env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_functions_load_no_pydantic_plugins():
+    """Without PYDANTIC_DISABLE_PLUGINS pydantic reads every installed package's entry points at its first model."""
+    assert VARIABLES["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    scanned = fresh("import json, lapor_api.app\nfrom lapor.settings import get_settings\nget_settings()\n"
+                    "from pydantic.plugin import _loader\nprint(json.dumps(_loader._plugins is not None))",
+                    "api", PYDANTIC_DISABLE_PLUGINS=VARIABLES["PYDANTIC_DISABLE_PLUGINS"])
+    assert scanned is False
+
+
+def test_the_sms_function_does_not_create_every_route_s_models():
+    """SmsFunction validates one body, ReportIn (lapor.intake_models); lapor.models holds the other ~60 classes."""
+    loaded = fresh("import json, sys, lapor_sms.app\nprint(json.dumps(sorted(m for m in sys.modules "
+                   "if m.startswith(('lapor.models', 'lapor.intake_models')))))", "sms")
+    assert loaded == ["lapor.intake_models"]
+    from lapor import intake_models, models
+
+    assert models.ReportIn is intake_models.ReportIn  # one class: the same schema in the OpenAPI document
