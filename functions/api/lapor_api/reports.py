@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -15,14 +15,26 @@ from lapor import cursors, operations, runtime
 from lapor.domain import ids, reference
 from lapor.errors import NotFound, Unprocessable
 from lapor.intake import submit_report
-from lapor.models import FeedbackIn, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView
+from lapor.models import FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView
 from lapor.observability import logger
 from lapor.settings import get_settings
-from lapor.views import public_item, report_view
+from lapor.views import nearby_item, public_item, report_view
 from lapor_api.responses import JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
+# possible_duplicates: same category, this close, filed this recently, nearest first, at most this many.
+DUPLICATE_RADIUS_M, DUPLICATE_DAYS, DUPLICATE_LIMIT = 250, 30, 5
+NEARBY_LIMIT = 100
+
+
+def possible_duplicates(report: ReportIn, tracking_id: str) -> list[dict]:
+    """Open public reports that may be the one just filed (never itself; never confidential or anonymous ones)."""
+    since = (datetime.now(UTC) - timedelta(days=DUPLICATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    found, _ = runtime.store().nearby_reports(report.location.lat, report.location.lon, DUPLICATE_RADIUS_M,
+                                              category=report.category, since=since)
+    found = sorted((i for i in found if i["tracking_id"] != tracking_id), key=lambda i: i["distance_m"])
+    return [nearby_item(i) for i in found[:DUPLICATE_LIMIT]]
 
 
 def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None = None) -> dict:
@@ -86,6 +98,8 @@ def create_report(
     ] = None,
 ) -> Response[ReportCreated]:
     created = file_report(report, channel="web", idempotency_key=idempotency_key)
+    if report.location is not None:
+        created = created | {"possible_duplicates": possible_duplicates(report, created["tracking_id"])}
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
@@ -117,6 +131,26 @@ def list_public_reports(
     now = datetime.now(UTC)
     return PublicReportPage.model_validate({"items": [public_item(i, now) for i in items],
                                            "next_cursor": cursors.encode(last_key, scope)})
+
+
+@router.get("/reports/nearby", summary="Open public reports near a point, newest first", tags=["reports"],
+            responses=ok("The open public reports within the radius (at most 100, newest first)") | errors(
+                (422, "The query does not match the schema (`validation_error`), or names an unknown category "
+                      "(`unknown_category`)")))
+def nearby_reports(
+    lat: Annotated[float, Query(ge=-90, le=90, examples=[-0.5022])],
+    lon: Annotated[float, Query(ge=-180, le=180, examples=[117.1536])],
+    category: Annotated[str | None, Query(max_length=64, examples=["infrastructure"])] = None,
+    radius_m: Annotated[int, Query(ge=1, le=1000, description="Metres; 250 unless given")] = 250,
+) -> NearbyPage:
+    """Public reports neither closed nor rejected, with a location within ``radius_m`` of the point: confidential
+    and anonymous reports are never listed (they are not in the index). Reads the geographic index's cells
+    around the point (at most the 9 around it for 250 m), never the table."""
+    if category is not None and category not in reference.categories():
+        raise Unprocessable(f"unknown category {category!r}", code="unknown_category",
+                            details=[{"loc": ["query", "category"], "input": category}])
+    found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category)
+    return NearbyPage.model_validate({"items": [nearby_item(i) for i in found[:NEARBY_LIMIT]]})
 
 
 @router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],

@@ -80,6 +80,22 @@ class AgencyRef(Deferred):
     name: str
 
 
+class NearbyReport(Deferred):
+    """A public, open report near a point."""
+
+    tracking_id: str
+    category: str
+    status: Literal["submitted", "routed", "in_progress", "responded", "escalated"]
+    title: str
+    distance_m: int = Field(description="From the point asked about, in metres (rounded)")
+    submitted_at: datetime = Field(description="In the region's own time zone")
+    supporters: int = Field(0, description="Citizens who support the report")
+
+
+class NearbyPage(Deferred):
+    items: list[NearbyReport]
+
+
 class ReportCreated(Deferred):
     tracking_id: str
     access_code: str = Field(description="Shown once; keep it to read the full report and give feedback.")
@@ -87,6 +103,9 @@ class ReportCreated(Deferred):
     agency: AgencyRef
     submitted_at: datetime
     due_at: datetime
+    possible_duplicates: list[NearbyReport] | None = Field(None, description=(
+        "With a location: open public reports of the same category within 250 m filed in the last 30 days, "
+        "nearest first, at most 5 (\"is this the same problem?\"); null without a location."))
 
 
 class TimelineEvent(Deferred):

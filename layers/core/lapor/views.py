@@ -135,3 +135,12 @@ def public_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, 
         "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)),
         "overdue_final": bool(item.get("overdue_final")), "location": item.get("location"),
     }
+
+
+def nearby_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A line of ``GET /reports/nearby`` (and of ``possible_duplicates``), from the geographic index's projection."""
+    region = reference.region(item["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    return {"tracking_id": item["tracking_id"], "category": item["category"], "status": item["status"],
+            "title": item["title"], "distance_m": round(item["distance_m"]),
+            "submitted_at": _local(item["submitted_at"], zone), "supporters": int(item.get("supporters") or 0)}

@@ -56,11 +56,19 @@ Indexes (sparse, projecting everything but ``reporter``):
                 ``servicerequestupdates`` (FixMyStreet's extension) reads a time window day partition by day
                 partition. Projects ``ALL``: the event items it holds carry only their event (no identity), and
                 the table's ``INCLUDE`` lists already name the 100 attributes DynamoDB allows.
+- ``NearbyCells``: ``near_pk`` = ``CELL#<geohash of the location, precision 6>``, ``near_sk`` =
+                ``<submitted_at>#<tracking_id>``: a cell's reports newest first (and a filing-date range is a key
+                condition: possible duplicates of the last 30 days). Only public reports with a location, in every
+                status but closed and rejected, carry them: ``GET /reports/nearby`` and ``possible_duplicates``
+                query the cells a circle's bounding box touches, never the table. Precision 6 (about 1.2 km east-west
+                x 0.6 km north-south near the equator): a 250 m circle touches at most 4 cells (of the 9 around its
+                centre), a 1000 m one at most 15; at precision 7 (153 m) a 250 m circle would take 25 Queries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from lapor.domain import lifecycle
@@ -80,6 +88,12 @@ PUBLIC_SK = "public_sk"
 UNLISTED_STATUSES = frozenset({"rejected"})
 # Only reports in these statuses wait in ByDue: they await the agency.
 OPEN_STATUSES = lifecycle.OPEN
+# The geographic index: a report is in it while public, located, and neither closed nor rejected.
+NEARBY = "NearbyCells"
+NEARBY_PK, NEARBY_SK = "near_pk", "near_sk"
+NEARBY_PRECISION = 6
+NEARBY_STATUSES = lifecycle.OPEN | {"responded"}
+_METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180  # along a meridian (mean Earth radius)
 
 AGENCIES, ROUTES, CALENDAR, API_KEYS = "CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR", "CONFIG#APIKEY"
 CONFIG_HEAD = "CONFIG#VERSION"
@@ -233,6 +247,54 @@ def public_keys(report: dict[str, Any]) -> dict[str, str]:
     return keys | {PUBLIC_SK: f"{report['submitted_at']}#{report['tracking_id']}"}
 
 
+def nearby_partition(cell: str) -> str:
+    return f"CELL#{cell}"
+
+
+def nearby_cell(lat: float, lon: float) -> str:
+    """The geohash cell (``NEARBY_PRECISION``) of a point."""
+    import pygeohash  # only where a location is read or written: not on every cold start
+
+    return pygeohash.encode(float(lat), float(lon), NEARBY_PRECISION)
+
+
+def nearby_sk(submitted_at: str, tracking_id: str = "") -> str:
+    return f"{submitted_at}#{tracking_id}"
+
+
+def nearby_keys(report: dict[str, Any]) -> dict[str, str]:
+    """The geographic index's keys of a report: none unless public, located, and neither closed nor rejected."""
+    location = report.get("location")
+    if report.get("privacy") != "public" or report["status"] not in NEARBY_STATUSES or not location:
+        return {}
+    return {NEARBY_PK: nearby_partition(nearby_cell(location["lat"], location["lon"])),
+            NEARBY_SK: nearby_sk(report["submitted_at"], report["tracking_id"])}
+
+
+def nearby_cells(lat: float, lon: float, radius_m: float) -> list[str]:
+    """The cells the bounding box of the circle of ``radius_m`` around the point touches (the point's own cell
+    first): every report within the radius is in one of them. Found by encoding points of the box at steps no
+    larger than half a cell, so the cell grid's arithmetic stays the library's."""
+    bits = 5 * NEARBY_PRECISION
+    cell_lat, cell_lon = 180 / 2 ** (bits // 2), 360 / 2 ** (bits - bits // 2)
+    dlat = radius_m / _METRES_PER_DEGREE
+    south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
+    widest = max(abs(south), abs(north))
+    dlon = 180.0 if widest >= 89.9 else min(radius_m / (_METRES_PER_DEGREE * math.cos(math.radians(widest))), 180.0)
+
+    def steps(low: float, high: float, cell: float) -> list[float]:
+        count = max(1, math.ceil((high - low) / (cell / 2)))
+        return [low + (high - low) * i / count for i in range(count + 1)]
+
+    cells = [nearby_cell(lat, lon)]
+    for la in steps(south, north, cell_lat):
+        for lo in steps(lon - dlon, lon + dlon, cell_lon):
+            cell = nearby_cell(la, (lo + 180) % 360 - 180)
+            if cell not in cells:
+                cells.append(cell)
+    return cells
+
+
 def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
     """The index key attributes a report item carries in its current state."""
     keys = {
@@ -251,4 +313,4 @@ def index_keys(report: dict[str, Any], shards: int) -> dict[str, str]:
         shard = due_shard(report["tracking_id"], shards)
         keys |= {"close_pk": closing_partition(shard),
                  "close_sk": f"{report['closes_at_utc']}#{report['tracking_id']}"}
-    return keys | public_keys(report)
+    return keys | public_keys(report) | nearby_keys(report)

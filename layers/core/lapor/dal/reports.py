@@ -295,6 +295,16 @@ class ReportStore(Table):
                     sets[name] = index[name]
                 else:
                     removes.append(name)
+        # The geographic index: a closed or rejected report leaves it whatever record it was read from (the
+        # sweep closes reports read from ByClosing, which projects neither ``privacy`` nor ``location``); an open
+        # one joins or stays only when the record read says it is public and located.
+        if changed["status"] not in keys.NEARBY_STATUSES:
+            removes += [keys.NEARBY_PK, keys.NEARBY_SK]
+        elif "privacy" in changed:
+            if keys.NEARBY_PK in index:
+                sets |= {keys.NEARBY_PK: index[keys.NEARBY_PK], keys.NEARBY_SK: index[keys.NEARBY_SK]}
+            else:
+                removes += [keys.NEARBY_PK, keys.NEARBY_SK]
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
@@ -401,6 +411,45 @@ class ReportStore(Table):
             if not last_key or len(items) >= limit:
                 break
         return items, last_key
+
+    def nearby_reports(self, lat: float, lon: float, radius_m: float, *, category: str | None = None,
+                       since: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The public, open, located reports within ``radius_m`` metres of the point (each with ``distance_m``),
+        newest first, and how many index items were read. One Query (and its pages) per cell the circle's box
+        touches (``keys.nearby_cells``), never a Scan; ``since`` (a UTC instant) bounds the filing date in the key
+        condition, ``category`` filters what the cells hold; the exact distance (haversine) decides."""
+        from lapor.domain.geo import haversine_m
+
+        values: dict[str, Any] = {}
+        condition = "near_pk = :pk"
+        if since is not None:
+            condition += " AND near_sk >= :since"
+            values[":since"] = {"S": keys.nearby_sk(since)}
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "IndexName": keys.NEARBY,
+                                  "KeyConditionExpression": condition, "ScanIndexForward": False}
+        if category is not None:
+            kwargs |= {"FilterExpression": "#category = :category", "ExpressionAttributeNames": {"#category": "category"}}
+            values[":category"] = {"S": category}
+        found, read = [], 0
+        for cell in keys.nearby_cells(lat, lon, radius_m):
+            start_key = None
+            while True:
+                page = self.client.query(**kwargs, ExpressionAttributeValues=values | {
+                    ":pk": {"S": keys.nearby_partition(cell)}}, **({"ExclusiveStartKey": start_key} if start_key else {}))
+                read += page.get("ScannedCount", 0)
+                for item in map(self._plain, page.get("Items", [])):
+                    # Defence in depth: only public, open, located reports are ever returned.
+                    if (item.get("privacy") != "public" or item.get("status") not in keys.NEARBY_STATUSES
+                            or not item.get("location")):
+                        continue
+                    distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
+                    if distance <= radius_m:
+                        found.append(item | {"distance_m": distance})
+                start_key = page.get("LastEvaluatedKey")
+                if not start_key:
+                    break
+        found.sort(key=lambda i: (i["submitted_at"], i["tracking_id"]), reverse=True)
+        return found, read
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read
