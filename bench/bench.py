@@ -1150,6 +1150,102 @@ def dev_stop_seconds(target: float = 5) -> Measurement:
 # -- table ---------------------------------------------------------------------------------------------------
 
 # A target of None is a figure reported for information (no pass/fail).
+
+# -- nearby ----------------------------------------------------------------------------------------------------
+
+SAMARINDA = (-0.5022, 117.1536)  # central Samarinda (the sample report's location)
+KALTIM = ((-2.4, 2.6), (113.8, 119.0))  # Kalimantan Timur, roughly: (south, north), (west, east)
+NEARBY_POINTS = int(os.environ.get("LAPOR_BENCH_NEARBY_POINTS", "12"))
+
+
+def nearby_reads_per_result(target: float = 3.0) -> Measurement:
+    """Items ``GET /reports/nearby``'s query reads against the reports actually within 250 m, on a table of
+    ``LAPOR_BENCH_REPORTS`` located reports over Kalimantan Timur, a quarter of them in a dense cluster around
+    central Samarinda; asserted: each query finds exactly the public reports within 250 m (brute force) and reads
+    at most the index items of the 9 cells around its point (design §6)."""
+    import math
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    import pygeohash
+    from botocore.config import Config
+
+    from lapor import runtime
+    from lapor.dal import ReportStore, keys, report_key
+    from lapor.domain import ids
+    from lapor.domain.geo import haversine_m
+    from lapor.intake import iso_utc, submit_report
+    from lapor.models import ReportIn
+    from lapor_cli.seed import seed
+
+    rng = random.Random(6472)
+    metres = 1 / 111_195.0
+
+    def around(centre: tuple[float, float], sigma_m: float) -> dict[str, float]:
+        lat = rng.gauss(centre[0], sigma_m * metres)
+        return {"lat": lat, "lon": rng.gauss(centre[1], sigma_m * metres / math.cos(math.radians(lat)))}
+
+    with local_dynamodb():
+        runtime.reset()
+        store = runtime.store()
+        seed(runtime.config_store())
+        now = datetime.now(UTC).replace(microsecond=0)
+        filed = submit_report(ReportIn.model_validate(REPORT), channel="web", store=store,
+                              config=runtime.config_cache().get(), default_deadline_days=30, now=now)
+        raw = store.client.get_item(TableName=store.table_name, Key=report_key(filed["tracking_id"]))["Item"]
+        template = {k: v for k, v in store._plain(raw).items() if not k.endswith(("_pk", "_sk", "_pk1", "_pk2",
+                                                                                    "_pk3")) and k not in ("PK", "SK")}
+        records = []
+        for n in range(SWEEP_REPORTS - 1):
+            if n % 4 == 0:
+                location = around(SAMARINDA, 1500)
+            else:
+                location = {"lat": rng.uniform(*KALTIM[0]), "lon": rng.uniform(*KALTIM[1])}
+            tracking_id = ids.new_tracking_id()
+            records.append(template | {
+                "tracking_id": tracking_id, "location": location,
+                "privacy": "confidential" if n % 10 == 9 else "public",
+                "submitted_at": iso_utc(now - timedelta(seconds=rng.randrange(20 * 86400))),
+                "timeline": template["latest_events"]})
+        started = time.perf_counter()
+        writer = ReportStore(store.table_name, due_index_shards=store.due_index_shards,
+                             client=boto3.client("dynamodb", config=Config(parameter_validation=False)))
+        with moto_without_item_size_check():
+            writer._batch_put(item for r in records for item in writer.new_items(r))
+        build_seconds = time.perf_counter() - started
+        records.append(template | {"location": REPORT["location"]})
+        indexed = collections.Counter(keys.nearby_keys(r).get(keys.NEARBY_PK) for r in records)
+        runs = []
+        for _ in range(NEARBY_POINTS):
+            point = around(SAMARINDA, 1000)
+            with dynamodb_calls(store.client) as calls:
+                found, read = store.nearby_reports(point["lat"], point["lon"], 250)
+            truth = {r["tracking_id"] for r in records if r["privacy"] == "public" and haversine_m(
+                point["lat"], point["lon"], r["location"]["lat"], r["location"]["lon"]) <= 250}
+            if {i["tracking_id"] for i in found} != truth:
+                raise AssertionError(f"nearby at {point} found {len(found)} reports, {len(truth)} are within 250 m")
+            cell = pygeohash.encode(point["lat"], point["lon"], keys.NEARBY_PRECISION)
+            column = [pygeohash.get_adjacent(cell, "top"), cell, pygeohash.get_adjacent(cell, "bottom")]
+            nine = {c for row in column for c in (pygeohash.get_adjacent(row, "left"), row,
+                                                  pygeohash.get_adjacent(row, "right"))}
+            nine_items = sum(indexed[keys.nearby_partition(c)] for c in nine)
+            if read > nine_items:
+                raise AssertionError(f"nearby at {point} read {read} items, the 9 cells around it hold {nine_items}")
+            runs.append({"read": read, "found": len(found), "nine_cells_items": nine_items,
+                         "queries": calls.ops["Query"]["calls"], "seconds": round(calls.ops["Query"]["seconds"], 3)})
+    read, found = sum(r["read"] for r in runs), sum(r["found"] for r in runs)
+    value = read / max(1, found)
+    notes = [f"nearby_reads_per_result: {SWEEP_REPORTS} located reports over Kalimantan Timur (a quarter around "
+             f"central Samarinda, sigma 1.5 km; a tenth confidential; built in {build_seconds:.1f} s); "
+             f"{len(runs)} queries of 250 m around points in the cluster read {read} index items in "
+             f"{sum(r['queries'] for r in runs)} Query pages for {found} reports within 250 m, at most "
+             f"{max(r['read'] / r['nine_cells_items'] for r in runs if r['nine_cells_items']):.2f}x the index items "
+             f"of the 9 cells around the point (design target: at most 1x)"]
+    return Measurement(value, {"reports": SWEEP_REPORTS, "points": len(runs), "runs": runs,
+                               "build_seconds": round(build_seconds, 1)}, notes)
+
+
 FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("intake_vs_putitem", intake_vs_putitem, 1.3),
     ("sweep_reads_per_overdue", sweep_reads_per_overdue, 1.05),
@@ -1161,6 +1257,7 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("cold_import_ratio", cold_import_ratio, 1.25),
     ("cold_import_ratio_sms", cold_import_ratio_sms, 1.25),
     ("first_request_after_restore_ratio", first_request_after_restore_ratio, 1.3),
+    ("nearby_reads_per_result", nearby_reads_per_result, 3.0),
 ]
 
 

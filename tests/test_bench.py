@@ -62,3 +62,15 @@ def test_the_cold_start_figures_run(monkeypatch):
     restored = bench.first_request_after_restore_ratio(runs=1)
     assert restored.value > 0 and restored.details["warm_ms"] > 0  # each of 16 requests filed a report (201)
     assert bench.cold_import_ratio_sms(runs=1).value > 0
+
+
+def test_the_nearby_figure_runs_on_a_small_table(monkeypatch):
+    monkeypatch.setenv("LAPOR_BENCH_REPORTS", "600")
+    monkeypatch.setenv("LAPOR_BENCH_NEARBY_POINTS", "3")
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    # Asserted inside: each query finds exactly the public reports within 250 m and reads at most the 9 cells.
+    measured = bench.nearby_reads_per_result()
+    assert measured.value >= 1.0 and measured.details["points"] == 3
