@@ -178,5 +178,11 @@ def test_bad_queries(call_api):
     for query in ("", "lat=1", "lon=1", "lat=91&lon=1", "lat=1&lon=181", "lat=x&lon=1", "lat=1&lon=1&radius_m=0",
                   "lat=1&lon=1&radius_m=1001", "lat=nan&lon=1"):
         assert call_api("GET", "/reports/nearby", query=query).status == 422, query
+    # Near a pole a cell narrows to nothing east-west: refused at once, not thousands of Queries (fuzz found it).
+    for lat in (90, -90, 89.99):
+        reply = call_api("GET", "/reports/nearby", query=f"lat={lat}&lon=117.15&radius_m=250")
+        assert (reply.status, reply.body["error"]["code"]) == (422, "too_many_cells"), lat
+    polar = file(call_api, {"lat": 90.0, "lon": 0.0}, title="Lubang di kutub utara")
+    assert polar["possible_duplicates"] == []
     reply = call_api("GET", "/reports/nearby", query="lat=1&lon=1&category=nope")
     assert (reply.status, reply.body["error"]["code"]) == (422, "unknown_category")

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import cursors, operations, runtime
+from lapor.dal import keys
 from lapor.domain import ids, reference
 from lapor.errors import NotFound, Unprocessable
 from lapor.intake import submit_report
@@ -31,8 +32,11 @@ NEARBY_LIMIT = 100
 def possible_duplicates(report: ReportIn, tracking_id: str) -> list[dict]:
     """Open public reports that may be the one just filed (never itself; never confidential or anonymous ones)."""
     since = (datetime.now(UTC) - timedelta(days=DUPLICATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    found, _ = runtime.store().nearby_reports(report.location.lat, report.location.lon, DUPLICATE_RADIUS_M,
-                                              category=report.category, since=since)
+    try:
+        found, _ = runtime.store().nearby_reports(report.location.lat, report.location.lon, DUPLICATE_RADIUS_M,
+                                                  category=report.category, since=since)
+    except keys.TooManyCells:  # near a pole: no report of Indonesia is there to duplicate
+        return []
     found = sorted((i for i in found if i["tracking_id"] != tracking_id), key=lambda i: i["distance_m"])
     return [nearby_item(i) for i in found[:DUPLICATE_LIMIT]]
 
@@ -135,8 +139,9 @@ def list_public_reports(
 
 @router.get("/reports/nearby", summary="Open public reports near a point, newest first", tags=["reports"],
             responses=ok("The open public reports within the radius (at most 100, newest first)") | errors(
-                (422, "The query does not match the schema (`validation_error`), or names an unknown category "
-                      "(`unknown_category`)")))
+                (422, "The query does not match the schema (`validation_error`), names an unknown category "
+                      "(`unknown_category`), or its circle spans too many geohash cells (`too_many_cells`: "
+                      "within a few degrees of a pole)")))
 def nearby_reports(
     lat: Annotated[float, Query(ge=-90, le=90, examples=[-0.5022])],
     lon: Annotated[float, Query(ge=-180, le=180, examples=[117.1536])],
@@ -149,7 +154,11 @@ def nearby_reports(
     if category is not None and category not in reference.categories():
         raise Unprocessable(f"unknown category {category!r}", code="unknown_category",
                             details=[{"loc": ["query", "category"], "input": category}])
-    found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category)
+    try:
+        found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category)
+    except keys.TooManyCells as exc:
+        raise Unprocessable(str(exc), code="too_many_cells",
+                            details=[{"loc": ["query", "lat"], "input": lat}]) from exc
     return NearbyPage.model_validate({"items": [nearby_item(i) for i in found[:NEARBY_LIMIT]]})
 
 

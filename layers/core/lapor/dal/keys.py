@@ -271,9 +271,17 @@ def nearby_keys(report: dict[str, Any]) -> dict[str, str]:
             NEARBY_SK: nearby_sk(report["submitted_at"], report["tracking_id"])}
 
 
+class TooManyCells(ValueError):
+    """The circle's box spans more than ``MAX_NEARBY_CELLS`` cells: near a pole, where a cell narrows to nothing
+    east-west (never in Indonesia, at most 11 degrees from the equator)."""
+
+
+MAX_NEARBY_CELLS = 36
+
+
 def nearby_cells(lat: float, lon: float, radius_m: float) -> list[str]:
     """The cells the bounding box of the circle of ``radius_m`` around the point touches (the point's own cell
-    first): every report within the radius is in one of them. Found by encoding points of the box at steps no
+    first): every report within the radius is in one of them. TooManyCells beyond ``MAX_NEARBY_CELLS``. Found by encoding points of the box at steps no
     larger than half a cell, so the cell grid's arithmetic stays the library's."""
     bits = 5 * NEARBY_PRECISION
     cell_lat, cell_lon = 180 / 2 ** (bits // 2), 360 / 2 ** (bits - bits // 2)
@@ -281,6 +289,9 @@ def nearby_cells(lat: float, lon: float, radius_m: float) -> list[str]:
     south, north = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
     widest = max(abs(south), abs(north))
     dlon = 180.0 if widest >= 89.9 else min(radius_m / (_METRES_PER_DEGREE * math.cos(math.radians(widest))), 180.0)
+
+    if (math.ceil(2 * dlat / cell_lat) + 1) * (math.ceil(2 * dlon / cell_lon) + 1) > MAX_NEARBY_CELLS:
+        raise TooManyCells(f"a {radius_m} m circle at latitude {lat} spans too many cells")
 
     def steps(low: float, high: float, cell: float) -> list[float]:
         count = max(1, math.ceil((high - low) / (cell / 2)))
