@@ -26,11 +26,17 @@ def offset(point, north_m=0.0, east_m=0.0):
 @pytest.fixture
 def sent(aws):
     """Every DynamoDB request and reply of the store, as (operation, parameters, parsed reply)."""
-    calls = []
+    import threading
+
+    calls, pending = [], {}  # the filing's duplicates lookup runs in a thread of its own: replies by thread
+
+    def params(params, model, **_):
+        pending[threading.get_ident()] = call = [model.name, dict(params), None]
+        calls.append(call)
+
     events = runtime.store().client.meta.events
-    events.register("provide-client-params.dynamodb.*",
-                    lambda params, model, **_: calls.append([model.name, dict(params), None]))
-    events.register("after-call.dynamodb.*", lambda parsed, **_: calls[-1].__setitem__(2, parsed))
+    events.register("provide-client-params.dynamodb.*", params)
+    events.register("after-call.dynamodb.*", lambda parsed, **_: pending[threading.get_ident()].__setitem__(2, parsed))
     return calls
 
 
@@ -129,45 +135,89 @@ def test_possible_duplicates_in_the_filing_reply(call_api):
     assert file(call_api, None, title="Tanpa lokasi sama sekali").get("possible_duplicates") is None
 
 
-def test_a_query_reads_only_the_index_items_of_the_cells_around_the_point(aws, call_api, sent):
+def test_a_query_reads_only_parts_of_the_cells_around_the_point(aws, call_api, sent):
     centre_cell = pygeohash.encode(*CENTRE, 6)
     column = [pygeohash.get_adjacent(centre_cell, "top"), centre_cell, pygeohash.get_adjacent(centre_cell, "bottom")]
     around = {c for cell in column for c in (pygeohash.get_adjacent(cell, "left"), cell,
                                              pygeohash.get_adjacent(cell, "right"))}
     assert len(around) == 9
     inside = [file(call_api, offset(CENTRE, 30 * n, 0), title=f"Lubang nomor {n}")["tracking_id"] for n in range(4)]
-    # Far away (another cell's reports are never read), and in the point's cell but beyond the radius.
+    # Far away (another cell's reports are never read), and in the point's cell but 400 m away: not read either.
     for east_km in (3, 10, 50):
         file(call_api, offset(CENTRE, 0, 1000 * east_km), title=f"Lubang {east_km} km ke timur")
+    same_cell = offset(CENTRE, 0, -400)
+    assert pygeohash.encode(same_cell["lat"], same_cell["lon"], 6) == centre_cell
+    file(call_api, same_cell, title="Lubang 400 m ke barat")
     sent.clear()
     found = nearby(call_api, *CENTRE)
     assert sorted(i["tracking_id"] for i in found) == sorted(inside)
-    queries = [(params, reply) for op, params, reply in sent if op != "GetItem"]
-    assert {params["IndexName"] for params, _ in queries} == {"NearbyCells"}
-    cells = [params["ExpressionAttributeValues"][":pk"]["S"].removeprefix("CELL#") for params, _ in queries]
-    assert len(cells) == len(set(cells)) and set(cells) <= around
-    # Items read: the index items of those cells, no more.
-    in_cells = [i for i in report_items(aws) if i.get("near_pk", {}).get("S", "").removeprefix("CELL#") in cells]
-    assert sum(reply["ScannedCount"] for _, reply in queries) == len(in_cells) == 4
+    queries = [(params, reply) for op, params, reply in sent if op == "Query"]
+    assert {params["IndexName"] for params, _ in queries} == {"NearbyCells"} and len(queries) <= 8
+    assert all(params["KeyConditionExpression"] == "near_pk = :pk AND near_sk BETWEEN :low AND :high"
+               for params, _ in queries)
+    cells = {params["ExpressionAttributeValues"][":pk"]["S"].removeprefix("CELL#") for params, _ in queries}
+    assert cells <= around
+    # Index entries read: the four within 250 m, not the one 400 m away in the same cell; then those four reports.
+    assert sum(reply["ScannedCount"] for _, reply in queries) == 4
+    batches = [params for op, params, _ in sent if op == "BatchGetItem"]
+    assert sum(len(p["RequestItems"][runtime.store().table_name]["Keys"]) for p in batches) == 4
+    assert {op for op, _, _ in sent} == {"Query", "BatchGetItem"}
+
+
+def test_the_filing_reads_a_few_index_entries_and_only_the_duplicates_shown(aws, call_api, sent):
+    for n in range(8):
+        file(call_api, offset(CENTRE, 20 * n, 0), title=f"Lubang nomor {n}")
+    file(call_api, offset(CENTRE, 0, -400), title="Lubang 400 m ke barat")
+    sent.clear()
+    reply = file(call_api, {"lat": CENTRE[0], "lon": CENTRE[1]}, title="Lubang yang sama")
+    assert len(reply["possible_duplicates"]) == 5
+    queries = [reply for op, _, reply in sent if op == "Query" and _.get("IndexName") == "NearbyCells"]
+    assert 1 <= len(queries) <= 4 and sum(r["ScannedCount"] for r in queries) <= 9
+    read = sum(len(p["RequestItems"][runtime.store().table_name]["Keys"]) for op, p, _ in sent if op == "BatchGetItem")
+    assert read <= 6
 
 
 @pytest.mark.parametrize("radius", [1, 250, 1000])
-def test_the_cells_cover_the_circle(radius):
-    for lat, lon in (CENTRE, (1.2, 116.9), (-8.65, 115.2167), (5.55, 95.32)):
-        cells = set(keys.nearby_cells(lat, lon, radius))
-        assert len(cells) <= (9 if radius <= 250 else 15)
-        for bearing in range(0, 360, 10):
-            for fraction in (0.5, 0.99):
-                d = radius * fraction
-                point = offset((lat, lon), d * math.cos(math.radians(bearing)), d * math.sin(math.radians(bearing)))
-                assert abs(haversine_m(lat, lon, point["lat"], point["lon"]) - d) < 0.01 * d + 0.5
-                assert pygeohash.encode(point["lat"], point["lon"], 6) in cells
+def test_the_ranges_cover_the_circle(radius):
+    for lat, lon in (CENTRE, (1.2, 116.9), (-8.65, 115.2167), (5.55, 95.32), (0.3, 179.9999), (-0.3, -179.9999)):
+        for max_ranges, finest in ((1, 8), (4, 7), (8, 8)):
+            ranges = keys.nearby_ranges(lat, lon, radius, max_ranges, finest)
+            partitions = {pk for pk, _, _ in ranges}
+            assert len(ranges) <= max(max_ranges, len(partitions)) and len(partitions) <= (4 if radius <= 250 else 15)
+            for bearing in range(0, 360, 10):
+                for fraction in (0, 0.5, 0.99):
+                    d = radius * fraction
+                    point = offset((lat, lon), d * math.cos(math.radians(bearing)), d * math.sin(math.radians(bearing)))
+                    point["lon"] = (point["lon"] + 180) % 360 - 180
+                    assert abs(haversine_m(lat, lon, point["lat"], point["lon"]) - d) < 0.01 * d + 0.5
+                    if haversine_m(lat, lon, point["lat"], point["lon"]) > radius:
+                        continue  # the flat offset overshot: not in the circle
+                    entry = keys.nearby_keys({"privacy": "public", "status": "routed", "location": point,
+                                              "category": "health", "submitted_at": "2027-01-02T03:04:05Z"})
+                    assert any(entry["near_pk"] == pk and low <= entry["near_sk"] <= high for pk, low, high in ranges)
+
+
+def test_a_250_m_circle_reads_less_than_twice_its_area():
+    """The cells of the ranges, against the circle: at most 8 Queries read under 2x its area in Samarinda."""
+    for north, east in ((0, 0), (130, -70), (-300, 410), (555, 555)):
+        point = offset(CENTRE, north, east)
+        ranges = keys.nearby_ranges(point["lat"], point["lon"], 250, 8)
+        box = pygeohash.get_bounding_box(ranges[0][1])
+        cell_m2 = ((box.max_lat - box.min_lat) / M_LAT) * ((box.max_lon - box.min_lon) / M_LAT) * math.cos(
+            math.radians(point["lat"]))
+        cells = sum(int("".join(keys._BASE32_DIGITS[c] for c in high[6:-1]), 32)
+                    - int("".join(keys._BASE32_DIGITS[c] for c in low[6:]), 32) + 1 for _, low, high in ranges)
+        assert cells * cell_m2 < 2 * math.pi * 250 ** 2
 
 
 def test_nearby_keys_follow_privacy_status_and_location():
     report = {"privacy": "public", "status": "routed", "location": {"lat": CENTRE[0], "lon": CENTRE[1]},
-              "submitted_at": "2027-01-02T03:04:05Z", "tracking_id": "LPR-AAAA2222"}
-    assert keys.nearby_keys(report) == {"near_pk": "CELL#qxgm1u", "near_sk": "2027-01-02T03:04:05Z#LPR-AAAA2222"}
+              "category": "infrastructure", "submitted_at": "2027-01-02T03:04:05Z", "tracking_id": "LPR-AAAA2222"}
+    assert keys.nearby_keys(report) == {"near_pk": "CELL#qxgm1u",
+                                        "near_sk": "qxgm1usdkxps#infrastructure#2027-01-02T03:04:05Z"}
+    entry = keys.nearby_entry({"PK": "REPORT#LPR-AAAA2222", "near_sk": "qxgm1usdkxps#infrastructure#2027-01-02T03:04:05Z"})
+    assert entry["tracking_id"] == "LPR-AAAA2222" and entry["category"] == "infrastructure"
+    assert haversine_m(*CENTRE, entry["lat"], entry["lon"]) < 0.05
     for change in ({"privacy": "confidential"}, {"privacy": "anonymous"}, {"status": "closed"},
                    {"status": "rejected"}, {"location": None}):
         assert keys.nearby_keys(report | change) == {}

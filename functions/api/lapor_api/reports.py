@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -26,19 +26,52 @@ router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 # possible_duplicates: same category, this close, filed this recently, nearest first, at most this many.
 DUPLICATE_RADIUS_M, DUPLICATE_DAYS, DUPLICATE_LIMIT = 250, 30, 5
+# Sort-key ranges (Queries) and the finest geohash precision of their cells: the duplicates lookup (on every
+# located filing: cheap to compute), GET /reports/nearby (fewer items read for more Queries and ~1.4 ms of work).
+DUPLICATE_RANGES, DUPLICATE_PRECISION, NEARBY_RANGES = 4, 7, 8
 NEARBY_LIMIT = 100
 
 
-def possible_duplicates(report: ReportIn, tracking_id: str) -> list[dict]:
-    """Open public reports that may be the one just filed (never itself; never confidential or anonymous ones)."""
+def possible_duplicates(report: ReportIn) -> list[dict]:
+    """Open public reports that may be the one being filed (never confidential or anonymous ones), nearest first:
+    one more than shown, since the report itself may already be in the index (a replay) and is left out by the
+    caller. Read from the geographic index's keys (at most ``DUPLICATE_RANGES`` Queries of the cells' parts the
+    250 m circle touches), then only those reports; near a pole, none."""
     since = (datetime.now(UTC) - timedelta(days=DUPLICATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        found, _ = runtime.store().nearby_reports(report.location.lat, report.location.lon, DUPLICATE_RADIUS_M,
-                                                  category=report.category, since=since)
+        found, cost = runtime.store().nearby_reports(
+            report.location.lat, report.location.lon, DUPLICATE_RADIUS_M, category=report.category, since=since,
+            limit=DUPLICATE_LIMIT + 1, nearest_first=True, max_ranges=DUPLICATE_RANGES, finest=DUPLICATE_PRECISION,
+            parallel=False)  # already in a thread of its own, beside the filing's write: no more threads
     except keys.TooManyCells:  # near a pole: no report of Indonesia is there to duplicate
         return []
-    found = sorted((i for i in found if i["tracking_id"] != tracking_id), key=lambda i: i["distance_m"])
-    return [nearby_item(i) for i in found[:DUPLICATE_LIMIT]]
+    logger.debug("possible duplicates read", extra=cost)
+    return [nearby_item(i) for i in found]
+
+
+def _duplicates_while(report: ReportIn, file: Callable[[], dict]) -> dict:
+    """``file()``'s reply with ``possible_duplicates``: the lookup runs in a thread while the filing's write is in
+    flight, so a filing waits for the slower of the two round trips, not for both. A lookup that fails leaves the
+    list empty (logged): the report is filed, and its tracking id must reach the citizen."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["found"] = possible_duplicates(report)
+        except Exception:  # noqa: BLE001 - never turn a filed report into a 500
+            logger.exception("possible duplicates lookup failed")
+
+    thread = threading.Thread(target=lookup, name="duplicates", daemon=True)
+    thread.start()
+    try:
+        created = file()
+    finally:
+        thread.join()
+    found = outcome.get("found", [])
+    return created | {"possible_duplicates": [d for d in found if d["tracking_id"] != created["tracking_id"]]
+                      [:DUPLICATE_LIMIT]}
 
 
 def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None = None) -> dict:
@@ -101,9 +134,10 @@ def create_report(
                examples=["5b0c1a52-3f0e-4d7b-9a51-2c7a0d6e8f13"]),
     ] = None,
 ) -> Response[ReportCreated]:
-    created = file_report(report, channel="web", idempotency_key=idempotency_key)
-    if report.location is not None:
-        created = created | {"possible_duplicates": possible_duplicates(report, created["tracking_id"])}
+    def file() -> dict:
+        return file_report(report, channel="web", idempotency_key=idempotency_key)
+
+    created = file() if report.location is None else _duplicates_while(report, file)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
@@ -149,17 +183,19 @@ def nearby_reports(
     radius_m: Annotated[int, Query(ge=1, le=1000, description="Metres; 250 unless given")] = 250,
 ) -> NearbyPage:
     """Public reports neither closed nor rejected, with a location within ``radius_m`` of the point: confidential
-    and anonymous reports are never listed (they are not in the index). Reads the geographic index's cells
-    around the point (at most the 9 around it for 250 m), never the table."""
+    and anonymous reports are never listed (they are not in the index). Reads at most 8 ranges of the geographic
+    index's keys (the parts of the cells around the point that the circle touches), then only the reports
+    listed; never the table."""
     if category is not None and category not in reference.categories():
         raise Unprocessable(f"unknown category {category!r}", code="unknown_category",
                             details=[{"loc": ["query", "category"], "input": category}])
     try:
-        found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category)
+        found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category, limit=NEARBY_LIMIT,
+                                                  max_ranges=NEARBY_RANGES)
     except keys.TooManyCells as exc:
         raise Unprocessable(str(exc), code="too_many_cells",
                             details=[{"loc": ["query", "lat"], "input": lat}]) from exc
-    return NearbyPage.model_validate({"items": [nearby_item(i) for i in found[:NEARBY_LIMIT]]})
+    return NearbyPage.model_validate({"items": [nearby_item(i) for i in found]})
 
 
 @router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],

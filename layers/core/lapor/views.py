@@ -138,7 +138,7 @@ def public_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, 
 
 
 def nearby_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A line of ``GET /reports/nearby`` (and of ``possible_duplicates``), from the geographic index's projection."""
+    """A line of ``GET /reports/nearby`` (and of ``possible_duplicates``), from the report read (view projection)."""
     region = reference.region(item["region_code"])
     zone = region.zone if region else ZoneInfo("Asia/Jakarta")
     return {"tracking_id": item["tracking_id"], "category": item["category"], "status": item["status"],

@@ -413,43 +413,79 @@ class ReportStore(Table):
         return items, last_key
 
     def nearby_reports(self, lat: float, lon: float, radius_m: float, *, category: str | None = None,
-                       since: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                       since: str | None = None, exclude: str | None = None, limit: int = 100,
+                       nearest_first: bool = False, max_ranges: int = 8,
+                       finest: int = keys.NEARBY_RANGE_PRECISIONS[0],
+                       parallel: bool = True) -> tuple[list[dict[str, Any]], dict[str, int]]:
         """The public, open, located reports within ``radius_m`` metres of the point (each with ``distance_m``),
-        newest first, and how many index items were read. One Query (and its pages) per cell the circle's box
-        touches (``keys.nearby_cells``), never a Scan; ``since`` (a UTC instant) bounds the filing date in the key
-        condition, ``category`` filters what the cells hold; the exact distance (haversine) decides."""
+        newest first (or nearest first), at most ``limit``, and what it cost: ``queries`` (Query pages),
+        ``index_items`` (index entries read) and ``items`` (reports read). The index is keys only: one Query per
+        sort-key range of ``keys.nearby_ranges`` (at most ``max_ranges``; parts of the cells the circle touches),
+        never a Scan; each entry's key says where the report is (to a few cm), its category and filing time, so
+        ``category``, ``since`` (a UTC instant) and ``exclude`` (a tracking id) and the distance are decided
+        before any report is read (``parallel``: the ranges' Queries in threads of their own, at once); then only the reports to return are read (BatchGetItem), and their stored
+        location decides exactly (haversine)."""
         from lapor.domain.geo import haversine_m
 
-        values: dict[str, Any] = {}
-        condition = "near_pk = :pk"
-        if since is not None:
-            condition += " AND near_sk >= :since"
-            values[":since"] = {"S": keys.nearby_sk(since)}
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "IndexName": keys.NEARBY,
-                                  "KeyConditionExpression": condition, "ScanIndexForward": False}
-        if category is not None:
-            kwargs |= {"FilterExpression": "#category = :category", "ExpressionAttributeNames": {"#category": "category"}}
-            values[":category"] = {"S": category}
-        found, read = [], 0
-        for cell in keys.nearby_cells(lat, lon, radius_m):
-            start_key = None
+        cost = {"queries": 0, "index_items": 0, "items": 0}
+
+        def read_range(key_range: tuple[str, str, str]) -> tuple[list[dict[str, Any]], int, int]:
+            """A range's index entries, its Query pages and the entries read (no counter shared by threads)."""
+            partition, low, high = key_range
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": keys.NEARBY,
+                "KeyConditionExpression": "near_pk = :pk AND near_sk BETWEEN :low AND :high",
+                "ExpressionAttributeValues": {":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}}}
+            entries, pages, scanned = [], 0, 0
             while True:
-                page = self.client.query(**kwargs, ExpressionAttributeValues=values | {
-                    ":pk": {"S": keys.nearby_partition(cell)}}, **({"ExclusiveStartKey": start_key} if start_key else {}))
-                read += page.get("ScannedCount", 0)
-                for item in map(self._plain, page.get("Items", [])):
-                    # Defence in depth: only public, open, located reports are ever returned.
-                    if (item.get("privacy") != "public" or item.get("status") not in keys.NEARBY_STATUSES
-                            or not item.get("location")):
-                        continue
-                    distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
-                    if distance <= radius_m:
-                        found.append(item | {"distance_m": distance})
-                start_key = page.get("LastEvaluatedKey")
-                if not start_key:
-                    break
-        found.sort(key=lambda i: (i["submitted_at"], i["tracking_id"]), reverse=True)
-        return found, read
+                page = self.client.query(**kwargs)
+                pages, scanned = pages + 1, scanned + page.get("ScannedCount", 0)
+                entries += map(keys.nearby_entry, map(self._plain, page.get("Items", [])))
+                if not page.get("LastEvaluatedKey"):
+                    return entries, pages, scanned
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        ranges = keys.nearby_ranges(lat, lon, radius_m, max_ranges, finest)
+        if len(ranges) == 1 or not parallel:
+            read = [read_range(key_range) for key_range in ranges]
+        else:  # the ranges' Queries at once: one round trip's wait, not one per range
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="nearby") as pool:
+                read = list(pool.map(read_range, ranges))
+        cost["queries"], cost["index_items"] = sum(r[1] for r in read), sum(r[2] for r in read)
+        candidates = []
+        for entry in (e for entries, _, _ in read for e in entries):
+            if ((category is not None and entry["category"] != category)
+                    or (since is not None and entry["submitted_at"] < since) or entry["tracking_id"] == exclude):
+                continue
+            # The key's point is within a few cm of the stored one: the stored one decides below.
+            entry["distance_m"] = haversine_m(lat, lon, entry["lat"], entry["lon"])
+            if entry["distance_m"] <= radius_m + 0.5:
+                candidates.append(entry)
+        if nearest_first:
+            candidates.sort(key=lambda e: (e["distance_m"], e["tracking_id"]))
+        else:
+            candidates.sort(key=lambda e: (e["submitted_at"], e["tracking_id"]), reverse=True)
+        found: list[dict[str, Any]] = []
+        start = 0
+        while start < len(candidates) and len(found) < limit:  # in the order wanted, as many as still missing
+            batch, start = candidates[start:start + min(100, limit - len(found))], start + min(100, limit - len(found))
+            reports = self.get_reports(e["tracking_id"] for e in batch)
+            cost["items"] += len(reports)
+            for item in reports:
+                # Defence in depth: only public, open, located reports are ever returned.
+                if (item.get("privacy") != "public" or item.get("status") not in keys.NEARBY_STATUSES
+                        or not item.get("location")):
+                    continue
+                distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
+                if distance <= radius_m:
+                    found.append(item | {"distance_m": distance})
+        if nearest_first:
+            found.sort(key=lambda i: (i["distance_m"], i["tracking_id"]))
+        else:
+            found.sort(key=lambda i: (i["submitted_at"], i["tracking_id"]), reverse=True)
+        return found[:limit], cost
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read
