@@ -236,3 +236,76 @@ def test_bad_queries(call_api):
     assert polar["possible_duplicates"] == []
     reply = call_api("GET", "/reports/nearby", query="lat=1&lon=1&category=nope")
     assert (reply.status, reply.body["error"]["code"]) == (422, "unknown_category")
+
+
+# -- supporters ("dukung") ---------------------------------------------------------------------------------------
+
+DEVICE = "3f0e9a51-2c7a-4d7b-8e13-5b0c1a52d6e8"
+OTHER_DEVICE = "Zq8vW3xT1rYp0sLmK7nB4cHd"
+
+
+def support(call_api, tracking_id, device_key=DEVICE):
+    return call_api("POST", f"/reports/{tracking_id}/supporters", json_body={"device_key": device_key})
+
+
+def test_a_device_supports_a_report_once_and_the_count_shows_everywhere(aws, call_api):
+    filed = file(call_api, offset(CENTRE, 30, 0), title="Jalan berlubang dekat pasar")
+    tracking_id = filed["tracking_id"]
+    first = support(call_api, tracking_id)
+    assert (first.status, first.body) == (200, {"tracking_id": tracking_id, "supporters": 1, "added": True})
+    again = support(call_api, tracking_id)
+    assert (again.status, again.body) == (200, {"tracking_id": tracking_id, "supporters": 1, "added": False})
+    assert support(call_api, tracking_id.lower(), OTHER_DEVICE).body["supporters"] == 2
+    assert call_api("GET", f"/reports/{tracking_id}").body["supporters"] == 2
+    own = call_api("GET", f"/reports/{tracking_id}", headers={"X-Access-Code": filed["access_code"]})
+    assert own.body["supporters"] == 2
+    [listed] = call_api("GET", "/reports", query="region_code=64").body["items"]
+    assert listed["supporters"] == 2
+    [near] = nearby(call_api, *CENTRE)
+    assert near["supporters"] == 2
+    # Stored: the count on the report (its version untouched), and per device only a hash, apart from the report.
+    items = aws.scan(TableName=runtime.store().table_name)["Items"]
+    [report] = [i for i in items if i["PK"]["S"] == f"REPORT#{tracking_id}" and i["SK"]["S"] == "META"]
+    assert report["supporters"]["N"] == "2" and report["version"]["N"] == "1"
+    devices = [i for i in items if i["PK"]["S"] == f"SUPPORT#{tracking_id}"]
+    assert len(devices) == 2 and all(set(i) == {"PK", "SK"} for i in devices)
+    assert not any(DEVICE in json_text or OTHER_DEVICE in json_text for json_text in map(str, items))
+
+
+def test_support_refusals(call_api, token):
+    tracking_id = file(call_api, offset(CENTRE, 30, 0))["tracking_id"]
+    for body in ({}, {"device_key": "short"}, {"device_key": DEVICE, "extra": 1}, {"device_key": "a b" * 20},
+                 {"device_key": 12345678901234567890123}):
+        reply = call_api("POST", f"/reports/{tracking_id}/supporters", json_body=body)
+        assert (reply.status, reply.body["error"]["code"]) == (422, "validation_error"), body
+    for weak in ("a" * 30, "1234567890123456789012345", "00000000-0000-4000-8000-000000000000"):
+        reply = support(call_api, tracking_id, weak)
+        assert (reply.status, reply.body["error"]["code"]) == (422, "weak_device_key"), weak
+    assert support(call_api, "LPR-22222222").status == 404
+    secret = file(call_api, offset(CENTRE, 30, 0), privacy="confidential")["tracking_id"]
+    reply = support(call_api, secret)
+    assert (reply.status, reply.body["error"]["code"]) == (409, "not_public")
+    admin = {"Authorization": token("admin", "nasional")}
+    assert call_api("POST", f"/reports/{tracking_id}/reject", headers=admin, json_body={"reason": "Spam"}).status == 200
+    reply = support(call_api, tracking_id)
+    assert (reply.status, reply.body["error"]["code"]) == (409, "report_closed")
+
+
+def test_a_support_changes_no_statistics_and_sends_no_notice(aws, call_api):
+    from zoneinfo import ZoneInfo
+
+    from lapor.domain import notices, stats
+
+    store = runtime.store()
+
+    def stored(tracking_id):  # the whole item, as the stream's images carry it
+        return store._plain(aws.get_item(TableName=store.table_name, Key=keys.report_key(tracking_id))["Item"])
+
+    tracking_id = file(call_api, offset(CENTRE, 30, 0))["tracking_id"]
+    old = stored(tracking_id)
+    assert support(call_api, tracking_id).body["added"] is True
+    new = stored(tracking_id)
+    assert new["supporters"] == 1 and new["latest_events"] == old["latest_events"]
+    # The stream sees the report item change: neither its counters nor its notices move.
+    assert notices.notices_for(old, new) == []
+    assert stats.delta(old, new, ZoneInfo("Asia/Makassar"), runtime.config_cache().get().calendar) == {}

@@ -14,9 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from lapor import cursors, operations, runtime
 from lapor.dal import keys
 from lapor.domain import ids, reference
-from lapor.errors import NotFound, Unprocessable
+from lapor.errors import Conflict, NotFound, Unprocessable
 from lapor.intake import submit_report
-from lapor.models import FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView
+from lapor.models import (FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView,
+                          SupportIn, SupportResult)
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import nearby_item, public_item, report_view
@@ -167,6 +168,9 @@ def list_public_reports(
         region_code, category=category, status=status, limit=limit,
         start_key=cursors.decode(cursor, scope) if cursor else None)
     now = datetime.now(UTC)
+    # The public indexes cannot project supporters (DynamoDB's 100 projected attributes): read for the page.
+    counts = runtime.store().supporter_counts(i["tracking_id"] for i in items) if items else {}
+    items = [i | {"supporters": counts.get(i["tracking_id"], 0)} for i in items]
     return PublicReportPage.model_validate({"items": [public_item(i, now) for i in items],
                                            "next_cursor": cursors.encode(last_key, scope)})
 
@@ -233,6 +237,34 @@ def _own_report(tracking_id: str, access_code: str, *, timeline: bool = True) ->
     if not ids.access_code_matches(record["tracking_id"], access_code, record["access_code_hash"]):
         raise NotFound("no report with this tracking id and access code")
     return record
+
+
+@router.post("/reports/<tracking_id>/supporters", summary="Support a report (\"dukung\"), once per device",
+             tags=["reports"], responses=ok("The report's supporters, and whether this device key counted now")
+             | errors(JSON_BODY, NO_REPORT,
+                      (409, "Not a public report (`not_public`: confidential and anonymous reports take no "
+                            "support), or closed or rejected (`report_closed`)"),
+                      (422, "The body does not match the schema (`validation_error`), or the device key is not "
+                            "random enough (`weak_device_key`)")))
+def support_report(
+    tracking_id: Annotated[str, Path(min_length=1, max_length=32)],
+    support: SupportIn,
+) -> SupportResult:
+    """One more supporter: the cheap alternative to a duplicate report. A device key counts once per report (a
+    repeat changes nothing and answers ``added: false``); only a hash of (report, key) is stored, nothing about
+    who supports. Rate-limited per route (API Gateway)."""
+    if not ids.idempotency_key_is_strong(support.device_key):
+        raise Unprocessable("the device key must be a random UUID or at least 22 random URL-safe characters",
+                            code="weak_device_key", details=[{"loc": ["body", "device_key"]}])
+    record = _report(tracking_id)
+    if record["privacy"] != "public":
+        raise Conflict("only public reports can be supported", code="not_public")
+    if record["status"] not in keys.NEARBY_STATUSES:
+        raise Conflict(f"the report is {record['status']}", code="report_closed")
+    added = runtime.store().add_supporter(record["tracking_id"], support.device_key)
+    supporters = int(record.get("supporters") or 0) + (1 if added else 0)
+    logger.info("report supported", extra={"tracking_id": record["tracking_id"], "added": added})
+    return SupportResult(tracking_id=record["tracking_id"], supporters=supporters, added=added)
 
 
 @router.post("/reports/<tracking_id>/feedback", summary="Rate the answer, or reopen the report once",

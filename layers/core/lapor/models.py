@@ -187,6 +187,7 @@ class AttachmentOut(Deferred):
 
 class ReportView(ReportSummary):
     description: str | None
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
     reopen_until: datetime | None = Field(None, description=(
@@ -300,6 +301,7 @@ class PublicReportItem(Deferred):
     overdue: bool
     overdue_final: bool = False
     location: Location | None = None
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
 
 
 class PublicReportPage(Deferred):
@@ -326,6 +328,22 @@ class RejectIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Di luar kewenangan pemerintah daerah"])]
     version: int | None = Field(None, ge=1, strict=True)
+
+
+class SupportIn(Deferred):
+    """One device's support of a report ("dukung")."""
+
+    model_config = ConfigDict(extra="forbid")
+    device_key: str = Field(min_length=22, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description=(
+        "An opaque random id the client makes once and keeps (a random UUID, or at least 22 random URL-safe "
+        "characters): a device supports a report at most once. Stored only as a hash, with the report's id."),
+        examples=["3f0e9a51-2c7a-4d7b-8e13-5b0c1a52d6e8"])
+
+
+class SupportResult(Deferred):
+    tracking_id: str
+    supporters: int = Field(description="Citizens who support the report, this one included")
+    added: bool = Field(description="False when this device key supported the report already (nothing changed)")
 
 
 class FeedbackIn(Deferred):

@@ -89,6 +89,7 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "overdue": is_overdue(record, now or datetime.now(UTC)), "version": record["version"],
         "overdue_final": bool(record.get("overdue_final")),
         "location": record.get("location") if content_visible else None,
+        "supporters": int(record.get("supporters") or 0),
     }
     if sign is not None and "attachments" in record and (full or record["privacy"] == "public"):
         view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full,
@@ -134,6 +135,7 @@ def public_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, 
         "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
         "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)),
         "overdue_final": bool(item.get("overdue_final")), "location": item.get("location"),
+        "supporters": int(item.get("supporters") or 0),
     }
 
 

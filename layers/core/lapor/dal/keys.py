@@ -249,6 +249,19 @@ def public_keys(report: dict[str, Any]) -> dict[str, str]:
     return keys | {PUBLIC_SK: f"{report['submitted_at']}#{report['tracking_id']}"}
 
 
+def supporters_partition(tracking_id: str) -> str:
+    """A report's supporters' device items ("dukung") live in a partition of their own: the report's partition
+    (read whole for a full view) never grows with them. The count is the report item's ``supporters``."""
+    return f"SUPPORT#{tracking_id}"
+
+
+def supporter_key(tracking_id: str, device_key: str) -> Key:
+    """One device's support of one report: only a hash of (report, device key) in the key, so the stored key
+    neither shows the device key nor links one device's supports of two reports."""
+    digest = hashlib.sha256(f"{tracking_id}\n{device_key}".encode()).hexdigest()
+    return {"PK": {"S": supporters_partition(tracking_id)}, "SK": {"S": f"DEVICE#{digest}"}}
+
+
 def nearby_partition(cell: str) -> str:
     return f"CELL#{cell}"
 

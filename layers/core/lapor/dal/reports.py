@@ -23,7 +23,7 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
-    "address",
+    "address", "supporters",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
@@ -486,6 +486,43 @@ class ReportStore(Table):
         else:
             found.sort(key=lambda i: (i["submitted_at"], i["tracking_id"]), reverse=True)
         return found[:limit], cost
+
+    def add_supporter(self, tracking_id: str, device_key: str) -> bool:
+        """One more supporter of the report, unless this device key supported it already (then nothing is
+        written): one transaction of a conditional put of the device's hashed key and an ADD to the report item's
+        ``supporters`` (a counter: ``version`` is left alone, so no operator's write goes stale for a citizen's
+        support). Whether it counted."""
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": keys.supporter_key(tracking_id, device_key),
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Update": {"TableName": self.table_name, "Key": keys.report_key(tracking_id),
+                            "UpdateExpression": "ADD supporters :one", "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def supporter_counts(self, tracking_ids: Iterable[str]) -> dict[str, int]:
+        """Each report's supporters (0 when none): the public indexes cannot project ``supporters`` (the table's
+        projections are at DynamoDB's 100 attributes), so the listing reads it from the report items
+        (BatchGetItem, 100 at a time, this one attribute)."""
+        wanted = list(dict.fromkeys(tracking_ids))
+        counts = dict.fromkeys(wanted, 0)
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [keys.report_key(t) for t in wanted[start:start + 100]],
+                "ProjectionExpression": "PK, supporters"}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table_name, []):
+                    counts[item["PK"]["S"].removeprefix("REPORT#")] = int(item.get("supporters", {}).get("N", 0))
+                request = response.get("UnprocessedKeys") or {}
+        return counts
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read
