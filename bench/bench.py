@@ -195,6 +195,27 @@ class _NoNetwork:
     def transact_write_items(self, **_: Any) -> dict[str, Any]:
         return {}
 
+    def query(self, **_: Any) -> dict[str, Any]:  # the reply's possible duplicates (the sample has a location)
+        return {"Items": [], "Count": 0, "ScannedCount": 0}
+
+
+class _QueriesAnswered:
+    """The handler's client with the possible-duplicates Queries answered at once (empty) and everything else sent
+    to moto: moto answers a GSI Query by going through the whole table (and this figure files every report at the
+    sample's point), which DynamoDB does not; what those Queries cost on the 20,000-report table is counted by
+    ``nearby_reads_per_result`` (``per_filing``)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        if params.get("IndexName") == "NearbyCells":
+            return {"Items": [], "Count": 0, "ScannedCount": 0}
+        return self._real.query(**params)
+
 
 def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, target: float = 1.3) -> Measurement:
     from werkzeug.test import EnvironBuilder
@@ -220,20 +241,23 @@ def intake_vs_putitem(rounds: int = 30, calls: int = 15, warmup: int = 20, targe
         event = build_event(request, route, route.match("POST", "/reports") or {})
         context = LambdaContext("ApiFunction", timeout_seconds=3600)
 
-        def handler_call() -> None:
-            result = lambda_handler(event, context)
+        client = store.client  # the very client (and configuration) the handler writes with
+        no_network, answered = _NoNetwork(client), _QueriesAnswered(client)
+
+        def call_with(stand_in: Any) -> None:
+            store._client = stand_in
+            try:
+                result = lambda_handler(event, context)
+            finally:
+                store._client = client
             if result["statusCode"] != 201:
                 raise AssertionError(f"POST /reports answered {result['statusCode']}: {result.get('body')}")
 
-        client = store.client  # the very client (and configuration) the handler writes with
-        no_network = _NoNetwork(client)
+        def handler_call() -> None:
+            call_with(answered)
 
         def handler_without_dynamodb() -> None:
-            store._client = no_network
-            try:
-                handler_call()
-            finally:
-                store._client = client
+            call_with(no_network)
 
         with quiet_stdout():
             for _ in range(warmup):  # reference data, holidays, routing config, boto3 client, pydantic schemas
@@ -1162,9 +1186,123 @@ def dev_stop_seconds(target: float = 5) -> Measurement:
     return Measurement(run["stop_seconds"], {"reports": run["reports"]}, notes)
 
 
-# -- table ---------------------------------------------------------------------------------------------------
+# -- nearby ----------------------------------------------------------------------------------------------------
 
-# A target of None is a figure reported for information (no pass/fail).
+SAMARINDA = (-0.5022, 117.1536)  # central Samarinda (the sample report's location)
+KALTIM = ((-2.4, 2.6), (113.8, 119.0))  # Kalimantan Timur, roughly: (south, north), (west, east)
+NEARBY_POINTS = int(os.environ.get("LAPOR_BENCH_NEARBY_POINTS", "12"))
+
+
+def nearby_reads_per_result(target: float = 3.0) -> Measurement:
+    """Items ``GET /reports/nearby``'s query reads against the reports actually within 250 m, on a table of
+    ``LAPOR_BENCH_REPORTS`` located reports over Kalimantan Timur, a quarter of them in a dense cluster around
+    central Samarinda; asserted: each query finds exactly the public reports within 250 m (brute force) and reads
+    at most the index items of the 9 cells around its point (design §6)."""
+    import math
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+    import pygeohash
+    from botocore.config import Config
+
+    from lapor import runtime
+    from lapor.dal import ReportStore, keys, report_key
+    from lapor.domain import ids
+    from lapor.domain.geo import haversine_m
+    from lapor.intake import iso_utc, submit_report
+    from lapor.models import ReportIn
+    from lapor_cli.seed import seed
+
+    if str(API_CODE) not in sys.path:
+        sys.path.insert(0, str(API_CODE))
+    from lapor_api.reports import (  # as the API sends them
+        DUPLICATE_LIMIT, DUPLICATE_PRECISION, DUPLICATE_RANGES, NEARBY_RANGES)
+
+    rng = random.Random(6472)
+    metres = 1 / 111_195.0
+
+    def around(centre: tuple[float, float], sigma_m: float) -> dict[str, float]:
+        lat = rng.gauss(centre[0], sigma_m * metres)
+        return {"lat": lat, "lon": rng.gauss(centre[1], sigma_m * metres / math.cos(math.radians(lat)))}
+
+    with local_dynamodb():
+        runtime.reset()
+        store = runtime.store()
+        seed(runtime.config_store())
+        now = datetime.now(UTC).replace(microsecond=0)
+        filed = submit_report(ReportIn.model_validate(REPORT), channel="web", store=store,
+                              config=runtime.config_cache().get(), default_deadline_days=30, now=now)
+        raw = store.client.get_item(TableName=store.table_name, Key=report_key(filed["tracking_id"]))["Item"]
+        template = {k: v for k, v in store._plain(raw).items() if not k.endswith(("_pk", "_sk", "_pk1", "_pk2",
+                                                                                    "_pk3")) and k not in ("PK", "SK")}
+        records = []
+        for n in range(SWEEP_REPORTS - 1):
+            if n % 4 == 0:
+                location = around(SAMARINDA, 1500)
+            else:
+                location = {"lat": rng.uniform(*KALTIM[0]), "lon": rng.uniform(*KALTIM[1])}
+            tracking_id = ids.new_tracking_id()
+            records.append(template | {
+                "tracking_id": tracking_id, "location": location,
+                "privacy": "confidential" if n % 10 == 9 else "public",
+                "submitted_at": iso_utc(now - timedelta(seconds=rng.randrange(20 * 86400))),
+                "timeline": template["latest_events"]})
+        started = time.perf_counter()
+        writer = ReportStore(store.table_name, due_index_shards=store.due_index_shards,
+                             client=boto3.client("dynamodb", config=Config(parameter_validation=False)))
+        with moto_without_item_size_check():
+            writer._batch_put(item for r in records for item in writer.new_items(r))
+        build_seconds = time.perf_counter() - started
+        records.append(template | {"location": REPORT["location"]})
+        indexed = collections.Counter(keys.nearby_keys(r).get(keys.NEARBY_PK) for r in records)
+        runs = []
+        for _ in range(NEARBY_POINTS):
+            point = around(SAMARINDA, 1000)
+            with dynamodb_calls(store.client) as calls:
+                found, cost = store.nearby_reports(point["lat"], point["lon"], 250, max_ranges=NEARBY_RANGES)
+            read = cost["index_items"] + cost["items"]
+            since = iso_utc(now - timedelta(days=30))
+            # The filing's lookup (possible_duplicates) at the same point: what a filing there reads.
+            _, filing = store.nearby_reports(point["lat"], point["lon"], 250, category=REPORT["category"], since=since,
+                                             limit=DUPLICATE_LIMIT + 1, nearest_first=True, max_ranges=DUPLICATE_RANGES,
+                                             finest=DUPLICATE_PRECISION)
+            truth = {r["tracking_id"] for r in records if r["privacy"] == "public" and haversine_m(
+                point["lat"], point["lon"], r["location"]["lat"], r["location"]["lon"]) <= 250}
+            if {i["tracking_id"] for i in found} != truth:
+                raise AssertionError(f"nearby at {point} found {len(found)} reports, {len(truth)} are within 250 m")
+            cell = pygeohash.encode(point["lat"], point["lon"], keys.NEARBY_PRECISION)
+            column = [pygeohash.get_adjacent(cell, "top"), cell, pygeohash.get_adjacent(cell, "bottom")]
+            nine = {c for row in column for c in (pygeohash.get_adjacent(row, "left"), row,
+                                                  pygeohash.get_adjacent(row, "right"))}
+            nine_items = sum(indexed[keys.nearby_partition(c)] for c in nine)
+            if cost["index_items"] > nine_items:
+                raise AssertionError(f"nearby at {point} read {cost['index_items']} index items, the 9 cells around it "
+                                     f"hold {nine_items}")
+            runs.append({"read": read, "index_items": cost["index_items"], "items": cost["items"], "found": len(found),
+                         "nine_cells_items": nine_items, "queries": cost["queries"],
+                         "seconds": round(calls.ops["Query"]["seconds"] + calls.ops["BatchGetItem"]["seconds"], 3),
+                         "filing": filing})
+    read, found = sum(r["read"] for r in runs), sum(r["found"] for r in runs)
+    value = read / max(1, found)
+    per_filing = {k: statistics.mean(r["filing"][k] for r in runs) for k in ("queries", "index_items", "items")}
+    worst_filing = {k: max(r["filing"][k] for r in runs) for k in ("queries", "index_items", "items")}
+    notes = [f"nearby_reads_per_result: {SWEEP_REPORTS} located reports over Kalimantan Timur (a quarter around "
+             f"central Samarinda, sigma 1.5 km; a tenth confidential; built in {build_seconds:.1f} s); "
+             f"{len(runs)} queries of 250 m around points in the cluster read {read} items "
+             f"({sum(r['index_items'] for r in runs)} index entries in {sum(r['queries'] for r in runs)} Query pages, "
+             f"{sum(r['items'] for r in runs)} reports) for {found} reports within 250 m; index entries at most "
+             f"{max(r['index_items'] / r['nine_cells_items'] for r in runs if r['nine_cells_items']):.2f}x those "
+             f"of the 9 cells around the point (design target: at most 1x)",
+             f"nearby_reads_per_result: a filing at those points (possible_duplicates, same category, which every "
+             f"report of this table has) reads per filing on average {per_filing['queries']:.1f} Query pages, "
+             f"{per_filing['index_items']:.1f} index entries and {per_filing['items']:.1f} reports (at most "
+             f"{worst_filing['queries']}, {worst_filing['index_items']}, {worst_filing['items']})"]
+    return Measurement(value, {"reports": SWEEP_REPORTS, "points": len(runs), "runs": runs,
+                               "per_filing_mean": per_filing, "per_filing_max": worst_filing,
+                               "build_seconds": round(build_seconds, 1)}, notes)
+
+
 # -- open311_listing_reads_vs_allowed, open311_window_reads_per_result (issue 14) -----------------------------
 
 OPEN311_REPORTS = int(os.environ.get("LAPOR_BENCH_OPEN311_REPORTS", "20000"))
@@ -1322,6 +1460,9 @@ def open311_window_reads_per_result(target: float | None = None) -> Measurement:
     return Measurement(read / max(1, sum(r["returned"] for r in run["rows"])), {"items_read": read})
 
 
+# -- table ---------------------------------------------------------------------------------------------------
+
+# A target of None is a figure reported for information (no pass/fail).
 FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("intake_vs_putitem", intake_vs_putitem, 1.3),
     ("sweep_reads_per_overdue", sweep_reads_per_overdue, 1.05),
@@ -1335,6 +1476,7 @@ FIGURES: list[tuple[str, Callable[..., Measurement], float | None]] = [
     ("first_request_after_restore_ratio", first_request_after_restore_ratio, 1.3),
     ("open311_listing_reads_vs_allowed", open311_listing_reads_vs_allowed, 1.0),
     ("open311_window_reads_per_result", open311_window_reads_per_result, None),
+    ("nearby_reads_per_result", nearby_reads_per_result, 3.0),
 ]
 
 

@@ -102,10 +102,10 @@ def test_every_sample_event_runs_through_the_handler(aws):
     expected = {"post-report": 201, "post-report-invalid": 422, "get-report": 404,
                 "get-report-with-access-code": 404, "get-categories": 200, "get-regions": 200, "get-openapi": 200,
                 "get-agency-queue": 200, "get-agency-report": 404, "post-response": 404, "post-reassign": 404,
-                "post-reject": 404, "post-feedback": 404, "post-attachment": 404, "post-agency-attachment": 404,
+                "post-reject": 404, "post-feedback": 404, "post-report-supporters": 404, "post-attachment": 404, "post-agency-attachment": 404,
                 "delete-attachment": 404, "post-attachment-hide": 404, "get-admin-agencies": 200, "put-admin-agencies": 200,
                 "get-admin-routes": 200, "put-admin-routes": 200, "get-admin-calendar": 200, "put-admin-calendar": 200,
-                "get-stats": 200, "get-public-reports": 200, "post-admin-sweep": 200, "get-admin-sweeps": 200, "get-admin-sweep": 404, "post-admin-apikey": 201,
+                "get-stats": 200, "get-public-reports": 200, "get-nearby-reports": 200, "post-admin-sweep": 200, "get-admin-sweeps": 200, "get-admin-sweep": 404, "post-admin-apikey": 201,
                 "get-admin-apikeys": 200, "post-admin-apikey-revoke": 404, "get-open311-services": 200,
                 "get-open311-services-xml": 200, "get-open311-discovery-json": 200, "get-open311-discovery-xml": 200, "any-open311-other": 404, "get-open311-updates-json": 200, "get-open311-updates-xml": 200, "get-open311-service-definition": 200,
                 "post-open311-request": 403, "post-open311-request-xml": 403,  # the sample key was never issued

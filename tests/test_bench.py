@@ -75,3 +75,15 @@ def test_the_open311_listing_figures_run_on_a_small_table(monkeypatch):
     assert len(rows) == len(bench.OPEN311_FILTERS) and sum(r["returned"] for r in rows) > 0
     assert (rows[-1]["filter"], rows[-1]["queries"]) == ("service_code=does-not-exist", 0)
     assert bench.open311_window_reads_per_result().value > 1
+
+
+def test_the_nearby_figure_runs_on_a_small_table(monkeypatch):
+    monkeypatch.setenv("LAPOR_BENCH_REPORTS", "600")
+    monkeypatch.setenv("LAPOR_BENCH_NEARBY_POINTS", "3")
+    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
+    spec.loader.exec_module(bench)
+    # Asserted inside: each query finds exactly the public reports within 250 m and reads at most the 9 cells.
+    measured = bench.nearby_reads_per_result()
+    assert measured.value >= 1.0 and measured.details["points"] == 3

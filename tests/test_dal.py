@@ -22,7 +22,12 @@ def test_a_new_report_is_one_transaction_of_conditional_puts_that_never_overwrit
     sent.clear()
     reply = call_api("POST", "/reports", json_body=VALID_REPORT)
     assert reply.status == 201
-    [(operation, params)] = sent
+    # With a location, the reply's possible duplicates, looked up beside the filing's write (a thread): Queries
+    # of the geographic index's keys, then the one report filed before (BatchGetItem); nothing else is read.
+    duplicates = [p for op, p in sent if op == "Query" and p.get("IndexName") == "NearbyCells"]
+    assert 1 <= len(duplicates) <= 4
+    assert [op for op, _ in sent if op not in ("Query", "TransactWriteItems")] == ["BatchGetItem"]
+    [(operation, params)] = [(op, p) for op, p in sent if op not in ("Query", "BatchGetItem")]
     assert operation == "TransactWriteItems"
     puts = [entry["Put"] for entry in params["TransactItems"]]
     assert {put["ConditionExpression"] for put in puts} == {"attribute_not_exists(PK)"}
@@ -79,7 +84,8 @@ def test_due_index_keys_are_sharded_and_sorted_by_utc_deadline(aws):
 def test_routing_configuration_is_read_once_per_cache_period(call_api, sent):
     call_api("POST", "/reports", json_body=VALID_REPORT)
     call_api("POST", "/reports", json_body=VALID_REPORT)
-    queries = [p["ExpressionAttributeValues"][":pk"]["S"] for op, p in sent if op == "Query"]
+    queries = [p["ExpressionAttributeValues"][":pk"]["S"] for op, p in sent if op == "Query"
+               and p.get("IndexName") != "NearbyCells"]
     assert sorted(queries) == ["CONFIG#AGENCY", "CONFIG#CALENDAR", "CONFIG#ROUTE", "CONFIG#VERSION"]
 
 

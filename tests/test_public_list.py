@@ -54,10 +54,15 @@ def test_public_reports_are_listed_under_every_level_newest_first_and_never_the_
     assert [i["tracking_id"] for i in listing(call_api, "region_code=64.72")["items"]] == newest_first(district, city)
     assert [i["tracking_id"] for i in listing(call_api, "region_code=64.72.01")["items"]] == [district]
     assert listing(call_api, "region_code=64.72.02")["items"] == []
-    # One Query of the public index of the region's level per listing; never a Scan, never the table itself.
-    assert [(op, p["IndexName"], p["ExpressionAttributeValues"][":pk"]["S"]) for op, p in sent if op != "GetItem"] == [
+    # One Query of the public index of the region's level per listing; never a Scan, never the table itself but
+    # for the page's supporters (one BatchGetItem of that attribute: the public indexes cannot project it).
+    assert [(op, p["IndexName"], p["ExpressionAttributeValues"][":pk"]["S"]) for op, p in sent if op == "Query"] == [
         ("Query", "PublicByProvince", "PUBLIC#64"), ("Query", "PublicByRegency", "PUBLIC#64.72"),
         ("Query", "PublicByDistrict", "PUBLIC#64.72.01"), ("Query", "PublicByDistrict", "PUBLIC#64.72.02")]
+    batches = [p for op, p in sent if op == "BatchGetItem"]
+    assert [len(p["RequestItems"][runtime.store().table_name]["Keys"]) for p in batches] == [3, 2, 1]
+    assert {p["RequestItems"][runtime.store().table_name]["ProjectionExpression"] for p in batches} == {"PK, supporters"}
+    assert {op for op, _ in sent} <= {"Query", "BatchGetItem", "GetItem"}
 
     item = next(i for i in province["items"] if i["tracking_id"] == city)
     assert item["title"] == "Jalan berlubang di pusat kota"

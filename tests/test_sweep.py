@@ -160,7 +160,7 @@ def test_an_answer_the_reporter_leaves_unanswered_for_10_working_days_is_closed_
     report = answer(call_api, token, tracking_id)
     # It left the due index in the answering write, and waits in ByClosing until its reopen window ends.
     assert index_keys_of(aws, tracking_id) == {"agency_pk", "agency_sk", "month_pk", "month_sk", "close_pk", "close_sk",
-                                               *PUBLIC_KEYS}
+                                               *PUBLIC_KEYS, "near_pk", "near_sk"}
     config = runtime.config_cache().get()
     responded_at = datetime.fromisoformat(report["timeline"][-1]["at"])
     assert report["closes_at_utc"] == config.deadline("64.72", responded_at, 10)["due_at_utc"]

@@ -21,7 +21,7 @@ FUNCTIONS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"]
 API = RESOURCES["HttpApi"]["Properties"]
 
 TABLE_ARN = {"Fn::GetAtt": ["ReportsTable", "Arn"]}
-PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback",
+PUBLIC_WRITE_ROUTES = ("POST /reports", "POST /reports/{tracking_id}/feedback", "POST /reports/{tracking_id}/supporters",
                        "POST /reports/{tracking_id}/attachments",
                        "DELETE /reports/{tracking_id}/attachments/{attachment_id}", "POST /webhooks/sms/twilio",
                        "POST /webhooks/sms/generic", "POST /open311/v2/requests.json",
@@ -33,7 +33,7 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
                  "dynamodb:PartiQLDelete"}
 # Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
-    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       # SWEEPRUN#*: an inline dry run's listing (its entries and their counter).
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "SWEEPRUN#*"},

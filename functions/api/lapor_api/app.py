@@ -24,6 +24,7 @@ from lapor_api import admin, agency, attachments, open311, reference, reports, s
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
+                              "POST /reports/{tracking_id}/supporters",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
                               "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/attachments",
                               "POST /agency/reports/{tracking_id}/attachments",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -12,17 +12,67 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import cursors, operations, runtime
+from lapor.dal import keys
 from lapor.domain import ids, reference
-from lapor.errors import NotFound, Unprocessable
+from lapor.errors import Conflict, NotFound, Unprocessable
 from lapor.intake import submit_report
-from lapor.models import FeedbackIn, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView
+from lapor.models import (FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView,
+                          SupportIn, SupportResult)
 from lapor.observability import logger
 from lapor.settings import get_settings
-from lapor.views import public_item, report_view
+from lapor.views import nearby_item, public_item, report_view
 from lapor_api.responses import JSON_BODY, errors, ok
 
 router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
+# possible_duplicates: same category, this close, filed this recently, nearest first, at most this many.
+DUPLICATE_RADIUS_M, DUPLICATE_DAYS, DUPLICATE_LIMIT = 250, 30, 5
+# Sort-key ranges (Queries) and the finest geohash precision of their cells: the duplicates lookup (on every
+# located filing: cheap to compute), GET /reports/nearby (fewer items read for more Queries and ~1.4 ms of work).
+DUPLICATE_RANGES, DUPLICATE_PRECISION, NEARBY_RANGES = 4, 7, 8
+NEARBY_LIMIT = 100
+
+
+def possible_duplicates(report: ReportIn) -> list[dict]:
+    """Open public reports that may be the one being filed (never confidential or anonymous ones), nearest first:
+    one more than shown, since the report itself may already be in the index (a replay) and is left out by the
+    caller. Read from the geographic index's keys (at most ``DUPLICATE_RANGES`` Queries of the cells' parts the
+    250 m circle touches), then only those reports; near a pole, none."""
+    since = (datetime.now(UTC) - timedelta(days=DUPLICATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        found, cost = runtime.store().nearby_reports(
+            report.location.lat, report.location.lon, DUPLICATE_RADIUS_M, category=report.category, since=since,
+            limit=DUPLICATE_LIMIT + 1, nearest_first=True, max_ranges=DUPLICATE_RANGES, finest=DUPLICATE_PRECISION,
+            parallel=False)  # already in a thread of its own, beside the filing's write: no more threads
+    except keys.TooManyCells:  # near a pole: no report of Indonesia is there to duplicate
+        return []
+    logger.debug("possible duplicates read", extra=cost)
+    return [nearby_item(i) for i in found]
+
+
+def _duplicates_while(report: ReportIn, file: Callable[[], dict]) -> dict:
+    """``file()``'s reply with ``possible_duplicates``: the lookup runs in a thread while the filing's write is in
+    flight, so a filing waits for the slower of the two round trips, not for both. A lookup that fails leaves the
+    list empty (logged): the report is filed, and its tracking id must reach the citizen."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["found"] = possible_duplicates(report)
+        except Exception:  # noqa: BLE001 - never turn a filed report into a 500
+            logger.exception("possible duplicates lookup failed")
+
+    thread = threading.Thread(target=lookup, name="duplicates", daemon=True)
+    thread.start()
+    try:
+        created = file()
+    finally:
+        thread.join()
+    found = outcome.get("found", [])
+    return created | {"possible_duplicates": [d for d in found if d["tracking_id"] != created["tracking_id"]]
+                      [:DUPLICATE_LIMIT]}
 
 
 def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None = None) -> dict:
@@ -85,7 +135,10 @@ def create_report(
                examples=["5b0c1a52-3f0e-4d7b-9a51-2c7a0d6e8f13"]),
     ] = None,
 ) -> Response[ReportCreated]:
-    created = file_report(report, channel="web", idempotency_key=idempotency_key)
+    def file() -> dict:
+        return file_report(report, channel="web", idempotency_key=idempotency_key)
+
+    created = file() if report.location is None else _duplicates_while(report, file)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
@@ -115,8 +168,38 @@ def list_public_reports(
         region_code, category=category, status=status, limit=limit,
         start_key=cursors.decode(cursor, scope) if cursor else None)
     now = datetime.now(UTC)
+    # The public indexes cannot project supporters (DynamoDB's 100 projected attributes): read for the page.
+    counts = runtime.store().supporter_counts(i["tracking_id"] for i in items) if items else {}
+    items = [i | {"supporters": counts.get(i["tracking_id"], 0)} for i in items]
     return PublicReportPage.model_validate({"items": [public_item(i, now) for i in items],
                                            "next_cursor": cursors.encode(last_key, scope)})
+
+
+@router.get("/reports/nearby", summary="Open public reports near a point, newest first", tags=["reports"],
+            responses=ok("The open public reports within the radius (at most 100, newest first)") | errors(
+                (422, "The query does not match the schema (`validation_error`), names an unknown category "
+                      "(`unknown_category`), or its circle spans too many geohash cells (`too_many_cells`: "
+                      "within a few degrees of a pole)")))
+def nearby_reports(
+    lat: Annotated[float, Query(ge=-90, le=90, examples=[-0.5022])],
+    lon: Annotated[float, Query(ge=-180, le=180, examples=[117.1536])],
+    category: Annotated[str | None, Query(max_length=64, examples=["infrastructure"])] = None,
+    radius_m: Annotated[int, Query(ge=1, le=1000, description="Metres; 250 unless given")] = 250,
+) -> NearbyPage:
+    """Public reports neither closed nor rejected, with a location within ``radius_m`` of the point: confidential
+    and anonymous reports are never listed (they are not in the index). Reads at most 8 ranges of the geographic
+    index's keys (the parts of the cells around the point that the circle touches), then only the reports
+    listed; never the table."""
+    if category is not None and category not in reference.categories():
+        raise Unprocessable(f"unknown category {category!r}", code="unknown_category",
+                            details=[{"loc": ["query", "category"], "input": category}])
+    try:
+        found, _ = runtime.store().nearby_reports(lat, lon, radius_m, category=category, limit=NEARBY_LIMIT,
+                                                  max_ranges=NEARBY_RANGES)
+    except keys.TooManyCells as exc:
+        raise Unprocessable(str(exc), code="too_many_cells",
+                            details=[{"loc": ["query", "lat"], "input": lat}]) from exc
+    return NearbyPage.model_validate({"items": [nearby_item(i) for i in found]})
 
 
 @router.get("/reports/<tracking_id>", summary="Follow a report", tags=["reports"],
@@ -154,6 +237,34 @@ def _own_report(tracking_id: str, access_code: str, *, timeline: bool = True) ->
     if not ids.access_code_matches(record["tracking_id"], access_code, record["access_code_hash"]):
         raise NotFound("no report with this tracking id and access code")
     return record
+
+
+@router.post("/reports/<tracking_id>/supporters", summary="Support a report (\"dukung\"), once per device",
+             tags=["reports"], responses=ok("The report's supporters, and whether this device key counted now")
+             | errors(JSON_BODY, NO_REPORT,
+                      (409, "Not a public report (`not_public`: confidential and anonymous reports take no "
+                            "support), or closed or rejected (`report_closed`)"),
+                      (422, "The body does not match the schema (`validation_error`), or the device key is not "
+                            "random enough (`weak_device_key`)")))
+def support_report(
+    tracking_id: Annotated[str, Path(min_length=1, max_length=32)],
+    support: SupportIn,
+) -> SupportResult:
+    """One more supporter: the cheap alternative to a duplicate report. A device key counts once per report (a
+    repeat changes nothing and answers ``added: false``); only a hash of (report, key) is stored, nothing about
+    who supports. Rate-limited per route (API Gateway)."""
+    if not ids.idempotency_key_is_strong(support.device_key):
+        raise Unprocessable("the device key must be a random UUID or at least 22 random URL-safe characters",
+                            code="weak_device_key", details=[{"loc": ["body", "device_key"]}])
+    record = _report(tracking_id)
+    if record["privacy"] != "public":
+        raise Conflict("only public reports can be supported", code="not_public")
+    if record["status"] not in keys.NEARBY_STATUSES:
+        raise Conflict(f"the report is {record['status']}", code="report_closed")
+    added = runtime.store().add_supporter(record["tracking_id"], support.device_key)
+    supporters = int(record.get("supporters") or 0) + (1 if added else 0)
+    logger.info("report supported", extra={"tracking_id": record["tracking_id"], "added": added})
+    return SupportResult(tracking_id=record["tracking_id"], supporters=supporters, added=added)
 
 
 @router.post("/reports/<tracking_id>/feedback", summary="Rate the answer, or reopen the report once",

@@ -33,6 +33,22 @@ class AgencyRef(Deferred):
     name: str
 
 
+class NearbyReport(Deferred):
+    """A public, open report near a point."""
+
+    tracking_id: str
+    category: str
+    status: Literal["submitted", "routed", "in_progress", "responded", "escalated"]
+    title: str
+    distance_m: int = Field(description="From the point asked about, in metres (rounded)")
+    submitted_at: datetime = Field(description="In the region's own time zone")
+    supporters: int = Field(0, description="Citizens who support the report")
+
+
+class NearbyPage(Deferred):
+    items: list[NearbyReport]
+
+
 class ReportCreated(Deferred):
     tracking_id: str
     access_code: str = Field(description="Shown once; keep it to read the full report and give feedback.")
@@ -40,6 +56,9 @@ class ReportCreated(Deferred):
     agency: AgencyRef
     submitted_at: datetime
     due_at: datetime
+    possible_duplicates: list[NearbyReport] | None = Field(None, description=(
+        "With a location: open public reports of the same category within 250 m filed in the last 30 days, "
+        "nearest first, at most 5 (\"is this the same problem?\"); null without a location."))
 
 
 class TimelineEvent(Deferred):
@@ -121,6 +140,7 @@ class AttachmentOut(Deferred):
 
 class ReportView(ReportSummary):
     description: str | None
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
     location: Location | None = None
     timeline: list[TimelineEvent] | None = None
     reopen_until: datetime | None = Field(None, description=(
@@ -234,6 +254,7 @@ class PublicReportItem(Deferred):
     overdue: bool
     overdue_final: bool = False
     location: Location | None = None
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
 
 
 class PublicReportPage(Deferred):
@@ -260,6 +281,22 @@ class RejectIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Di luar kewenangan pemerintah daerah"])]
     version: int | None = Field(None, ge=1, strict=True)
+
+
+class SupportIn(Deferred):
+    """One device's support of a report ("dukung")."""
+
+    model_config = ConfigDict(extra="forbid")
+    device_key: str = Field(min_length=22, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description=(
+        "An opaque random id the client makes once and keeps (a random UUID, or at least 22 random URL-safe "
+        "characters): a device supports a report at most once. Stored only as a hash, with the report's id."),
+        examples=["3f0e9a51-2c7a-4d7b-8e13-5b0c1a52d6e8"])
+
+
+class SupportResult(Deferred):
+    tracking_id: str
+    supporters: int = Field(description="Citizens who support the report, this one included")
+    added: bool = Field(description="False when this device key supported the report already (nothing changed)")
 
 
 class FeedbackIn(Deferred):

@@ -89,6 +89,7 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "overdue": is_overdue(record, now or datetime.now(UTC)), "version": record["version"],
         "overdue_final": bool(record.get("overdue_final")),
         "location": record.get("location") if content_visible else None,
+        "supporters": int(record.get("supporters") or 0),
     }
     if sign is not None and "attachments" in record and (full or record["privacy"] == "public"):
         view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full,
@@ -134,4 +135,14 @@ def public_item(item: dict[str, Any], now: datetime | None = None) -> dict[str, 
         "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
         "due_at": item["due_at"], "overdue": is_overdue(item, now or datetime.now(UTC)),
         "overdue_final": bool(item.get("overdue_final")), "location": item.get("location"),
+        "supporters": int(item.get("supporters") or 0),
     }
+
+
+def nearby_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A line of ``GET /reports/nearby`` (and of ``possible_duplicates``), from the report read (view projection)."""
+    region = reference.region(item["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    return {"tracking_id": item["tracking_id"], "category": item["category"], "status": item["status"],
+            "title": item["title"], "distance_m": round(item["distance_m"]),
+            "submitted_at": _local(item["submitted_at"], zone), "supporters": int(item.get("supporters") or 0)}

@@ -20,7 +20,7 @@ from lapor.dal.table import Table, _to_dynamo, without_keys
 REPORTER_ATTRIBUTE = "reporter"
 # What ``index_keys`` needs of a report, read by ``reindex``.
 REINDEX_READS = ("tracking_id", "category", "status", "region_code", "privacy", "submitted_at", "agency_id",
-                 "due_at_utc", "closes_at_utc", "overdue_final", "version")
+                 "due_at_utc", "closes_at_utc", "overdue_final", "version", "location")
 # Index items a page of Open311's filtered listings reads per key when it merges several keys.
 SERVICE_PAGE_SIZE = 100
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
@@ -30,7 +30,7 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
-    "address",
+    "address", "supporters",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
@@ -311,6 +311,16 @@ class ReportStore(Table):
                     sets[name] = index[name]
                 else:
                     removes.append(name)
+        # The geographic index: a closed or rejected report leaves it whatever record it was read from (the
+        # sweep closes reports read from ByClosing, which projects neither ``privacy`` nor ``location``); an open
+        # one joins or stays only when the record read says it is public and located.
+        if changed["status"] not in keys.NEARBY_STATUSES:
+            removes += [keys.NEARBY_PK, keys.NEARBY_SK]
+        elif "privacy" in changed:
+            if keys.NEARBY_PK in index:
+                sets |= {keys.NEARBY_PK: index[keys.NEARBY_PK], keys.NEARBY_SK: index[keys.NEARBY_SK]}
+            else:
+                removes += [keys.NEARBY_PK, keys.NEARBY_SK]
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
@@ -417,6 +427,118 @@ class ReportStore(Table):
             if not last_key or len(items) >= limit:
                 break
         return items, last_key
+
+    def nearby_reports(self, lat: float, lon: float, radius_m: float, *, category: str | None = None,
+                       since: str | None = None, exclude: str | None = None, limit: int = 100,
+                       nearest_first: bool = False, max_ranges: int = 8,
+                       finest: int = keys.NEARBY_RANGE_PRECISIONS[0],
+                       parallel: bool = True) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The public, open, located reports within ``radius_m`` metres of the point (each with ``distance_m``),
+        newest first (or nearest first), at most ``limit``, and what it cost: ``queries`` (Query pages),
+        ``index_items`` (index entries read) and ``items`` (reports read). The index is keys only: one Query per
+        sort-key range of ``keys.nearby_ranges`` (at most ``max_ranges``; parts of the cells the circle touches),
+        never a Scan; each entry's key says where the report is (to a few cm), its category and filing time, so
+        ``category``, ``since`` (a UTC instant) and ``exclude`` (a tracking id) and the distance are decided
+        before any report is read (``parallel``: the ranges' Queries in threads of their own, at once); then only the reports to return are read (BatchGetItem), and their stored
+        location decides exactly (haversine)."""
+        from lapor.domain.geo import haversine_m
+
+        cost = {"queries": 0, "index_items": 0, "items": 0}
+
+        def read_range(key_range: tuple[str, str, str]) -> tuple[list[dict[str, Any]], int, int]:
+            """A range's index entries, its Query pages and the entries read (no counter shared by threads)."""
+            partition, low, high = key_range
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name, "IndexName": keys.NEARBY,
+                "KeyConditionExpression": "near_pk = :pk AND near_sk BETWEEN :low AND :high",
+                "ExpressionAttributeValues": {":pk": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}}}
+            entries, pages, scanned = [], 0, 0
+            while True:
+                page = self.client.query(**kwargs)
+                pages, scanned = pages + 1, scanned + page.get("ScannedCount", 0)
+                entries += map(keys.nearby_entry, map(self._plain, page.get("Items", [])))
+                if not page.get("LastEvaluatedKey"):
+                    return entries, pages, scanned
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        ranges = keys.nearby_ranges(lat, lon, radius_m, max_ranges, finest)
+        if len(ranges) == 1 or not parallel:
+            read = [read_range(key_range) for key_range in ranges]
+        else:  # the ranges' Queries at once: one round trip's wait, not one per range
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="nearby") as pool:
+                read = list(pool.map(read_range, ranges))
+        cost["queries"], cost["index_items"] = sum(r[1] for r in read), sum(r[2] for r in read)
+        candidates = []
+        for entry in (e for entries, _, _ in read for e in entries):
+            if ((category is not None and entry["category"] != category)
+                    or (since is not None and entry["submitted_at"] < since) or entry["tracking_id"] == exclude):
+                continue
+            # The key's point is within a few cm of the stored one: the stored one decides below.
+            entry["distance_m"] = haversine_m(lat, lon, entry["lat"], entry["lon"])
+            if entry["distance_m"] <= radius_m + 0.5:
+                candidates.append(entry)
+        if nearest_first:
+            candidates.sort(key=lambda e: (e["distance_m"], e["tracking_id"]))
+        else:
+            candidates.sort(key=lambda e: (e["submitted_at"], e["tracking_id"]), reverse=True)
+        found: list[dict[str, Any]] = []
+        start = 0
+        while start < len(candidates) and len(found) < limit:  # in the order wanted, as many as still missing
+            batch, start = candidates[start:start + min(100, limit - len(found))], start + min(100, limit - len(found))
+            reports = self.get_reports(e["tracking_id"] for e in batch)
+            cost["items"] += len(reports)
+            for item in reports:
+                # Defence in depth: only public, open, located reports are ever returned.
+                if (item.get("privacy") != "public" or item.get("status") not in keys.NEARBY_STATUSES
+                        or not item.get("location")):
+                    continue
+                distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
+                if distance <= radius_m:
+                    found.append(item | {"distance_m": distance})
+        if nearest_first:
+            found.sort(key=lambda i: (i["distance_m"], i["tracking_id"]))
+        else:
+            found.sort(key=lambda i: (i["submitted_at"], i["tracking_id"]), reverse=True)
+        return found[:limit], cost
+
+    def add_supporter(self, tracking_id: str, device_key: str) -> bool:
+        """One more supporter of the report, unless this device key supported it already (then nothing is
+        written): one transaction of a conditional put of the device's hashed key and an ADD to the report item's
+        ``supporters`` (a counter: ``version`` is left alone, so no operator's write goes stale for a citizen's
+        support). Whether it counted."""
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self.table_name, "Item": keys.supporter_key(tracking_id, device_key),
+                         "ConditionExpression": "attribute_not_exists(PK)"}},
+                {"Update": {"TableName": self.table_name, "Key": keys.report_key(tracking_id),
+                            "UpdateExpression": "ADD supporters :one", "ConditionExpression": "attribute_exists(PK)",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            ])
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def supporter_counts(self, tracking_ids: Iterable[str]) -> dict[str, int]:
+        """Each report's supporters (0 when none): the public indexes cannot project ``supporters`` (the table's
+        projections are at DynamoDB's 100 attributes), so the listing reads it from the report items
+        (BatchGetItem, 100 at a time, this one attribute)."""
+        wanted = list(dict.fromkeys(tracking_ids))
+        counts = dict.fromkeys(wanted, 0)
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [keys.report_key(t) for t in wanted[start:start + 100]],
+                "ProjectionExpression": "PK, supporters"}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table_name, []):
+                    counts[item["PK"]["S"].removeprefix("REPORT#")] = int(item.get("supporters", {}).get("N", 0))
+                request = response.get("UnprocessedKeys") or {}
+        return counts
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read
