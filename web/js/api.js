@@ -57,6 +57,11 @@ export const api = {
   // ({region_code, category, status, cursor, limit}).
   stats: (params) => request("GET", `/stats${query(params)}`),
   publicReports: (params) => request("GET", `/reports${query(params)}`),
+  // Open public reports near a point ({lat, lon, category, radius_m}) and a device's support of one ("dukung"):
+  // {tracking_id, supporters, added}; a device key supports a report once, however often it is sent.
+  nearby: (params, signal) => request("GET", `/reports/nearby${query(params)}`, { signal }),
+  support: (trackingId, deviceKey) =>
+    request("POST", `/reports/${enc(trackingId)}/supporters`, { body: { device_key: deviceKey } }),
   // Attachments (design §4.1): a presigned POST to upload one file straight to S3 ({attachment_id, upload:
   // {url, fields}, expires_at}); removing one the reporter uploaded, before the agency answers.
   startAttachment: (trackingId, accessCode, file) =>

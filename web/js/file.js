@@ -6,6 +6,7 @@
 import { api, ApiError } from "./api.js";
 import { forgetPreview, localItem } from "./attachments.js";
 import { lang, t } from "./i18n.js";
+import * as nearby from "./nearby.js";
 import * as sender from "./outbox.js";
 import * as photos from "./photos.js";
 import { draft as drafts, newKey, outbox } from "./store.js";
@@ -176,6 +177,29 @@ function renderPosition(message) {
     ? t("file.location.set", { ...coordinates, accuracy: position.accuracy })
     : t("file.location.pinned", coordinates));
   showPin();
+  checkNearby();
+}
+
+// -- "is this the same problem?" --------------------------------------------------------------------------------
+
+let nearbyCount = 0;
+
+// With reports of this category near the pin, supporting one is the first action and sending a new one the
+// second: the submit button says so, and looks secondary.
+function renderSubmit() {
+  const button = $("send");
+  if (busy) return;
+  button.textContent = t(nearbyCount ? "file.submit.anyway" : "file.submit");
+  button.classList.toggle("secondary", nearbyCount > 0);
+}
+
+function nearbyChanged(count) {
+  nearbyCount = count;
+  renderSubmit();
+}
+
+function checkNearby() {
+  nearby.check(position, $("category").value, nearbyChanged);
 }
 
 // -- the map, when asked for ----------------------------------------------------------------------------------
@@ -239,6 +263,7 @@ async function togglePicker() {
   showPin();
 }
 
+$("category").addEventListener("change", checkNearby);
 $("pick").addEventListener("click", togglePicker);
 $("pin-center").addEventListener("click", () => picker && pinAt(picker.map.getCenter()));
 
@@ -457,7 +482,7 @@ form.addEventListener("submit", async (event) => {
   if (result.status !== "sent") photos.deferred.delete(entry.key);
   busy = false;
   button.disabled = false;
-  button.textContent = t("file.submit");
+  renderSubmit();
   if (result.status === "sent") {
     drafts.clear();
     await photos.bind(entry.key, result.created); // the receipt page uploads them
@@ -500,6 +525,7 @@ document.addEventListener("lapor:lang", () => {
   renderErrors();
   renderWaiting();
   renderPhotos();
+  nearby.redraw(nearbyChanged);
   $("pick").textContent = t($("pick-panel").hidden ? "file.location.pick" : "file.location.pick.hide");
 });
 
@@ -507,4 +533,4 @@ renderCounter();
 renderPrivacy();
 renderWaiting();
 loadPhotos();
-loadReference().then(takeBackRefused);
+loadReference().then(takeBackRefused).then(checkNearby);

@@ -3,6 +3,8 @@
 const DRAFT = "lapor.draft";
 const OUTBOX = "lapor.outbox";
 const RECEIPTS = "lapor.receipts";
+const DEVICE = "lapor.device";
+const SUPPORTED = "lapor.supported";
 
 function read(key, fallback) {
   try {
@@ -67,5 +69,25 @@ export const receipts = {
     const all = read(RECEIPTS, {});
     delete all[trackingId];
     write(RECEIPTS, all);
+  },
+};
+
+// This device's key for "dukung" (an opaque random id, made once): the server counts a device once per report and
+// keeps only a hash of it. Without storage a new one each time: supports still count, once per page.
+export function deviceKey() {
+  const kept = read(DEVICE, null);
+  if (kept) return kept;
+  const made = newKey();
+  write(DEVICE, made);
+  return made;
+}
+
+// The reports this device supported, so the form shows them as supported.
+export const supported = {
+  has: (trackingId) => read(SUPPORTED, []).includes(trackingId),
+  add(trackingId) {
+    const all = read(SUPPORTED, []).filter((t) => t !== trackingId);
+    all.push(trackingId);
+    write(SUPPORTED, all.slice(-200));
   },
 };
