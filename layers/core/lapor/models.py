@@ -101,6 +101,8 @@ class TimelineEvent(Deferred):
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
     attachment_id: str | None = Field(None, description="The attachment an attachment_added, attachment_removed or "
                                                         "attachment_hidden event is about")
+    into: str | None = Field(None, description="The report a merged event closed this one as a duplicate of (an "
+                                               "unmerged event: the one it was merged into)")
 
 
 class OperatorTimelineEvent(TimelineEvent):
@@ -295,6 +297,16 @@ class ReassignIn(Deferred):
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
     version: int | None = Field(None, ge=1, strict=True)
+
+
+class MergeIn(Deferred):
+    """Close this report as a duplicate of ``into``, which answers for both."""
+
+    model_config = ConfigDict(extra="forbid")
+    into: Annotated[str, Field(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"],
+                               description="The tracking id of the report that stays (the master)")]
+    reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Lubang jalan yang sama, dilaporkan 2x"])]
+    version: int | None = Field(None, ge=1, strict=True, description="The version of this report the operator saw")
 
 
 class HideAttachmentIn(Deferred):

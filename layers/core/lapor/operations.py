@@ -29,9 +29,9 @@ def _refuse_transition(record: dict[str, Any], action: str) -> Conflict:
 
 
 def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any], event: dict[str, Any],
-            now: datetime) -> dict[str, Any]:
+            now: datetime, *, also: list[dict[str, Any]] = (), remove: tuple[str, ...] = ()) -> dict[str, Any]:
     try:
-        return store.record_change(record, changes, event=event, now_utc=iso_utc(now))
+        return store.record_change(record, changes, event=event, now_utc=iso_utc(now), also=also, remove=remove)
     except ReportChanged as exc:
         current = store.get_report(record["tracking_id"]) or record
         raise Conflict("the report changed meanwhile; read it again", code="stale_version",
@@ -218,3 +218,44 @@ def hide_attachment(store: ReportStore, record: dict[str, Any], caller: Caller, 
         return "hidden", changes, {}, event
 
     return _attachment_change(store, record, attachment_id, decide=decide, now=now, version=version)
+
+
+# -- duplicates: an operator merges a report into another ("the master") ---------------------
+
+def merge(store: ReportStore, record: dict[str, Any], master: dict[str, Any], caller: Caller, *, reason: str,
+          version: int | None, now: datetime) -> dict[str, Any]:
+    """Close ``record`` as a duplicate of ``master`` in one transaction: the duplicate (on its version and status
+    read) goes to ``closed`` with ``resolution: duplicate``, ``merged_into`` and the status it had
+    (``status_before_merge``), out of ByDue, with a ``merged`` event; the master counts one more ``absorbed``
+    (on condition that it is still not rejected nor merged); an ``ABSORBED#`` item links them for the notices."""
+    if master["tracking_id"] == record["tracking_id"]:
+        raise Unprocessable("a report cannot be merged into itself", code="same_report",
+                            details=[{"loc": ["body", "into"], "input": master["tracking_id"]}])
+    _check_version(record, version)
+    if not lifecycle.merge_allowed(record["status"]):
+        raise _refuse_transition(record, "merged")
+    if record.get("absorbed"):  # its own duplicates would be left pointing at a closed report
+        raise Conflict("reports were merged into this one: it cannot be merged itself", code="has_duplicates",
+                       details={"absorbed": record["absorbed"]})
+    _check_master(master)
+    event = new_event("merged", now, caller.role, "operator", agency_id=caller.agency_id or record["agency_id"],
+                      into=master["tracking_id"], message=reason, actor_sub=caller.subject)
+    changes = {"status": lifecycle.MERGED_STATUS, "resolution": lifecycle.DUPLICATE,
+               "merged_into": master["tracking_id"], "status_before_merge": record["status"]}
+    try:
+        return _commit(store, record, changes, event, now,
+                       also=store.merge_entries(master["tracking_id"], record["tracking_id"], merged_at=iso_utc(now)))
+    except WriteRefused as exc:  # the master was rejected or merged meanwhile
+        _check_master(store.get_report(master["tracking_id"]) or master | {"status": "rejected"})
+        raise Conflict("the report changed meanwhile; read it again", code="stale_version") from exc
+
+
+def _check_master(master: dict[str, Any]) -> None:
+    if not lifecycle.merge_target_allowed(master["status"], master.get("merged_into")):
+        merged = master.get("merged_into")
+        raise Conflict(f"report {master['tracking_id']} cannot take duplicates: it is "
+                       + (f"merged into {merged} itself" if merged else f"{master['status']}"),
+                       code="invalid_transition",
+                       details={"into": master["tracking_id"], "into_status": master["status"]}
+                       | ({"into_merged_into": merged} if merged else {}))
+
