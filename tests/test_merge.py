@@ -183,3 +183,67 @@ def test_every_dynamodb_call_of_a_merge_is_granted_by_the_api_function_s_policy(
     denied = sorted({(action, pk.split("#")[0]) for action, pk in calls
                      if not any(a == action and fnmatch(pk, key) for a, key in granted)})
     assert denied == []
+
+
+# -- views ------------------------------------------------------------------------------------------------------
+
+def file_(call_api, **changes):
+    return call_api("POST", "/reports", json_body=VALID_REPORT | changes).body
+
+
+def test_the_duplicates_views_show_the_master_its_status_and_answer(call_api, token):
+    duplicate, master = file_(call_api), file_(call_api, title="Jalan berlubang di Jl. Juanda")
+    operator = as_(token, "operator", PUPR)
+    assert merge(call_api, operator, duplicate["tracking_id"], master["tracking_id"]).status == 200
+    call_api("POST", f"/reports/{master['tracking_id']}/responses", headers=operator,
+             json_body={"message": "Lubang sudah ditambal.", "status": "responded"})
+    expected = {"tracking_id": master["tracking_id"], "status": "responded", "title": "Jalan berlubang di Jl. Juanda",
+                "status_notes": "Lubang sudah ditambal."}
+    own = call_api("GET", f"/reports/{duplicate['tracking_id']}",
+                   headers={"X-Access-Code": duplicate["access_code"]}).body
+    public = call_api("GET", f"/reports/{duplicate['tracking_id']}").body
+    agency = call_api("GET", f"/agency/reports/{duplicate['tracking_id']}", headers=operator).body
+    for view in (own, public, agency):
+        assert view["merged_into"] == expected
+        assert (view["status"], view["resolution"], view["absorbed"]) == ("closed", "duplicate", 0)
+    assert own["timeline"][-1]["type"] == "merged" and own["timeline"][-1]["into"] == master["tracking_id"]
+    assert "actor_sub" not in own["timeline"][-1]
+    # The master's views count what it absorbed.
+    for view in (call_api("GET", f"/reports/{master['tracking_id']}").body,
+                 call_api("GET", f"/reports/{master['tracking_id']}",
+                          headers={"X-Access-Code": master["access_code"]}).body,
+                 call_api("GET", f"/agency/reports/{master['tracking_id']}", headers=operator).body):
+        assert (view["absorbed"], view["merged_into"], view["resolution"]) == (1, None, None)
+
+
+def test_a_confidential_master_shows_its_status_only_and_a_confidential_duplicate_no_link_publicly(call_api, token):
+    operator = as_(token, "operator", PUPR)
+    duplicate = file_(call_api)
+    secret = file_(call_api, privacy="confidential", title="Pungli di proyek jalan")
+    assert merge(call_api, operator, duplicate["tracking_id"], secret["tracking_id"]).status == 200
+    call_api("POST", f"/reports/{secret['tracking_id']}/responses", headers=operator,
+             json_body={"message": "Petugas yang bersangkutan sudah ditindak.", "status": "responded"})
+    own = call_api("GET", f"/reports/{duplicate['tracking_id']}",
+                   headers={"X-Access-Code": duplicate["access_code"]}).body
+    assert own["merged_into"] == {"tracking_id": secret["tracking_id"], "status": "responded", "title": None,
+                                  "status_notes": None}
+    # Its agency chain sees the master's title and answer.
+    agency = call_api("GET", f"/agency/reports/{duplicate['tracking_id']}", headers=operator).body
+    assert agency["merged_into"]["title"] == "Pungli di proyek jalan"
+    # A confidential duplicate's public view does not link its master: that would say what it is about.
+    hidden = file_(call_api, privacy="confidential")
+    third = file_(call_api)
+    assert merge(call_api, operator, hidden["tracking_id"], third["tracking_id"]).status == 200
+    public = call_api("GET", f"/reports/{hidden['tracking_id']}").body
+    assert public["merged_into"] is None and public["status"] == "closed"
+    own = call_api("GET", f"/reports/{hidden['tracking_id']}", headers={"X-Access-Code": hidden["access_code"]}).body
+    assert own["merged_into"]["tracking_id"] == third["tracking_id"]
+
+
+def test_a_merged_report_takes_no_rating(call_api, token, pair):
+    duplicate = file_(call_api)
+    _, master = pair
+    merge(call_api, as_(token, "operator", PUPR), duplicate["tracking_id"], master)
+    rated = call_api("POST", f"/reports/{duplicate['tracking_id']}/feedback", json_body={"rating": 5},
+                     headers={"X-Access-Code": duplicate["access_code"]})
+    assert (rated.status, rated.body["error"]["code"]) == (409, "invalid_transition")

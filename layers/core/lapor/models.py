@@ -168,6 +168,16 @@ class AttachmentOut(Deferred):
     reason: str | None = Field(None, description="Why a rejected upload is not served, or why an admin hid it")
 
 
+class MergedInto(Deferred):
+    """The report a duplicate was merged into (the master), which answers for both."""
+
+    tracking_id: str
+    status: Status | None = Field(None, description="The master's status (null only if it could not be read)")
+    title: str | None = Field(None, description="The master's title: when it is public, or for its agency chain")
+    status_notes: str | None = Field(None, description=(
+        "The master's latest answer, like Open311's status_notes: when it is public, or for its agency chain"))
+
+
 class ReportView(ReportSummary):
     description: str | None
     location: Location | None = None
@@ -178,6 +188,12 @@ class ReportView(ReportSummary):
     attachments: list[AttachmentOut] | None = Field(None, description=(
         "Photos and documents: ready ones in the public view of a public report (none for confidential and "
         "anonymous ones); every one, pending and rejected too, in the reporter's and the agency chain's views"))
+    resolution: Literal["duplicate"] | None = Field(None, description=(
+        "How a closed report was closed when not by an answer: `duplicate` (merged into `merged_into`)"))
+    merged_into: MergedInto | None = Field(None, description=(
+        "A duplicate's master: in the reporter's and the agency chain's views, and in the public view of a public "
+        "report. The master's notices reach this report's reporter too"))
+    absorbed: int = Field(0, description="How many reports were merged into this one as duplicates")
 
 
 class CategoryOut(Deferred):

@@ -99,6 +99,9 @@ def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
     and a reporter cannot grow the report by rating again and again."""
     if not lifecycle.feedback_allowed(record["status"]):
         raise _refuse_transition(record, "rated before the agency has responded")
+    if record.get("merged_into"):  # closed as a duplicate: the master's answer is rated on the master
+        raise Conflict("this report was merged into another, which answers for it", code="invalid_transition",
+                       details={"status": record["status"], "merged_into": record["merged_into"]})
     answered_at, answer_id = record.get("answered_at"), record.get("answer_id")
     changes: dict[str, Any] = {"status": record["status"], "rated_answer_id": answer_id}
     event = new_event("reopened" if reopen else "feedback", now, "reporter", "web", rating=rating,
