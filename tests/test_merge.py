@@ -151,7 +151,7 @@ def test_a_master_rejected_after_it_was_read_fails_the_whole_merge(call_api, tok
 
 
 def test_every_dynamodb_call_of_a_merge_is_granted_by_the_api_function_s_policy(call_api, token, pair):
-    """moto enforces no IAM: the merge's calls are checked against ApiFunction's statements."""
+    """moto enforces no IAM: the merge's and its undo's calls are checked against ApiFunction's statements."""
     from fnmatch import fnmatch
 
     from test_template_security import leading_keys, on_table, statements
@@ -174,12 +174,13 @@ def test_every_dynamodb_call_of_a_merge_is_granted_by_the_api_function_s_policy(
     client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="merge-iam")
     try:
         assert merge(call_api, as_(token, "operator", PUPR), duplicate, master).status == 200
+        assert call_api("DELETE", f"/reports/{duplicate}/merge", headers=as_(token, "admin")).status == 200
     finally:
         client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="merge-iam")
     granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("ApiFunction")
                if statement["Effect"] == "Allow" and on_table(statement)
                for action in statement["Action"] for key in leading_keys(statement) or ()]
-    assert {"PutItem", "UpdateItem"} <= {action for action, _ in calls}
+    assert {"PutItem", "UpdateItem", "DeleteItem"} <= {action for action, _ in calls}
     denied = sorted({(action, pk.split("#")[0]) for action, pk in calls
                      if not any(a == action and fnmatch(pk, key) for a, key in granted)})
     assert denied == []
@@ -247,3 +248,51 @@ def test_a_merged_report_takes_no_rating(call_api, token, pair):
     rated = call_api("POST", f"/reports/{duplicate['tracking_id']}/feedback", json_body={"rating": 5},
                      headers={"X-Access-Code": duplicate["access_code"]})
     assert (rated.status, rated.body["error"]["code"]) == (409, "invalid_transition")
+
+
+# -- undo (admins) ----------------------------------------------------------------------------------------------
+
+def test_an_admin_undoes_a_merge_in_one_write(call_api, token, aws, pair):
+    duplicate, master = pair
+    before = raw(aws, duplicate)
+    assert merge(call_api, as_(token, "operator", PUPR), duplicate, master).status == 200
+    undone = call_api("DELETE", f"/reports/{duplicate}/merge", headers=as_(token, "admin"))
+    assert undone.status == 200, undone.body
+    assert (undone.body["status"], undone.body["merged_into"], undone.body["resolution"]) == ("routed", None, None)
+    assert undone.body["timeline"][-1]["type"] == "unmerged" and undone.body["timeline"][-1]["into"] == master
+    item = raw(aws, duplicate)
+    assert item["status"]["S"] == "routed"
+    assert not {"merged_into", "resolution", "status_before_merge"} & set(item)
+    # Back in ByDue with the deadline it had.
+    assert (item["due_pk"], item["due_sk"]) == (before["due_pk"], before["due_sk"])
+    assert raw(aws, master)["absorbed"]["N"] == "0"
+    assert raw(aws, master, f"ABSORBED#{duplicate}") is None
+    assert call_api("GET", f"/reports/{master}").body["absorbed"] == 0
+    # It can be merged again (and the master takes it again).
+    assert merge(call_api, as_(token, "operator", PUPR), duplicate, master).status == 200
+    assert raw(aws, master)["absorbed"]["N"] == "1"
+
+
+def test_an_undo_restores_the_status_it_had(call_api, token, aws, pair):
+    duplicate, master = pair
+    operator = as_(token, "operator", PUPR)
+    call_api("POST", f"/reports/{duplicate}/responses", headers=operator,
+             json_body={"message": "Sedang kami periksa.", "status": "in_progress"})
+    merge(call_api, operator, duplicate, master)
+    undone = call_api("DELETE", f"/reports/{duplicate}/merge", headers=as_(token, "admin"))
+    assert undone.body["status"] == "in_progress" and "due_pk" in raw(aws, duplicate)
+
+
+def test_only_admins_undo_and_only_a_merged_report(call_api, token, pair):
+    duplicate, master = pair
+    operator, admin = as_(token, "operator", PUPR), as_(token, "admin")
+    not_merged = call_api("DELETE", f"/reports/{duplicate}/merge", headers=admin)
+    assert (not_merged.status, not_merged.body["error"]["code"]) == (409, "not_merged")
+    merge(call_api, operator, duplicate, master)
+    for headers in (operator, as_(token, "supervisor", "64-72-inspektorat")):
+        refused = call_api("DELETE", f"/reports/{duplicate}/merge", headers=headers)
+        assert (refused.status, refused.body["error"]["code"]) == (403, "forbidden")
+    assert call_api("DELETE", "/reports/LPR-00000000/merge", headers=admin).status == 404
+    assert call_api("DELETE", f"/reports/{duplicate}/merge", headers=admin).status == 200
+    again = call_api("DELETE", f"/reports/{duplicate}/merge", headers=admin)
+    assert (again.status, again.body["error"]["code"]) == (409, "not_merged")

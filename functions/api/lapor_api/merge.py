@@ -1,4 +1,4 @@
-"""Duplicates: an operator merges a report into another (both in the caller's scope)."""
+"""Duplicates: an operator merges a report into another (both in the caller's scope), an admin undoes it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from lapor.models import AgencyReportView, MergeIn
 from lapor.observability import logger
 from lapor_api import auth
 from lapor_api.agency import CHANGE, NOT_VISIBLE, OPERATOR_ONLY, TrackingId, _agency_view, _in_scope, _now, _visible_report
-from lapor_api.responses import JSON_BODY, OPERATOR, errors
+from lapor_api.responses import ADMIN, JSON_BODY, OPERATOR, errors
 
 router = APIGatewayHttpRouter()
 
@@ -46,3 +46,13 @@ def merge(tracking_id: TrackingId, change: MergeIn) -> AgencyReportView:
                                         "role": caller.role, "by": caller.subject})
     return _agency_view(written, caller)
 
+
+@router.delete("/reports/<tracking_id>/merge", summary="Undo a merge (admin)", **OPERATOR_ONLY,
+               responses=CHANGE | errors(ADMIN, NOT_VISIBLE, (409, "The report is not merged (`not_merged`)"), 422))
+def unmerge(tracking_id: TrackingId) -> AgencyReportView:
+    caller = auth.admin(router)
+    record = _visible_report(caller, tracking_id)
+    written = operations.unmerge(runtime.store(), record, caller, version=None, now=_now())
+    logger.info("report unmerged", extra={"tracking_id": written["tracking_id"], "role": caller.role,
+                                          "by": caller.subject})
+    return _agency_view(written, caller)

@@ -262,3 +262,22 @@ def _check_master(master: dict[str, Any]) -> None:
                        details={"into": master["tracking_id"], "into_status": master["status"]}
                        | ({"into_merged_into": merged} if merged else {}))
 
+
+def unmerge(store: ReportStore, record: dict[str, Any], caller: Caller, *, version: int | None,
+            now: datetime) -> dict[str, Any]:
+    """Undo a merge (admins): the duplicate goes back to the status it had (and so to ByDue, when open), loses
+    ``merged_into``, ``resolution`` and ``status_before_merge``, gets an ``unmerged`` event; the master counts one
+    less ``absorbed`` and the ``ABSORBED#`` item goes; one transaction."""
+    _check_version(record, version)
+    master = record.get("merged_into")
+    if not master or record["status"] != lifecycle.MERGED_STATUS:
+        raise Conflict("this report is not merged into another", code="not_merged",
+                       details={"status": record["status"]})
+    event = new_event("unmerged", now, caller.role, "operator", agency_id=record["agency_id"], into=master,
+                      actor_sub=caller.subject)
+    changes = {"status": record.get("status_before_merge") or "routed"}
+    try:
+        return _commit(store, record, changes, event, now, also=store.unmerge_entries(master, record["tracking_id"]),
+                       remove=("merged_into", "resolution", "status_before_merge"))
+    except WriteRefused as exc:  # reports are never deleted: only a damaged table gets here
+        raise Conflict(f"the report it was merged into ({master}) is not there", code="master_missing") from exc

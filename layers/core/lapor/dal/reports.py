@@ -369,6 +369,19 @@ class ReportStore(Table):
                                                                            "merged_at": merged_at})}},
         ]
 
+    def unmerge_entries(self, master: str, duplicate: str) -> list[dict[str, Any]]:
+        """What undoing a merge writes beside the duplicate's change: the master counts one less ``absorbed``;
+        the ``ABSORBED#<duplicate>`` item goes. WriteRefused(0) if the master is not there."""
+        return [
+            {"Update": {
+                "TableName": self.table_name, "Key": keys.report_key(master),
+                "UpdateExpression": "ADD #absorbed :minus_one",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeNames": {"#absorbed": "absorbed"},
+                "ExpressionAttributeValues": {":minus_one": {"N": "-1"}}}},
+            {"Delete": {"TableName": self.table_name, "Key": keys.absorbed_key(master, duplicate)}},
+        ]
+
     # -- reading through the indexes -----------------------------------------------------------------------
 
     def _page_before(self, index: str, key: str, partition: str, before: str, limit: int,
