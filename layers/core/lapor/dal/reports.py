@@ -382,6 +382,36 @@ class ReportStore(Table):
             {"Delete": {"TableName": self.table_name, "Key": keys.absorbed_key(master, duplicate)}},
         ]
 
+    def absorbed_reply_channels(self, master: str) -> list[dict[str, Any]]:
+        """The reports merged into ``master`` with the phone each was sent from (``reply_to``, SMS reports only):
+        one Query of the master's ``ABSORBED#`` items, then one BatchGetItem projecting ``tracking_id`` and
+        ``reply_to`` alone. For NotifyFunction: nothing here reaches a view or a log."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ProjectionExpression": "tracking_id",
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": keys.report_partition(master)},
+                                          ":prefix": {"S": keys.ABSORBED_PREFIX}},
+        }
+        duplicates: list[str] = []
+        while True:
+            page = self.client.query(**kwargs)
+            duplicates += [item["tracking_id"]["S"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(duplicates), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [keys.report_key(t) for t in duplicates[start:start + 100]],
+                "ProjectionExpression": "tracking_id, reply_to"}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table_name, []):
+                    report = self._plain(item)
+                    found[report["tracking_id"]] = report
+                request = response.get("UnprocessedKeys") or {}
+        return [found[t] for t in duplicates if t in found]
+
     # -- reading through the indexes -----------------------------------------------------------------------
 
     def _page_before(self, index: str, key: str, partition: str, before: str, limit: int,
