@@ -88,7 +88,7 @@ def test_feedback_needs_the_access_code_and_an_answer(call_api, filed, token):
     assert rated.body["timeline"][-1] | {"id": None, "at": None} == {
         "id": None, "at": None, "type": "feedback", "actor_role": "reporter", "channel": "web",
         "agency_id": None, "message": "Cepat, terima kasih.", "rating": 4, "from_agency_id": None,
-        "attachment_id": None}
+        "attachment_id": None, "into": None}
 
 
 def test_the_reporter_reopens_once_and_the_agency_gets_a_new_deadline(call_api, filed, token, aws):

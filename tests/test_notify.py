@@ -253,3 +253,126 @@ def test_a_rated_answer_closes_with_the_same_words(aws, call_api, token):
     new = plain(raw_item(aws, tracking_id))
     assert new["status"] == "closed"
     assert "tidak dibuka kembali" in new["latest_events"][0]["message"]
+
+
+# -- merged duplicates (issue 15): the master's notices reach its duplicates' reporters -----------------------------
+
+OTHER_PHONE = "+6285298765432"
+
+
+def file_sms(phone, **changes):
+    """An SMS report (anonymous) from ``phone``, filed long ago."""
+    return submit_report(ReportIn.model_validate(VALID_REPORT | {"privacy": "anonymous", "reporter": None} | changes),
+                         channel="sms", store=runtime.store(), config=runtime.config_cache().get(),
+                         default_deadline_days=30, now=LONG_AGO, extra={"reply_to": phone})["tracking_id"]
+
+
+def merge_into(call_api, token, duplicate, master):
+    reply = call_api("POST", f"/reports/{duplicate}/merge", headers={"Authorization": token("operator", "64-72-pupr")},
+                     json_body={"into": master, "reason": "Lubang yang sama"})
+    assert reply.status == 200, reply.body
+
+
+def answer_master(aws, call_api, token, master, status="responded", message="Lubang sudah ditambal."):
+    old = raw_item(aws, master)
+    reply = call_api("POST", f"/reports/{master}/responses", headers={"Authorization": token("operator", "64-72-pupr")},
+                     json_body={"message": message, "status": status})
+    assert reply.status == 200, reply.body
+    return old, raw_item(aws, master)
+
+
+def test_the_duplicates_sms_reporter_is_told_of_the_merge(aws, call_api, token, outbox, lambda_context):
+    duplicate, master = file_sms(PHONE), file_report(channel="web")
+    old = raw_item(aws, duplicate)
+    merge_into(call_api, token, duplicate, master)
+    assert invoke([stream_record(old, raw_item(aws, duplicate), 1)], lambda_context) == {"batchItemFailures": []}
+    assert [(n["recipient"], n["event_type"], n["address"]) for n in outbox()] == [("reporter", "merged", PHONE)]
+    assert f"Laporan {duplicate} digabung dengan laporan {master}" in outbox()[0]["text"]
+
+
+def test_a_masters_answer_reaches_its_duplicates_sms_reporters_once_each(aws, call_api, token, outbox,
+                                                                          lambda_context):
+    master = file_report(channel="web")  # public, no reply channel
+    first, second, web = file_sms(PHONE), file_sms(OTHER_PHONE), file_report(channel="web")
+    again = file_sms(PHONE)  # the same phone's second report: one SMS, not two
+    for duplicate in (first, second, web, again):
+        merge_into(call_api, token, duplicate, master)
+    old, new = answer_master(aws, call_api, token, master)
+    record = stream_record(old, new, 1)
+    assert invoke([record], lambda_context) == {"batchItemFailures": []}
+    sms = sorted((n["address"], n["tracking_id"], n["text"]) for n in outbox() if n["channel"] == "sms")
+    assert [(address, tid) for address, tid, _ in sms] == sorted([(PHONE, min(first, again)), (OTHER_PHONE, second)])
+    for _, tid, text in sms:  # about the reporter's own report, naming the master, with the answer (public master)
+        assert text == (f"Laporan {tid} (digabung dengan {master}) dijawab oleh Dinas Pekerjaan Umum dan Penataan "
+                        f"Ruang Kota Samarinda: Lubang sudah ditambal.")
+    invoke([record], lambda_context)  # delivered again: nothing sent twice
+    assert len([n for n in outbox() if n["channel"] == "sms"]) == 2
+
+
+def test_a_non_public_masters_words_stay_with_it(aws, call_api, token, outbox, lambda_context):
+    master, duplicate = file_sms(OTHER_PHONE), file_sms(PHONE)  # SMS reports are anonymous
+    merge_into(call_api, token, duplicate, master)
+    old, new = answer_master(aws, call_api, token, master, message="Pelaku sudah kami panggil.")
+    invoke([stream_record(old, new, 1)], lambda_context)
+    texts = {n["address"]: n["text"] for n in outbox() if n["channel"] == "sms"}
+    assert "Pelaku sudah kami panggil." in texts[OTHER_PHONE]  # the master's own reporter: in full
+    assert texts[PHONE] == (f"Laporan {duplicate} (digabung dengan {master}) dijawab oleh Dinas Pekerjaan Umum dan "
+                            f"Penataan Ruang Kota Samarinda.")
+
+
+def test_only_notice_worthy_changes_of_a_master_read_its_duplicates(aws, call_api, token, outbox, lambda_context,
+                                                                    monkeypatch):
+    master, duplicate = file_report(channel="web"), file_sms(PHONE)
+    merge_into(call_api, token, duplicate, master)
+    reads = []
+    real = runtime.store().absorbed_reply_channels
+    monkeypatch.setattr(runtime.store(), "absorbed_reply_channels", lambda m: reads.append(m) or real(m))
+    old, new = answer_master(aws, call_api, token, master, status="in_progress", message="Sedang dicek.")
+    invoke([stream_record(old, new, 1)], lambda_context)
+    assert reads == [] and not [n for n in outbox() if n["channel"] == "sms"]
+    escalate_all()  # overdue since LONG_AGO: escalated, which the duplicate's reporter hears of
+    invoke([stream_record(new, raw_item(aws, master), 2)], lambda_context)
+    assert reads == [master]
+    assert [(n["event_type"], n["tracking_id"]) for n in outbox() if n["channel"] == "sms"] == [
+        ("escalated", duplicate)]
+
+
+def test_an_unmerged_duplicate_hears_no_more_of_the_master(aws, call_api, token, outbox, lambda_context):
+    master, duplicate = file_report(channel="web"), file_sms(PHONE)
+    merge_into(call_api, token, duplicate, master)
+    assert call_api("DELETE", f"/reports/{duplicate}/merge", headers={"Authorization": token("admin")}).status == 200
+    old, new = answer_master(aws, call_api, token, master)
+    invoke([stream_record(old, new, 1)], lambda_context)
+    assert [n for n in outbox() if n["channel"] == "sms"] == []
+
+
+def test_every_dynamodb_call_of_a_forwarded_notice_is_granted_by_the_notify_function_s_policy(
+        aws, call_api, token, outbox, lambda_context):
+    from fnmatch import fnmatch
+
+    from test_template_security import leading_keys, on_table, statements
+
+    master, duplicate = file_report(channel="web"), file_sms(PHONE)
+    merge_into(call_api, token, duplicate, master)
+    old, new = answer_master(aws, call_api, token, master)
+    calls = []
+
+    def record(params, model, **_):
+        if model.name == "BatchGetItem":
+            calls.extend(("BatchGetItem", k["PK"]["S"]) for t in params["RequestItems"].values() for k in t["Keys"])
+        elif model.name == "Query":
+            calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
+        elif "Key" in params and params.get("TableName") == "ReportsTable":
+            calls.append((model.name, params["Key"]["PK"]["S"]))
+
+    client = runtime.store().client
+    client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="notify-iam")
+    try:
+        invoke([stream_record(old, new, 1)], lambda_context)
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="notify-iam")
+    assert {action for action, _ in calls} == {"Query", "BatchGetItem"}
+    granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("NotifyFunction")
+               if statement["Effect"] == "Allow" and on_table(statement)
+               for action in statement["Action"] for key in leading_keys(statement) or ()]
+    assert [c for c in calls if not any(a == c[0] and fnmatch(c[1], key) for a, key in granted)] == []

@@ -42,6 +42,23 @@ def test_a_change_moves_the_status_and_counts_the_first_answer():
     assert stats.delta(after, after, WITA, calendar) == {}
 
 
+def test_a_merged_duplicate_takes_back_all_it_added_and_an_undo_adds_it_again():
+    calendar = WorkingCalendar()
+    answered = report(status="in_progress")
+    merged = answered | {"status": "closed", "resolution": "duplicate", "merged_into": "LPR-2",
+                         "status_before_merge": "in_progress"}
+    assert stats.delta(answered, merged, WITA, calendar) == {"total": -1, "status#in_progress": -1,
+                                                             "category#health": -1}
+    assert stats.delta(merged, answered, WITA, calendar) == {"total": 1, "status#in_progress": 1,
+                                                             "category#health": 1}
+    # One that had a first answer (an acknowledged report answered, reopened, then merged) takes it back too.
+    reopened = report(status="routed", **responded("2026-12-08T03:00:00Z"))
+    assert stats.delta(reopened, reopened | {"status": "closed", "merged_into": "LPR-2"}, WITA, calendar) == {
+        "total": -1, "status#routed": -1, "category#health": -1, "answered": -1, "answered_on_time": -1,
+        "first_response_days#5": -1}
+    assert stats.delta(None, merged, WITA, calendar) == {}
+
+
 def test_summaries_take_the_median_from_the_histogram():
     buckets = [{"total": 3, "answered": 3, "answered_on_time": 2, "first_response_days#2": 1,
                 "first_response_days#10": 2, "status#responded": 3, "region#64.72": 3},
@@ -192,3 +209,22 @@ def test_the_sample_stream_event_counts_a_filed_and_answered_report(aws, call_ap
     assert figures["total"] == 1 and figures["by_status"] == {"responded": 1}
     # Mon 30 Nov → Thu 3 Dec 2026: three working days, before the deadline.
     assert figures["median_working_days_to_first_response"] == 3 and figures["answered_on_time_rate"] == 1.0
+
+
+def test_a_merged_pair_counts_once_and_an_undone_merge_twice_again(call_api, token, stream):
+    duplicate, master = (call_api("POST", "/reports", json_body=VALID_REPORT).body["tracking_id"] for _ in range(2))
+    stream()
+    assert call_api("GET", "/stats", query="region=64.72").body["total"] == 2
+    merged = call_api("POST", f"/reports/{duplicate}/merge", headers={"Authorization": token("operator", "64-72-pupr")},
+                      json_body={"into": master, "reason": "Lubang yang sama"})
+    assert merged.status == 200
+    assert stream()[1] == {"batchItemFailures": []}  # the duplicate's change and the master's absorbed
+    for query in ("", "region=64.72"):
+        figures = call_api("GET", "/stats", query=query).body
+        assert (figures["total"], figures["by_status"], figures["by_category"]) == (
+            1, {"routed": 1}, {"infrastructure": 1})
+    assert call_api("GET", "/stats").body["by_region"] == {"64": 1}
+    assert call_api("DELETE", f"/reports/{duplicate}/merge", headers={"Authorization": token("admin")}).status == 200
+    stream()
+    figures = call_api("GET", "/stats", query="region=64.72").body
+    assert (figures["total"], figures["by_status"]) == (2, {"routed": 2})

@@ -33,7 +33,9 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
                  "dynamodb:PartiQLDelete"}
 # Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
-    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
+    # DeleteItem REPORT#*: undoing a merge deletes the ABSORBED# item in the master's partition.
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"},
+                    "dynamodb:DeleteItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       # SWEEPRUN#*: an inline dry run's listing (its entries and their counter).
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "SWEEPRUN#*"},

@@ -54,8 +54,10 @@ def _agency_view(record: dict[str, Any], caller: Caller | None = None) -> Agency
     if "timeline" not in record:
         record = record | {"timeline": runtime.store().get_timeline(record["tracking_id"])}
     # Attachments an admin hid show to admins only.
+    master = runtime.store().get_report(record["merged_into"]) if record.get("merged_into") else None
     view = report_view(record, full=True, for_operators=True, sign=runtime.presign_get,
-                       show_hidden=caller is not None and caller.role == "admin")
+                       show_hidden=caller is not None and caller.role == "admin", master=master,
+                       master_content=bool(master and caller and _in_scope(caller, master["agency_id"])))
     view["working_days_left"] = working_days_left(record, runtime.config_cache().get().calendar, _now())
     if record["privacy"] != "anonymous":
         view["reporter"] = runtime.store().get_reporter(record["tracking_id"])

@@ -19,14 +19,14 @@ from lapor.request_body import MAX_JSON_DEPTH, body_size, json_depth_exceeds
 from lapor.observability import error_summary, logger, traced_handler
 from lapor import snapstart
 from lapor.settings import get_settings
-from lapor_api import admin, agency, attachments, open311, reference, reports, stats
+from lapor_api import admin, agency, attachments, merge, open311, reference, reports, stats
 
 API_VERSION = "0.1.0"
 # Routes whose body must be JSON; Open311 and SMS webhooks take forms and are not listed.
 JSON_BODY_ROUTES = frozenset({"POST /reports", "POST /reports/{tracking_id}/feedback",
                               "POST /reports/{tracking_id}/supporters",
                               "POST /reports/{tracking_id}/responses", "POST /reports/{tracking_id}/reassign",
-                              "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/attachments",
+                              "POST /reports/{tracking_id}/reject", "POST /reports/{tracking_id}/merge", "POST /reports/{tracking_id}/attachments",
                               "POST /agency/reports/{tracking_id}/attachments",
                               "POST /reports/{tracking_id}/attachments/{attachment_id}/hide", "PUT /admin/agencies",
                               "PUT /admin/routes",
@@ -39,6 +39,7 @@ app.include_router(reports.router)
 app.include_router(open311.router)
 app.include_router(reference.router)
 app.include_router(agency.router)
+app.include_router(merge.router)
 app.include_router(admin.router)
 app.include_router(stats.router)
 app.include_router(attachments.router)

@@ -218,9 +218,19 @@ def get_report(
         # Only a public report's ready attachments show publicly: others' slots are not even read.
         if record["privacy"] == "public" and record.get("attachments_ready"):
             record["attachments"] = runtime.store().list_attachments(record["tracking_id"])
-        return ReportView.model_validate(report_view(record, full=False, sign=runtime.presign_get))
-    return ReportView.model_validate(report_view(_own_report(tracking_id, access_code), full=True,
-                                                 sign=runtime.presign_get))
+        return ReportView.model_validate(report_view(record, full=False, sign=runtime.presign_get,
+                                                     master=_master_of(record, public=True)))
+    record = _own_report(tracking_id, access_code)
+    return ReportView.model_validate(report_view(record, full=True, sign=runtime.presign_get,
+                                                 master=_master_of(record)))
+
+
+def _master_of(record: dict, *, public: bool = False) -> dict | None:
+    """A merged duplicate's master (one more GetItem), which its views link; none for the public view of a report
+    that is not public (the view shows no link)."""
+    if not record.get("merged_into") or (public and record["privacy"] != "public"):
+        return None
+    return runtime.store().get_report(record["merged_into"])
 
 
 def _report(tracking_id: str, *, timeline: bool = False) -> dict:

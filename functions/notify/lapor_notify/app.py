@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from lapor import notify, runtime
 from lapor.dal import keys
-from lapor.domain.notices import notices_for
+from lapor.domain.notices import forwarded_notices, forwarding_needed, notices_for
 from lapor.observability import logger, traced_handler
 
 
@@ -40,8 +40,11 @@ def notify_change(record: DynamoDBRecord) -> None:
     store = runtime.store()
     old = store.plain(change["OldImage"]) if change.get("OldImage") else None
     new = store.plain(change["NewImage"]) if change.get("NewImage") else None
+    notices = notices_for(old, new)
+    if forwarding_needed(old, new):  # a master's change: its merged duplicates' reporters hear of it too
+        notices += forwarded_notices(old, new, store.absorbed_reply_channels(new["tracking_id"]))
     failed: list[str] = []
-    for notice in notices_for(old, new):
+    for notice in notices:
         try:
             sent = notify.send_once(notice, _context.get("lambda"))
         except Exception as error:  # noqa: BLE001 (any failure of one notice must not stop the others)

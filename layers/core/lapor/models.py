@@ -73,6 +73,8 @@ class TimelineEvent(Deferred):
     from_agency_id: str | None = Field(None, description="Where a reassigned report came from")
     attachment_id: str | None = Field(None, description="The attachment an attachment_added, attachment_removed or "
                                                         "attachment_hidden event is about")
+    into: str | None = Field(None, description="The report a merged event closed this one as a duplicate of (an "
+                                               "unmerged event: the one it was merged into)")
 
 
 class OperatorTimelineEvent(TimelineEvent):
@@ -138,6 +140,16 @@ class AttachmentOut(Deferred):
     reason: str | None = Field(None, description="Why a rejected upload is not served, or why an admin hid it")
 
 
+class MergedInto(Deferred):
+    """The report a duplicate was merged into (the master), which answers for both."""
+
+    tracking_id: str
+    status: Status | None = Field(None, description="The master's status (null only if it could not be read)")
+    title: str | None = Field(None, description="The master's title: when it is public, or for its agency chain")
+    status_notes: str | None = Field(None, description=(
+        "The master's latest answer, like Open311's status_notes: when it is public, or for its agency chain"))
+
+
 class ReportView(ReportSummary):
     description: str | None
     supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
@@ -149,6 +161,12 @@ class ReportView(ReportSummary):
     attachments: list[AttachmentOut] | None = Field(None, description=(
         "Photos and documents: ready ones in the public view of a public report (none for confidential and "
         "anonymous ones); every one, pending and rejected too, in the reporter's and the agency chain's views"))
+    resolution: Literal["duplicate"] | None = Field(None, description=(
+        "How a closed report was closed when not by an answer: `duplicate` (merged into `merged_into`)"))
+    merged_into: MergedInto | None = Field(None, description=(
+        "A duplicate's master: in the reporter's and the agency chain's views, and in the public view of a public "
+        "report. The master's notices reach this report's reporter too"))
+    absorbed: int = Field(0, description="How many reports were merged into this one as duplicates")
 
 
 class CategoryOut(Deferred):
@@ -269,6 +287,16 @@ class ReassignIn(Deferred):
     agency_id: Annotated[Text, Field(min_length=1, max_length=64, examples=["64-72-dinkes"])]
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
     version: int | None = Field(None, ge=1, strict=True)
+
+
+class MergeIn(Deferred):
+    """Close this report as a duplicate of ``into``, which answers for both."""
+
+    model_config = ConfigDict(extra="forbid")
+    into: Annotated[str, Field(min_length=1, max_length=32, examples=["LPR-7K3M9Q2X"],
+                               description="The tracking id of the report that stays (the master)")]
+    reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Lubang jalan yang sama, dilaporkan 2x"])]
+    version: int | None = Field(None, ge=1, strict=True, description="The version of this report the operator saw")
 
 
 class HideAttachmentIn(Deferred):

@@ -29,9 +29,9 @@ def _refuse_transition(record: dict[str, Any], action: str) -> Conflict:
 
 
 def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any], event: dict[str, Any],
-            now: datetime) -> dict[str, Any]:
+            now: datetime, *, also: list[dict[str, Any]] = (), remove: tuple[str, ...] = ()) -> dict[str, Any]:
     try:
-        return store.record_change(record, changes, event=event, now_utc=iso_utc(now))
+        return store.record_change(record, changes, event=event, now_utc=iso_utc(now), also=also, remove=remove)
     except ReportChanged as exc:
         current = store.get_report(record["tracking_id"]) or record
         raise Conflict("the report changed meanwhile; read it again", code="stale_version",
@@ -99,6 +99,9 @@ def feedback(store: ReportStore, config: RoutingConfig, record: dict[str, Any], 
     and a reporter cannot grow the report by rating again and again."""
     if not lifecycle.feedback_allowed(record["status"]):
         raise _refuse_transition(record, "rated before the agency has responded")
+    if record.get("merged_into"):  # closed as a duplicate: the master's answer is rated on the master
+        raise Conflict("this report was merged into another, which answers for it", code="invalid_transition",
+                       details={"status": record["status"], "merged_into": record["merged_into"]})
     answered_at, answer_id = record.get("answered_at"), record.get("answer_id")
     changes: dict[str, Any] = {"status": record["status"], "rated_answer_id": answer_id}
     event = new_event("reopened" if reopen else "feedback", now, "reporter", "web", rating=rating,
@@ -218,3 +221,63 @@ def hide_attachment(store: ReportStore, record: dict[str, Any], caller: Caller, 
         return "hidden", changes, {}, event
 
     return _attachment_change(store, record, attachment_id, decide=decide, now=now, version=version)
+
+
+# -- duplicates: an operator merges a report into another ("the master") ---------------------
+
+def merge(store: ReportStore, record: dict[str, Any], master: dict[str, Any], caller: Caller, *, reason: str,
+          version: int | None, now: datetime) -> dict[str, Any]:
+    """Close ``record`` as a duplicate of ``master`` in one transaction: the duplicate (on its version and status
+    read) goes to ``closed`` with ``resolution: duplicate``, ``merged_into`` and the status it had
+    (``status_before_merge``), out of ByDue, with a ``merged`` event; the master counts one more ``absorbed``
+    (on condition that it is still not rejected nor merged); an ``ABSORBED#`` item links them for the notices."""
+    if master["tracking_id"] == record["tracking_id"]:
+        raise Unprocessable("a report cannot be merged into itself", code="same_report",
+                            details=[{"loc": ["body", "into"], "input": master["tracking_id"]}])
+    _check_version(record, version)
+    if not lifecycle.merge_allowed(record["status"]):
+        raise _refuse_transition(record, "merged")
+    if record.get("absorbed"):  # its own duplicates would be left pointing at a closed report
+        raise Conflict("reports were merged into this one: it cannot be merged itself", code="has_duplicates",
+                       details={"absorbed": record["absorbed"]})
+    _check_master(master)
+    event = new_event("merged", now, caller.role, "operator", agency_id=caller.agency_id or record["agency_id"],
+                      into=master["tracking_id"], message=reason, actor_sub=caller.subject)
+    changes = {"status": lifecycle.MERGED_STATUS, "resolution": lifecycle.DUPLICATE,
+               "merged_into": master["tracking_id"], "status_before_merge": record["status"]}
+    try:
+        return _commit(store, record, changes, event, now,
+                       also=store.merge_entries(master["tracking_id"], record["tracking_id"], merged_at=iso_utc(now)))
+    except WriteRefused as exc:  # the master was rejected or merged meanwhile
+        _check_master(store.get_report(master["tracking_id"]) or master | {"status": "rejected"})
+        raise Conflict("the report changed meanwhile; read it again", code="stale_version") from exc
+
+
+def _check_master(master: dict[str, Any]) -> None:
+    if not lifecycle.merge_target_allowed(master["status"], master.get("merged_into")):
+        merged = master.get("merged_into")
+        raise Conflict(f"report {master['tracking_id']} cannot take duplicates: it is "
+                       + (f"merged into {merged} itself" if merged else f"{master['status']}"),
+                       code="invalid_transition",
+                       details={"into": master["tracking_id"], "into_status": master["status"]}
+                       | ({"into_merged_into": merged} if merged else {}))
+
+
+def unmerge(store: ReportStore, record: dict[str, Any], caller: Caller, *, version: int | None,
+            now: datetime) -> dict[str, Any]:
+    """Undo a merge (admins): the duplicate goes back to the status it had (and so to ByDue, when open), loses
+    ``merged_into``, ``resolution`` and ``status_before_merge``, gets an ``unmerged`` event; the master counts one
+    less ``absorbed`` and the ``ABSORBED#`` item goes; one transaction."""
+    _check_version(record, version)
+    master = record.get("merged_into")
+    if not master or record["status"] != lifecycle.MERGED_STATUS:
+        raise Conflict("this report is not merged into another", code="not_merged",
+                       details={"status": record["status"]})
+    event = new_event("unmerged", now, caller.role, "operator", agency_id=record["agency_id"], into=master,
+                      actor_sub=caller.subject)
+    changes = {"status": record.get("status_before_merge") or "routed"}
+    try:
+        return _commit(store, record, changes, event, now, also=store.unmerge_entries(master, record["tracking_id"]),
+                       remove=("merged_into", "resolution", "status_before_merge"))
+    except WriteRefused as exc:  # reports are never deleted: only a damaged table gets here
+        raise Conflict(f"the report it was merged into ({master}) is not there", code="master_missing") from exc

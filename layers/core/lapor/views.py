@@ -63,9 +63,21 @@ def attachment_views(attachments: list[dict[str, Any]], sign: Callable[[str], st
     return shown
 
 
+def merged_into_view(record: dict[str, Any], master: dict[str, Any] | None, *, content: bool) -> dict[str, Any]:
+    """A duplicate's link to its master: id and status; its title and latest answer when the master is public, or
+    with ``content`` (the master is in the caller's agency chain)."""
+    if master is None:  # never deleted; a view still names the link
+        return {"tracking_id": record["merged_into"], "status": None, "title": None, "status_notes": None}
+    shown = content or master.get("privacy") == "public"
+    return {"tracking_id": master["tracking_id"], "status": master["status"],
+            "title": master.get("title") if shown else None,
+            "status_notes": master.get("status_notes") if shown else None}
+
+
 def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = None,
                 for_operators: bool = False, sign: Callable[[str], str] | None = None,
-                show_hidden: bool = False) -> dict[str, Any]:
+                show_hidden: bool = False, master: dict[str, Any] | None = None,
+                master_content: bool = False) -> dict[str, Any]:
     """The public view, or with ``full`` the reporter's own view with the timeline (``for_operators``: the
     agency chain's, whose timeline also names the operator who acted). With ``sign`` (a key → presigned GET URL)
     and the record's ``attachments``, the view lists them: in the public view only a public report's ready ones;
@@ -73,6 +85,9 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
 
     Confidential content (title, description, location) shows only in the full view. Identity never shows:
     the store does not even load it for views.
+
+    A merged duplicate's view links its ``master`` (read by the caller; ``master_content``: the caller's chain
+    holds it), except in the public view of a report that is not public: the link would tell what it is about.
     """
     region = reference.region(record["region_code"])
     zone = region.zone if region else ZoneInfo("Asia/Jakarta")
@@ -91,6 +106,10 @@ def report_view(record: dict[str, Any], *, full: bool, now: datetime | None = No
         "location": record.get("location") if content_visible else None,
         "supporters": int(record.get("supporters") or 0),
     }
+    view["resolution"] = record.get("resolution")
+    view["absorbed"] = int(record.get("absorbed") or 0)
+    if record.get("merged_into") and content_visible:
+        view["merged_into"] = merged_into_view(record, master, content=master_content)
     if sign is not None and "attachments" in record and (full or record["privacy"] == "public"):
         view["attachments"] = attachment_views(record["attachments"], sign, ready_only=not full,
                                                show_hidden=show_hidden)

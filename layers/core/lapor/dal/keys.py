@@ -12,6 +12,9 @@ Items (table ``reports``, keys ``PK``/``SK``):
                    hidden, content type, filename, size, reason, object keys). A slot is taken by a conditional put
                    (free: absent, rejected, removed with ``frees_slot``, or pending past its upload's expiry), so the
                    limit holds under races and the report item never grows with attachments.
+- absorbed         ``REPORT#<master>`` / ``ABSORBED#<duplicate>``: a report merged into ``master`` (``tracking_id``,
+                   ``merged_at``), put in the merge's transaction and deleted in its undo's; the master's notices
+                   reach the duplicates' reporters through them (one Query of the master's partition). No identity
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``
 - calendar         ``CONFIG#CALENDAR`` / ``<yyyy-mm-dd>``
@@ -154,6 +157,14 @@ ATTACHMENT_PREFIX = "ATTACHMENT#"
 
 def attachment_key(tracking_id: str, slot: int) -> Key:
     return key(report_partition(tracking_id), f"{ATTACHMENT_PREFIX}{slot}")
+
+
+ABSORBED_PREFIX = "ABSORBED#"
+
+
+def absorbed_key(master: str, duplicate: str) -> Key:
+    """A duplicate merged into ``master``, in the master's partition (beside its timeline)."""
+    return key(report_partition(master), f"{ABSORBED_PREFIX}{duplicate}")
 
 
 def report_partition(tracking_id: str) -> str:

@@ -30,7 +30,7 @@ VIEW_ATTRIBUTES = (
     "access_code_hash", "channel", "overdue_final", "deadline_working_days", "closes_at_utc",
     "status_notes", "updated_at", "answer_id", "answered_at", "first_answered_at", "reopens",
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
-    "address", "supporters",
+    "address", "supporters", "merged_into", "resolution", "status_before_merge", "absorbed",
 )
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
@@ -273,14 +273,18 @@ class ReportStore(Table):
         return response.get("Item", {}).get("reply_to", {}).get("S")
 
     def record_change(self, record: dict[str, Any], changes: dict[str, Any], *, event: dict[str, Any],
-                      now_utc: str, also: list[dict[str, Any]] = ()) -> dict[str, Any]:
+                      now_utc: str, also: list[dict[str, Any]] = (), remove: Iterable[str] = ()) -> dict[str, Any]:
         """Apply ``changes`` (``status`` and any other attributes) and add ``event`` to the timeline, in one
         transaction conditional on the version and status read. Index keys follow: a report that no longer
         awaits the agency leaves the "open by due" index in the same write. Returns the report as written
         (with ``timeline`` extended when ``record`` carried one). ``also``: more entries for the transaction;
-        WriteRefused(i) when ``also[i]``'s condition fails.
+        WriteRefused(i) when ``also[i]``'s condition fails. ``remove``: attributes the change takes away (an
+        undone merge's ``merged_into``), never an index key (those follow the state).
         """
-        changed = record | changes
+        remove = [name for name in remove if name not in changes]
+        if set(remove) & set(keys.REPORT_INDEX_ATTRIBUTES):
+            raise ValueError("index keys follow the report's state; they are not removed by name")
+        changed = {k: v for k, v in record.items() if k not in remove} | changes
         version = record["version"] + 1
         index = self.index_keys(changed)
         sets = changes | {"agency_pk": index["agency_pk"], "agency_sk": index["agency_sk"],
@@ -322,6 +326,8 @@ class ReportStore(Table):
             else:
                 removes += [keys.NEARBY_PK, keys.NEARBY_SK]
         names = {f"#s{i}": name for i, name in enumerate(sets)} | {"#version": "version", "#status": "status"}
+        names |= {f"#r{i}": name for i, name in enumerate(remove)}
+        removes += [f"#r{i}" for i in range(len(remove))]
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
         update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))) + ", #version = #version + :one"
@@ -351,6 +357,70 @@ class ReportStore(Table):
         if "timeline" in record:
             written["timeline"] = [*record["timeline"], event]
         return written
+
+    # -- merged duplicates: ``absorbed`` on the master, an ``ABSORBED#`` item per duplicate in its partition -----
+
+    def merge_entries(self, master: str, duplicate: str, *, merged_at: str) -> list[dict[str, Any]]:
+        """What a merge writes beside the duplicate's change (``record_change(also=...)``): the master, on
+        condition that it exists, is not rejected and is not merged itself (no chains), counts one more
+        ``absorbed``; the ``ABSORBED#<duplicate>`` item in the master's partition. WriteRefused(0) when the
+        master no longer qualifies."""
+        return [
+            {"Update": {
+                "TableName": self.table_name, "Key": keys.report_key(master),
+                "UpdateExpression": "ADD #absorbed :one",
+                "ConditionExpression": "attribute_exists(PK) AND #status <> :rejected "
+                                       "AND attribute_not_exists(#merged)",
+                "ExpressionAttributeNames": {"#absorbed": "absorbed", "#status": "status", "#merged": "merged_into"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":rejected": {"S": "rejected"}}}},
+            {"Put": {
+                "TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)",
+                "Item": keys.absorbed_key(master, duplicate) | self._item({"tracking_id": duplicate,
+                                                                           "merged_at": merged_at})}},
+        ]
+
+    def unmerge_entries(self, master: str, duplicate: str) -> list[dict[str, Any]]:
+        """What undoing a merge writes beside the duplicate's change: the master counts one less ``absorbed``;
+        the ``ABSORBED#<duplicate>`` item goes. WriteRefused(0) if the master is not there."""
+        return [
+            {"Update": {
+                "TableName": self.table_name, "Key": keys.report_key(master),
+                "UpdateExpression": "ADD #absorbed :minus_one",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeNames": {"#absorbed": "absorbed"},
+                "ExpressionAttributeValues": {":minus_one": {"N": "-1"}}}},
+            {"Delete": {"TableName": self.table_name, "Key": keys.absorbed_key(master, duplicate)}},
+        ]
+
+    def absorbed_reply_channels(self, master: str) -> list[dict[str, Any]]:
+        """The reports merged into ``master`` with the phone each was sent from (``reply_to``, SMS reports only):
+        one Query of the master's ``ABSORBED#`` items, then one BatchGetItem projecting ``tracking_id`` and
+        ``reply_to`` alone. For NotifyFunction: nothing here reaches a view or a log."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ProjectionExpression": "tracking_id",
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": keys.report_partition(master)},
+                                          ":prefix": {"S": keys.ABSORBED_PREFIX}},
+        }
+        duplicates: list[str] = []
+        while True:
+            page = self.client.query(**kwargs)
+            duplicates += [item["tracking_id"]["S"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(duplicates), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [keys.report_key(t) for t in duplicates[start:start + 100]],
+                "ProjectionExpression": "tracking_id, reply_to"}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table_name, []):
+                    report = self._plain(item)
+                    found[report["tracking_id"]] = report
+                request = response.get("UnprocessedKeys") or {}
+        return [found[t] for t in duplicates if t in found]
 
     # -- reading through the indexes -----------------------------------------------------------------------
 

@@ -30,3 +30,18 @@ def reject_allowed(current: str) -> bool:
 def feedback_allowed(current: str) -> bool:
     """Reporters rate an answer: once the agency has responded (and after the report is closed)."""
     return current in {"responded", "closed"}
+
+
+# Merging duplicates (issue 15): an open report closes as a ``duplicate`` of another ("the master"), which any
+# status but rejected may be, unless it is merged itself (no chains). The duplicate keeps the status it had, to
+# go back to if an admin undoes the merge.
+MERGED_STATUS = "closed"
+DUPLICATE = "duplicate"
+
+
+def merge_allowed(current: str) -> bool:
+    return current in OPEN
+
+
+def merge_target_allowed(status: str, merged_into: str | None) -> bool:
+    return status != "rejected" and not merged_into

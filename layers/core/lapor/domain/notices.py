@@ -14,7 +14,8 @@ from typing import Any
 
 # The reporter hears of every step that changes who answers, or whether the report is answered at all (the
 # routing they read in the reply to their SMS).
-REPORTER_EVENTS = frozenset({"reassigned", "responded", "escalated", "overdue_final", "rejected", "closed"})
+REPORTER_EVENTS = frozenset({"reassigned", "responded", "escalated", "overdue_final", "rejected", "closed",
+                             "merged"})
 # Responses and reasons reach an SMS reporter in full, up to about three SMS.
 MESSAGE_CHARS = 400
 
@@ -27,6 +28,21 @@ REPORTER_TEXT = {
     # Only the sweep closes a report: the reopen window after the answer passed (a rating does not reopen it).
     "closed": "Laporan {tid} ditutup karena tidak dibuka kembali dalam 10 hari kerja setelah dijawab. "
               "Terima kasih telah melapor.",
+    # An operator merged it into another report about the same problem, whose notices now reach this phone.
+    "merged": "Laporan {tid} digabung dengan laporan {into} tentang masalah yang sama. Kabar penanganannya akan "
+              "dikirim ke nomor ini.",
+}
+# What the reporters of a master's merged duplicates hear of the master's changes (``forwarded_notices``); the
+# agency's words (an answer, a reason) only when the master is public: the duplicate's reporter is not its reporter.
+DUPLICATE_TEXT = {
+    "reassigned": "Laporan {tid} (digabung dengan {master}) kini ditangani {agency}. Batas waktu {due}.",
+    "responded": "Laporan {tid} (digabung dengan {master}) dijawab oleh {agency}{said}",
+    "escalated": "Laporan {tid} (digabung dengan {master}) belum dijawab tepat waktu; kini ditangani {agency}. "
+                 "Batas waktu {due}.",
+    "overdue_final": "Laporan {tid} (digabung dengan {master}) belum dijawab di tingkat tertinggi; akan dirujuk ke "
+                     "Ombudsman RI.",
+    "rejected": "Laporan {tid} (digabung dengan {master}) ditolak{said}",
+    "closed": "Laporan {tid} (digabung dengan {master}) ditutup. Terima kasih telah melapor.",
 }
 AGENCY_TEXT = {
     "routed": "Laporan baru {tid} untuk {agency}. Batas waktu {due}.",
@@ -84,7 +100,7 @@ def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
         kind = event["type"]
         fields = {"tid": new["tracking_id"], "agency": new["agency_name"], "due": due,
                   "message": (event.get("message") or "")[:MESSAGE_CHARS],
-                  "agency_from": _agency_left(old, event)}
+                  "agency_from": _agency_left(old, event), "into": event.get("into") or ""}
         wanted: list[tuple[str, str, str, str]] = []  # (recipient, channel, address, template)
         if phone and kind in REPORTER_EVENTS:
             wanted.append(("reporter", "sms", phone, REPORTER_TEXT[kind]))
@@ -95,4 +111,42 @@ def notices_for(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[
             wanted.append((f"agency:{agency_from}", "agency", agency_from, AGENCY_TEXT["escalated_away"]))
         notices += [Notice(f"{event['id']}/{recipient}", new["tracking_id"], kind, recipient, channel, address,
                            template.format(**fields)) for recipient, channel, address, template in wanted]
+    return notices
+
+
+def forwarding_needed(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+    """Whether the change ``old`` → ``new`` of a master is one its duplicates' reporters hear of: only then does
+    the sender read the master's ``ABSORBED#`` items (most changes read nothing more)."""
+    return bool(new and new.get("absorbed")
+                and any(event["type"] in DUPLICATE_TEXT for event in _new_events(old, new)))
+
+
+def forwarded_notices(old: dict[str, Any] | None, new: dict[str, Any] | None,
+                      duplicates: list[dict[str, Any]]) -> list[Notice]:
+    """The notices the reporters of ``new``'s merged duplicates get for its change: one per (event, phone), from
+    each duplicate's reply channel (``{tracking_id, reply_to}``; SMS reports only), never to a phone the master's
+    own reporter notice goes to, and once per phone however many of its reports were merged. The notice is about
+    the reporter's own report (its tracking id), naming the master."""
+    if not new or not forwarding_needed(old, new):
+        return []
+    due = date.fromisoformat(new["due_at"][:10]).strftime("%d-%m-%Y") if new.get("due_at") else "-"
+    public = new.get("privacy") == "public"
+    notices: list[Notice] = []
+    for event in _new_events(old, new):
+        kind = event["type"]
+        if kind not in DUPLICATE_TEXT:
+            continue
+        message = (event.get("message") or "")[:MESSAGE_CHARS]
+        said = f": {message}" if public and message else "."
+        seen = {reply_channel(new)} - {None}
+        for duplicate in sorted(duplicates, key=lambda d: d["tracking_id"]):
+            phone = reply_channel(duplicate)
+            if not phone or phone in seen:
+                continue
+            seen.add(phone)
+            text = DUPLICATE_TEXT[kind].format(tid=duplicate["tracking_id"], master=new["tracking_id"],
+                                               agency=new["agency_name"], due=due, said=said)
+            recipient = f"reporter:{duplicate['tracking_id']}"
+            notices.append(Notice(f"{event['id']}/{recipient}", duplicate["tracking_id"], kind, recipient, "sms",
+                                  phone, text))
     return notices

@@ -31,8 +31,10 @@ def bucket_day(record: dict[str, Any], zone: ZoneInfo) -> str:
 
 
 def contribution(record: dict[str, Any] | None, zone: ZoneInfo, calendar: WorkingCalendar) -> Counter[str]:
-    """The counters one report adds to each of its scopes (the child region is added per scope)."""
-    if not record or "tracking_id" not in record:
+    """The counters one report adds to each of its scopes (the child region is added per scope). A duplicate
+    merged into another report adds nothing: a merged pair counts once, as its master (the change that merges it
+    takes back all it added, its status, category and first answer included; an undone merge adds them again)."""
+    if not record or "tracking_id" not in record or record.get("merged_into"):
         return Counter()
     counts: Counter[str] = Counter({"total": 1, f"status#{record['status']}": 1,
                                     f"category#{record['category']}": 1})
