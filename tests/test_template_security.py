@@ -33,9 +33,7 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
                  "dynamodb:PartiQLDelete"}
 # Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
-    # DeleteItem REPORT#*: undoing a merge deletes the ABSORBED# item in the master's partition.
-    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"},
-                    "dynamodb:DeleteItem": {"REPORT#*"}},
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       # SWEEPRUN#*: an inline dry run's listing (its entries and their counter).
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "SWEEPRUN#*"},

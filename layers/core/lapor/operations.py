@@ -267,7 +267,7 @@ def unmerge(store: ReportStore, record: dict[str, Any], caller: Caller, *, versi
             now: datetime) -> dict[str, Any]:
     """Undo a merge (admins): the duplicate goes back to the status it had (and so to ByDue, when open), loses
     ``merged_into``, ``resolution`` and ``status_before_merge``, gets an ``unmerged`` event; the master counts one
-    less ``absorbed`` and the ``ABSORBED#`` item goes; one transaction."""
+    less ``absorbed`` and the ``ABSORBED#`` item is marked undone; one transaction."""
     _check_version(record, version)
     master = record.get("merged_into")
     if not master or record["status"] != lifecycle.MERGED_STATUS:
@@ -277,7 +277,7 @@ def unmerge(store: ReportStore, record: dict[str, Any], caller: Caller, *, versi
                       actor_sub=caller.subject)
     changes = {"status": record.get("status_before_merge") or "routed"}
     try:
-        return _commit(store, record, changes, event, now, also=store.unmerge_entries(master, record["tracking_id"]),
+        return _commit(store, record, changes, event, now, also=store.unmerge_entries(master, record["tracking_id"], undone_at=iso_utc(now)),
                        remove=("merged_into", "resolution", "status_before_merge"))
     except WriteRefused as exc:  # reports are never deleted: only a damaged table gets here
         raise Conflict(f"the report it was merged into ({master}) is not there", code="master_missing") from exc

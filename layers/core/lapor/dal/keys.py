@@ -13,7 +13,8 @@ Items (table ``reports``, keys ``PK``/``SK``):
                    (free: absent, rejected, removed with ``frees_slot``, or pending past its upload's expiry), so the
                    limit holds under races and the report item never grows with attachments.
 - absorbed         ``REPORT#<master>`` / ``ABSORBED#<duplicate>``: a report merged into ``master`` (``tracking_id``,
-                   ``merged_at``), put in the merge's transaction and deleted in its undo's; the master's notices
+                   ``merged_at``), put in the merge's transaction and marked ``undone_at`` in its undo's (never deleted: no
+                   function deletes items of this table); the master's notices
                    reach the duplicates' reporters through them (one Query of the master's partition). No identity
 - agency           ``CONFIG#AGENCY`` / ``<agency_id>``
 - route            ``CONFIG#ROUTE`` / ``<region_code>#<category>``

@@ -373,15 +373,18 @@ class ReportStore(Table):
                                        "AND attribute_not_exists(#merged)",
                 "ExpressionAttributeNames": {"#absorbed": "absorbed", "#status": "status", "#merged": "merged_into"},
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":rejected": {"S": "rejected"}}}},
+            # A link a merge undone left (``undone_at``) is replaced: the pair merged again.
             {"Put": {
-                "TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)",
+                "TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK) OR attribute_exists(undone_at)",
                 "Item": keys.absorbed_key(master, duplicate) | self._item({"tracking_id": duplicate,
                                                                            "merged_at": merged_at})}},
         ]
 
-    def unmerge_entries(self, master: str, duplicate: str) -> list[dict[str, Any]]:
+    def unmerge_entries(self, master: str, duplicate: str, *, undone_at: str) -> list[dict[str, Any]]:
         """What undoing a merge writes beside the duplicate's change: the master counts one less ``absorbed``;
-        the ``ABSORBED#<duplicate>`` item goes. WriteRefused(0) if the master is not there."""
+        the ``ABSORBED#<duplicate>`` item is marked ``undone_at`` (kept, not deleted: no function may delete items
+        of the reports table, docs/security.md), so the master's notices no longer reach that reporter.
+        WriteRefused(0) if the master is not there."""
         return [
             {"Update": {
                 "TableName": self.table_name, "Key": keys.report_key(master),
@@ -389,7 +392,10 @@ class ReportStore(Table):
                 "ConditionExpression": "attribute_exists(PK)",
                 "ExpressionAttributeNames": {"#absorbed": "absorbed"},
                 "ExpressionAttributeValues": {":minus_one": {"N": "-1"}}}},
-            {"Delete": {"TableName": self.table_name, "Key": keys.absorbed_key(master, duplicate)}},
+            {"Update": {"TableName": self.table_name, "Key": keys.absorbed_key(master, duplicate),
+                        "UpdateExpression": "SET undone_at = :at",
+                        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(undone_at)",
+                        "ExpressionAttributeValues": {":at": {"S": undone_at}}}},
         ]
 
     def absorbed_reply_channels(self, master: str) -> list[dict[str, Any]]:
@@ -399,6 +405,7 @@ class ReportStore(Table):
         kwargs: dict[str, Any] = {
             "TableName": self.table_name, "ProjectionExpression": "tracking_id",
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "FilterExpression": "attribute_not_exists(undone_at)",  # merges undone: no longer told
             "ExpressionAttributeValues": {":pk": {"S": keys.report_partition(master)},
                                           ":prefix": {"S": keys.ABSORBED_PREFIX}},
         }
