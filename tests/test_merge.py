@@ -152,39 +152,14 @@ def test_a_master_rejected_after_it_was_read_fails_the_whole_merge(call_api, tok
 
 def test_every_dynamodb_call_of_a_merge_is_granted_by_the_api_function_s_policy(call_api, token, pair):
     """moto enforces no IAM: the merge's and its undo's calls are checked against ApiFunction's statements."""
-    from fnmatch import fnmatch
-
-    from test_template_security import leading_keys, on_table, statements
+    from iam_calls import not_granted, table_calls
 
     duplicate, master = pair
-    client = runtime.store().client
-    calls = []
-
-    def record(params, model, **_):
-        if model.name == "TransactWriteItems":
-            for entry in params["TransactItems"]:
-                (kind, write), = entry.items()
-                pk = (write.get("Key") or write["Item"])["PK"]["S"]
-                calls.append(({"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                               "ConditionCheck": "ConditionCheckItem"}[kind], pk))
-        elif "Key" in params:
-            calls.append((model.name, params["Key"]["PK"]["S"]))
-        elif model.name == "Query" and "IndexName" not in params:
-            calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="merge-iam")
-    try:
+    with table_calls(runtime.store().client) as calls:
         assert merge(call_api, as_(token, "operator", PUPR), duplicate, master).status == 200
         assert call_api("DELETE", f"/reports/{duplicate}/merge", headers=as_(token, "admin")).status == 200
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="merge-iam")
-    granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("ApiFunction")
-               if statement["Effect"] == "Allow" and on_table(statement)
-               for action in statement["Action"] for key in leading_keys(statement) or ()]
     assert {"PutItem", "UpdateItem"} <= {action for action, _ in calls}
-    denied = sorted({(action, pk.split("#")[0]) for action, pk in calls
-                     if not any(a == action and fnmatch(pk, key) for a, key in granted)})
-    assert denied == []
+    assert not_granted("ApiFunction", calls) == []
 
 
 # -- views ------------------------------------------------------------------------------------------------------

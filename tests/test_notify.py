@@ -348,31 +348,12 @@ def test_an_unmerged_duplicate_hears_no_more_of_the_master(aws, call_api, token,
 
 def test_every_dynamodb_call_of_a_forwarded_notice_is_granted_by_the_notify_function_s_policy(
         aws, call_api, token, outbox, lambda_context):
-    from fnmatch import fnmatch
-
-    from test_template_security import leading_keys, on_table, statements
+    from iam_calls import not_granted, table_calls
 
     master, duplicate = file_report(channel="web"), file_sms(PHONE)
     merge_into(call_api, token, duplicate, master)
     old, new = answer_master(aws, call_api, token, master)
-    calls = []
-
-    def record(params, model, **_):
-        if model.name == "BatchGetItem":
-            calls.extend(("BatchGetItem", k["PK"]["S"]) for t in params["RequestItems"].values() for k in t["Keys"])
-        elif model.name == "Query":
-            calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
-        elif "Key" in params and params.get("TableName") == "ReportsTable":
-            calls.append((model.name, params["Key"]["PK"]["S"]))
-
-    client = runtime.store().client
-    client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="notify-iam")
-    try:
+    with table_calls(runtime.store().client) as calls:
         invoke([stream_record(old, new, 1)], lambda_context)
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="notify-iam")
     assert {action for action, _ in calls} == {"Query", "BatchGetItem"}
-    granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("NotifyFunction")
-               if statement["Effect"] == "Allow" and on_table(statement)
-               for action in statement["Action"] for key in leading_keys(statement) or ()]
-    assert [c for c in calls if not any(a == c[0] and fnmatch(c[1], key) for a, key in granted)] == []
+    assert not_granted("NotifyFunction", calls) == []

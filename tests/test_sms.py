@@ -336,37 +336,12 @@ def test_a_resend_is_counted_within_24_hours_only_across_the_phones_days(aws, mo
 def test_every_dynamodb_call_of_an_sms_is_granted_by_the_sms_function_s_policy(aws, twilio, call_api, token):
     """moto enforces no IAM: the SMS paths' calls (file, resend, check, limit, help) are checked against
     SmsFunction's statements in template.yaml, by action and partition key (``dynamodb:LeadingKeys``)."""
-    from fnmatch import fnmatch
+    from iam_calls import not_granted, table_calls
 
-    from test_template_security import leading_keys, on_table, statements
-
-    client = runtime.store().client
-    calls = []
-
-    def record(params, model, **_):
-        if model.name == "TransactWriteItems":
-            for entry in params["TransactItems"]:
-                (kind, write), = entry.items()
-                pk = (write.get("Key") or write["Item"])["PK"]["S"]
-                calls.append(({"Put": "PutItem", "Update": "UpdateItem"}.get(kind, kind), pk))
-        elif "Key" in params:
-            calls.append((model.name, params["Key"]["PK"]["S"]))
-        elif model.name == "Query" and "IndexName" not in params:
-            calls.append(("Query", params["ExpressionAttributeValues"][":pk"]["S"]))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="sms-iam")
-    runtime.sms_store().client.meta.events.register("before-parameter-build.dynamodb", record, unique_id="sms-iam")
-    try:
+    with table_calls(runtime.store().client, runtime.sms_store().client) as calls:
         tracking_id = tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas tutup")))
         assert "sudah tercatat" in twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas masih tutup"))
         assert tracking_id in twiml_text(twilio(f"CEK {tracking_id}"))
         twiml_text(twilio("INFO"))
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", unique_id="sms-iam")
-    granted = [(action.removeprefix("dynamodb:"), key) for statement in statements("SmsFunction")
-               if statement["Effect"] == "Allow" and on_table(statement)
-               for action in statement["Action"] for key in leading_keys(statement) or ()]
     assert {"Query", "GetItem", "PutItem", "UpdateItem"} <= {action for action, _ in calls}
-    denied = sorted({(action, pk.split("#")[0]) for action, pk in calls
-                     if not any(a == action and fnmatch(pk, key) for a, key in granted)})
-    assert denied == []
+    assert not_granted("SmsFunction", calls) == []

@@ -228,17 +228,24 @@ class ReportStore(Table):
     def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
         wanted = list(dict.fromkeys(tracking_ids))
+        found = self._reports_by_id(wanted, _VIEW_PROJECTION)
+        return [found[t] for t in wanted if t in found]
+
+    def _reports_by_id(self, tracking_ids: Iterable[str], projection: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Report items by tracking id, ``projection`` (naming ``tracking_id``) of each: BatchGetItem, 100 keys a
+        call, what DynamoDB leaves unprocessed sent again; unknown ids are left out."""
+        wanted = list(dict.fromkeys(tracking_ids))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {self.table_name: {
-                "Keys": [keys.report_key(t) for t in wanted[start:start + 100]], **_VIEW_PROJECTION}}
+                "Keys": [keys.report_key(t) for t in wanted[start:start + 100]], **projection}}
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self.table_name, []):
                     report = self._plain(item)
                     found[report["tracking_id"]] = report
                 request = response.get("UnprocessedKeys") or {}
-        return [found[t] for t in wanted if t in found]
+        return found
 
     def get_timeline(self, tracking_id: str) -> list[dict[str, Any]]:
         """A report's events in order (strongly consistent: a change just written is on it)."""
@@ -416,17 +423,7 @@ class ReportStore(Table):
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(duplicates), 100):
-            request: dict[str, Any] = {self.table_name: {
-                "Keys": [keys.report_key(t) for t in duplicates[start:start + 100]],
-                "ProjectionExpression": "tracking_id, reply_to"}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table_name, []):
-                    report = self._plain(item)
-                    found[report["tracking_id"]] = report
-                request = response.get("UnprocessedKeys") or {}
+        found = self._reports_by_id(duplicates, _projection("tracking_id", "reply_to"))
         return [found[t] for t in duplicates if t in found]
 
     # -- reading through the indexes -----------------------------------------------------------------------
@@ -605,17 +602,8 @@ class ReportStore(Table):
         projections are at DynamoDB's 100 attributes), so the listing reads it from the report items
         (BatchGetItem, 100 at a time, this one attribute)."""
         wanted = list(dict.fromkeys(tracking_ids))
-        counts = dict.fromkeys(wanted, 0)
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {self.table_name: {
-                "Keys": [keys.report_key(t) for t in wanted[start:start + 100]],
-                "ProjectionExpression": "PK, supporters"}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table_name, []):
-                    counts[item["PK"]["S"].removeprefix("REPORT#")] = int(item.get("supporters", {}).get("N", 0))
-                request = response.get("UnprocessedKeys") or {}
-        return counts
+        found = self._reports_by_id(wanted, _projection("tracking_id", "supporters"))
+        return {t: int(found.get(t, {}).get("supporters", 0)) for t in wanted}
 
     def agency_has_reports(self, agency_id: str) -> bool:
         """Whether any report names the agency (it may not be removed then): a question about reports, read
