@@ -7,12 +7,18 @@ import sys
 from conftest import ROOT
 
 
-def test_the_sweep_figures_run_on_a_small_table(monkeypatch):
-    monkeypatch.setenv("LAPOR_BENCH_REPORTS", "400")
+def load_bench(monkeypatch):
+    """bench/bench.py as a module of its own (it reads its environment variables when loaded)."""
     spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "lapor_bench", bench)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_sweep_figures_run_on_a_small_table(monkeypatch):
+    monkeypatch.setenv("LAPOR_BENCH_REPORTS", "400")
+    bench = load_bench(monkeypatch)
     measured = bench.sweep_reads_per_overdue(target=1.05)
     assert measured.value >= 1.0  # every overdue report read at least once: the run really swept
     assert bench.scan_reads_per_overdue(target=None).value > measured.value
@@ -20,10 +26,7 @@ def test_the_sweep_figures_run_on_a_small_table(monkeypatch):
 
 def test_the_queued_sweep_figure_runs_on_a_small_table(monkeypatch):
     monkeypatch.setenv("LAPOR_BENCH_REPORTS", "200")
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     measured = bench.sweep_queued_vs_in_process(rounds=1)
     run = measured.details["poisoned_run"]  # the figure asserts these itself; here: it ran the real path
     assert (run["status"], run["failed"], run["escalated"], run["shards_done"]) == ("finished", 1, 1, 8)
@@ -34,10 +37,7 @@ def test_the_dev_stack_figures_run_on_a_small_table(monkeypatch):
     for name, value in {"LAPOR_BENCH_DEV_REPORTS": "200", "LAPOR_BENCH_DEV_LARGE_REPORTS": "1",
                         "LAPOR_BENCH_DEV_ANSWERS": "2", "LAPOR_BENCH_DEV_BACKLOG_SECONDS": "5"}.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     peak = bench.dev_peak_rss_mb(target=400)
     assert peak.value > 50 and peak.details["answer_statuses"] == {200: 2}  # a real process, really loaded
     assert bench.dev_stop_seconds(target=5).value > 0
@@ -45,20 +45,14 @@ def test_the_dev_stack_figures_run_on_a_small_table(monkeypatch):
 
 def test_the_intake_figure_runs(monkeypatch):
     """Its stub stood in for put_item after filing became one transaction: every handler call answered 500."""
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     measured = bench.intake_vs_putitem(rounds=1, calls=2, warmup=2)
     assert measured.value > 0 and measured.details  # the handler answered 201 on every side
 
 
 def test_the_cold_start_figures_run(monkeypatch):
     """SnapStart's first request after a restore, and SmsFunction's cold import: one process each."""
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     restored = bench.first_request_after_restore_ratio(runs=1)
     assert restored.value > 0 and restored.details["warm_ms"] > 0  # each of 16 requests filed a report (201)
     assert bench.cold_import_ratio_sms(runs=1).value > 0
@@ -66,10 +60,7 @@ def test_the_cold_start_figures_run(monkeypatch):
 
 def test_the_open311_listing_figures_run_on_a_small_table(monkeypatch):
     monkeypatch.setenv("LAPOR_BENCH_OPEN311_REPORTS", "300")
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     measured = bench.open311_listing_reads_vs_allowed()
     rows = measured.details["rows"]  # the figure checks each keyed listing against the window read itself
     assert len(rows) == len(bench.OPEN311_FILTERS) and sum(r["returned"] for r in rows) > 0
@@ -80,10 +71,7 @@ def test_the_open311_listing_figures_run_on_a_small_table(monkeypatch):
 def test_the_nearby_figure_runs_on_a_small_table(monkeypatch):
     monkeypatch.setenv("LAPOR_BENCH_REPORTS", "600")
     monkeypatch.setenv("LAPOR_BENCH_NEARBY_POINTS", "3")
-    spec = importlib.util.spec_from_file_location("lapor_bench", ROOT / "bench" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "lapor_bench", bench)
-    spec.loader.exec_module(bench)
+    bench = load_bench(monkeypatch)
     # Asserted inside: each query finds exactly the public reports within 250 m and reads at most the 9 cells.
     measured = bench.nearby_reads_per_result()
     assert measured.value >= 1.0 and measured.details["points"] == 3
