@@ -87,7 +87,10 @@ def test_readme_walk_through(api_url, dynamodb):
                              headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     created = response.json()
-    assert set(created) == {"tracking_id", "access_code", "status", "agency", "submitted_at", "due_at"}
+    assert set(created) == {"tracking_id", "access_code", "status", "agency", "submitted_at", "due_at",
+                            "possible_duplicates"}
+    # README's report has a location: the reply lists open public reports of its category within 250 m (a list).
+    assert isinstance(created["possible_duplicates"], list)
     assert TRACKING_ID_RE.match(created["tracking_id"]), created
     assert ACCESS_CODE_RE.match(created["access_code"]), created
     assert created["status"] == "routed"
