@@ -345,3 +345,19 @@ def test_every_dynamodb_call_of_an_sms_is_granted_by_the_sms_function_s_policy(a
         twiml_text(twilio("INFO"))
     assert {"Query", "GetItem", "PutItem", "UpdateItem"} <= {action for action, _ in calls}
     assert not_granted("SmsFunction", calls) == []
+
+
+def test_cek_of_a_report_merged_as_a_duplicate_names_the_report_that_goes_on(aws, twilio, call_api, token):
+    duplicate = tracking_id_in(twiml_text(twilio("LAPOR Berau kesehatan: Puskesmas Tanjung Redeb tutup")))
+    master = call_api("POST", "/reports", json_body={
+        "kind": "complaint", "category": "health", "region_code": "64.03", "privacy": "public",
+        "title": "Puskesmas Tanjung Redeb tutup", "description": "Puskesmas tutup sejak pagi, warga tidak dilayani."})
+    assert master.status == 201, master.body
+    master_id = master.body["tracking_id"]
+    merged = call_api("POST", f"/reports/{duplicate}/merge", headers={"Authorization": token("admin")},
+                      json_body={"into": master_id, "reason": "Masalah yang sama"})
+    assert merged.status == 200, merged.body
+    reply = twiml_text(twilio(f"CEK {duplicate}"))
+    assert reply == (f"Laporan {duplicate} digabung dengan {master_id} (masalah yang sama); kabar {master_id} "
+                     f"dikirim ke nomor ini juga. Cek status: CEK {master_id}")
+    assert len(reply) <= 160

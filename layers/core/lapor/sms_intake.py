@@ -87,6 +87,8 @@ class SmsDesk:
         # Only the phone that filed a report hears of it; any other gets the same "not found".
         if report is None or self.store.get_reply_channel(command.tracking_id) != sender:  # type: ignore[arg-type]
             return commands.reply_not_found(command.raw)
+        if report.get("merged_into"):  # closed as a duplicate: the report that goes on is the master
+            return commands.reply_merged(report["tracking_id"], report["merged_into"])
         zone = reference.region(report["region_code"]).zone  # type: ignore[union-attr]
         due = parse_utc(report["due_at_utc"]).astimezone(zone).date() if report.get("due_at_utc") else None
         return commands.reply_status(report["tracking_id"], report["status"], report["agency_name"], due,

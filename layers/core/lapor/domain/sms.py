@@ -39,6 +39,7 @@ TEMPLATES = {
         "Atau kirim isi laporan saja. Cek status: CEK <kode>"
     ),
     "filed": "Laporan {tracking_id} diteruskan ke {agency}, batas jawaban {due}. Cek status: CEK {tracking_id}",
+    "merged": "Laporan {tracking_id} digabung dengan {master} (masalah yang sama); kabar {master} dikirim ke nomor ini juga. Cek status: CEK {master}",
     "resend": "Laporan ini sudah tercatat: {tracking_id}, belum selesai. Tidak dibuat laporan baru. Cek status: CEK {tracking_id}",
     "filed_for_triage": (
         "Laporan {tracking_id} diterima dan akan diteruskan ke instansi terkait. Cek status: CEK {tracking_id}"
@@ -370,6 +371,10 @@ def reply_help() -> str:
 
 def reply_filed(tracking_id: str, agency_name: str, due_local_date: date) -> str:
     return _fit(TEMPLATES["filed"], agency_name, tracking_id=tracking_id, due=format_date(due_local_date))
+
+
+def reply_merged(tracking_id: str, master: str) -> str:
+    return TEMPLATES["merged"].format(tracking_id=tracking_id, master=master)
 
 
 def reply_resend(tracking_id: str) -> str:
