@@ -252,3 +252,18 @@ def test_address_string_round_trips_as_address_not_in_the_description(open311, a
     secret = open311("POST", "requests", form=form | {"attribute[privacy]": "confidential"})[1][0]
     [hidden] = open311("GET", f"requests/{secret['service_request_id']}")[1]
     assert hidden["address"] == "Kota Samarinda, Kalimantan Timur"
+
+
+def test_a_request_merged_as_a_duplicate_is_closed_and_names_the_request_that_goes_on(open311, api_key, call_api,
+                                                                                     token):
+    duplicate, master = (open311("POST", "requests", form=request_form(api_key))[1][0]["service_request_id"]
+                         for _ in range(2))
+    merged = call_api("POST", f"/reports/{duplicate}/merge", headers={"Authorization": token("admin")},
+                      json_body={"into": master, "reason": "Lubang yang sama"})
+    assert merged.status == 200, merged.body
+    status, [request], _ = open311("GET", f"requests/{duplicate}")
+    assert status == 200
+    validate([request], "requests.json")
+    assert request["status"] == "closed"
+    assert request["status_notes"] == f"Digabung dengan {master}: laporan yang sama, ditindaklanjuti di sana."
+    assert open311("GET", f"requests/{master}")[1][0]["status"] == "open"

@@ -150,6 +150,12 @@ def open311_status(lapor_status: str) -> str:
     return "closed" if lapor_status in CLOSED_STATUSES else "open"
 
 
+def merged_note(master: str) -> str:
+    """The status_notes of a request closed as a duplicate: where its answers come from now (a tracking id only,
+    which says nothing of either report)."""
+    return f"Digabung dengan {master}: laporan yang sama, ditindaklanjuti di sana."
+
+
 def lapor_statuses(status: str) -> frozenset[str]:
     """The Lapor statuses behind an Open311 status, for filtering GET requests."""
     return CLOSED_STATUSES if status == "closed" else OPEN_STATUSES
