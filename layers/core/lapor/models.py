@@ -246,6 +246,7 @@ class QueueItem(ReportSummary):
         "Working days from today to the deadline in the region's time zone (its calendar: weekends, holidays, "
         "cuti bersama and overrides skipped): 0 when due today, negative when overdue (working days past); null "
         "once the agency has answered"))
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
 
 
 class QueuePage(Deferred):
