@@ -91,8 +91,8 @@ def agency_queue(
     sort: Annotated[Literal["newest", "supporters"], Query(description=(
         "newest (default): by status, newest first within each; supporters: the most supported first across the "
         "whole queue (equal counts in a stable order), then the reports without supporters in the default order. "
-        "A cursor is valid only for the same agency, status and sort. With `status` or `overdue`, a page may hold "
-        "fewer than `limit` lines and still a next cursor."))] = "newest",
+        "A cursor is valid only for the same agency, status and sort. With `overdue`, or `status` and "
+        "sort=supporters, a page may hold fewer than `limit` lines and still a next cursor."))] = "newest",
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> QueuePage:

@@ -424,6 +424,9 @@ class StatsOut(Deferred):
     answered: int
     answered_on_time_rate: float | None = Field(description="Share of answered reports answered by their deadline.")
     median_working_days_to_first_response: float | None
+    supporters: int = Field(description=(
+        "Support given (\"dukung\") to the reports counted here (their scope and submission days), once per "
+        "support; a merged duplicate's supporters included."))
 
 
 class SweepIn(Deferred):
