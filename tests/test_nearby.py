@@ -291,7 +291,7 @@ def test_support_refusals(call_api, token):
     assert (reply.status, reply.body["error"]["code"]) == (409, "report_closed")
 
 
-def test_a_support_changes_no_statistics_and_sends_no_notice(aws, call_api):
+def test_a_support_adds_one_supporter_to_the_statistics_and_sends_no_notice(aws, call_api):
     from zoneinfo import ZoneInfo
 
     from lapor.domain import notices, stats
@@ -306,6 +306,7 @@ def test_a_support_changes_no_statistics_and_sends_no_notice(aws, call_api):
     assert support(call_api, tracking_id).body["added"] is True
     new = stored(tracking_id)
     assert new["supporters"] == 1 and new["latest_events"] == old["latest_events"]
-    # The stream sees the report item change: neither its counters nor its notices move.
+    # The stream sees the report item change: no notice, and of the counters only the support given.
     assert notices.notices_for(old, new) == []
-    assert stats.delta(old, new, ZoneInfo("Asia/Makassar"), runtime.config_cache().get().calendar) == {}
+    assert stats.delta(old, new, ZoneInfo("Asia/Makassar"), runtime.config_cache().get().calendar) == {
+        "supporters": 1}

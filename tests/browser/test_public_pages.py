@@ -55,11 +55,18 @@ def settled_stats(site, region="64.72") -> dict:
 
 
 def test_statistics_page_draws_charts_from_the_api(page, console, axe_source, site, filed, screenshots):
+    supported = requests.post(f"{site.url}/reports/{filed['public']}/supporters", timeout=10,
+                              json={"device_key": str(uuid.uuid4())})
+    assert supported.status_code == 200, supported.text
     figures = settled_stats(site)
+    assert figures["supporters"] >= 1
     page.goto("/stats.html#64.72")
     page.locator("#charts figure").first.wait_for()
     assert page.locator("#regency").input_value() == "64.72"
     assert page.locator("#total").inner_text() == str(figures["total"])
+    supporters = page.locator("#supporters")
+    assert supporters.inner_text() == str(figures["supporters"])
+    assert supporters.locator("xpath=../dt").inner_text() == "Dukungan warga"
     captions = page.locator("#charts figcaption").all_inner_texts()
     assert captions[:3] == ["Laporan menurut status", "Laporan menurut kategori", "Laporan menurut wilayah"]
     # Each chart says its figures in words (role=img with a label) and has them as a table too.
@@ -84,6 +91,7 @@ def test_statistics_page_draws_charts_from_the_api(page, console, axe_source, si
 
     expect(page.locator("#range")).to_have_text(re.compile(r"^All of Indonesia: "))
     assert page.locator("#charts figcaption").first.inner_text() == "Reports by status"
+    assert page.locator("#supporters").locator("xpath=../dt").inner_text() == "Citizens' support"
     assert console.unexpected() == []
 
 

@@ -1,5 +1,5 @@
 // Public statistics as charts: reports by status, category and region, the share answered on time and the
-// median working days to the first answer, for a region (or the whole country) and a period, from GET /stats.
+// median working days to the first answer, and the support citizens gave ("dukung"), for a region (or the whole country) and a period, from GET /stats.
 import { api } from "./api.js";
 import { lang, locale, t } from "./i18n.js";
 import { barChart, shareBar } from "./charts.js";
@@ -69,6 +69,7 @@ function render() {
   $("on-time").textContent = f.answered_on_time_rate === null ? "—" : format.percent(f.answered_on_time_rate);
   $("median").textContent = f.median_working_days_to_first_response === null ? "—"
     : t("stats.median.value", { days: format.number(f.median_working_days_to_first_response) });
+  $("supporters").textContent = format.number(f.supporters || 0);
   $("empty").hidden = f.total > 0;
   const charts = [];
   if (f.total > 0) {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from lapor import cursors, operations, runtime
 from lapor.domain import ids
 from lapor.domain.access import Caller, agencies_in_scope
-from lapor.errors import Forbidden, NotFound, Unprocessable
+from lapor.errors import Forbidden, LaporError, NotFound, Unprocessable
 from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
 from lapor.observability import logger
 from lapor.settings import get_settings
@@ -64,8 +64,17 @@ def _agency_view(record: dict[str, Any], caller: Caller | None = None) -> Agency
     return AgencyReportView.model_validate(view)
 
 
-def _queue_scope(agency_id: str, status: str | None) -> str:
-    return f"agency-queue:{agency_id}:{status or '*'}"
+def _queue_scope(agency_id: str, status: str | None, sort: str = "newest") -> str:
+    """The listing a cursor belongs to: one agency's queue, with its filter and order (the default order's scope
+    is the one cursors had before there was a choice, so those stay valid)."""
+    return f"agency-queue:{agency_id}:{status or '*'}" + ("" if sort == "newest" else f":{sort}")
+
+
+def _support_position(cursor: str, scope: str) -> dict[str, Any]:
+    position = cursors.decode(cursor, scope)
+    if position.get("phase") not in ("supported", "rest") or not isinstance(position.get("key", {}), dict):
+        raise LaporError("the cursor is not one this listing gave out", code="invalid_cursor")
+    return position
 
 
 @router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY,
@@ -79,6 +88,11 @@ def agency_queue(
     overdue: Annotated[bool | None, Query(description="true: only overdue reports; false: only those on time.")] = None,
     agency_id: Annotated[str | None, Query(max_length=64, description="Supervisors and admins: another agency "
                                                                      "in their scope (default: their own).")] = None,
+    sort: Annotated[Literal["newest", "supporters"], Query(description=(
+        "newest (default): by status, newest first within each; supporters: the most supported first across the "
+        "whole queue (equal counts in a stable order), then the reports without supporters in the default order. "
+        "A cursor is valid only for the same agency, status and sort. With `overdue`, or `status` and "
+        "sort=supporters, a page may hold fewer than `limit` lines and still a next cursor."))] = "newest",
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> QueuePage:
@@ -88,9 +102,17 @@ def agency_queue(
         raise Unprocessable("name the agency with ?agency_id=", code="agency_required")
     if not _in_scope(caller, agency):
         raise Forbidden("this agency is outside your scope")
-    scope = _queue_scope(agency, status)
-    items, last_key = runtime.store().list_agency_reports(
-        agency, status=status, limit=limit, start_key=cursors.decode(cursor, scope) if cursor else None)
+    scope = _queue_scope(agency, status, sort)
+    store = runtime.store()
+    if sort == "supporters":
+        items, last_key = store.list_agency_reports_by_support(
+            agency, status=status, limit=limit, start_key=_support_position(cursor, scope) if cursor else None)
+    else:
+        items, last_key = store.list_agency_reports(
+            agency, status=status, limit=limit, start_key=cursors.decode(cursor, scope) if cursor else None)
+        # ByAgency cannot project the count (the table's projections are at DynamoDB's 100 attributes).
+        counts = store.supporter_counts(item["tracking_id"] for item in items)
+        items = [item | {"supporters": counts.get(item["tracking_id"], 0)} for item in items]
     now = _now()
     calendar = runtime.config_cache().get().calendar
     lines = [queue_item(item, now, calendar) for item in items]

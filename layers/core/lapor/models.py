@@ -246,6 +246,7 @@ class QueueItem(ReportSummary):
         "Working days from today to the deadline in the region's time zone (its calendar: weekends, holidays, "
         "cuti bersama and overrides skipped): 0 when due today, negative when overdue (working days past); null "
         "once the agency has answered"))
+    supporters: int = Field(0, description="Citizens who support the report (\"dukung\")")
 
 
 class QueuePage(Deferred):
@@ -423,6 +424,9 @@ class StatsOut(Deferred):
     answered: int
     answered_on_time_rate: float | None = Field(description="Share of answered reports answered by their deadline.")
     median_working_days_to_first_response: float | None
+    supporters: int = Field(description=(
+        "Support given (\"dukung\") to the reports counted here (their scope and submission days), once per "
+        "support; a merged duplicate's supporters included."))
 
 
 class SweepIn(Deferred):

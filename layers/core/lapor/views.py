@@ -139,7 +139,7 @@ def queue_item(item: dict[str, Any], now: datetime | None = None,
         "status": item["status"], "agency": {"id": item["agency_id"], "name": item["agency_name"]},
         "escalation_level": item["escalation_level"], "submitted_at": _local(item["submitted_at"], zone),
         "due_at": item["due_at"], "overdue": is_overdue(item, now), "version": item["version"],
-        "overdue_final": bool(item.get("overdue_final")),
+        "overdue_final": bool(item.get("overdue_final")), "supporters": int(item.get("supporters") or 0),
     } | ({"working_days_left": working_days_left(item, calendar, now)} if calendar is not None else {})
 
 

@@ -76,6 +76,11 @@ Indexes (sparse, projecting everything but ``reporter``):
                 ``nearby_ranges`` (the precision-8 or -7 cells the circle touches, at most 8 or 4 ranges), then read
                 only the reports they return; never the table. Precision 6 (about 1.2 km east-west x 0.6 km
                 north-south near the equator): a 250 m circle touches at most 4 partitions, a 1000 m one at most 15.
+- ``BySupport`` (KEYS_ONLY): ``agency_pk`` (as ``ByAgency``), sort ``supporters`` (a NUMBER: the report item's count
+                itself, written only by ``add_supporter``'s atomic ``ADD``, so the index follows every support with
+                no key to maintain). Sparse: a report is in it once it has a supporter (the attribute is never
+                removed nor lowered). An agency's queue sorted by supporters (``sort=supporters``) reads it most
+                supported first, then the reports without supporters from ``ByAgency``; the lines are read by id.
 """
 
 from __future__ import annotations
@@ -91,6 +96,9 @@ Key = dict[str, dict[str, str]]
 
 BY_DUE, BY_CLOSING, BY_AGENCY, BY_MONTH = "ByDue", "ByClosing", "ByAgency", "ByMonth"
 BY_UPDATE = "PublicUpdates"
+# An agency's supported reports, most supported first: the report's ``agency_pk`` and its ``supporters`` count.
+BY_SUPPORT = "BySupport"
+SUPPORTERS = "supporters"
 # The timeline events Open311 clients follow as updates (FixMyStreet's servicerequestupdates).
 UPDATE_EVENTS = frozenset({"responded", "closed"})
 # The public listing's index per region level (1: province, 2: kabupaten/kota, 3: kecamatan) and its attributes.
@@ -118,6 +126,9 @@ _METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180  # along a meridian (mean Earth
 # for and removes the rest, for reports written before an index existed.
 REPORT_INDEX_ATTRIBUTES = ("due_pk", "due_sk", "close_pk", "close_sk", "agency_pk", "agency_sk", "month_pk",
                            "month_sk", *PUBLIC_PK.values(), PUBLIC_SK, *SERVICE_PK.values(), NEARBY_PK, NEARBY_SK)
+# Index keys that are not ``index_keys``' to set or remove: ``supporters`` (BySupport's sort key) is the count
+# itself, added to by supports alone; ``reindex`` leaves it be.
+COUNTED_INDEX_ATTRIBUTES = (SUPPORTERS,)
 
 AGENCIES, ROUTES, CALENDAR, API_KEYS = "CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR", "CONFIG#APIKEY"
 CONFIG_HEAD = "CONFIG#VERSION"

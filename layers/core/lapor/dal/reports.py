@@ -32,6 +32,12 @@ VIEW_ATTRIBUTES = (
     "rated_answer_id", "flags", "attachments_ready", "attachments_freed", "media_url", "media_key",
     "address", "supporters", "merged_into", "resolution", "status_before_merge", "absorbed",
 )
+# What a line of an agency's queue needs of a report read by id (``ByAgency`` projects the same, but
+# ``supporters``): the queue sorted by supporters reads its lines from the report items (``BySupport`` is KEYS_ONLY).
+QUEUE_ATTRIBUTES = (
+    "tracking_id", "kind", "category", "region_code", "title", "privacy", "status", "agency_id", "agency_name",
+    "escalation_level", "submitted_at", "due_at", "due_at_utc", "version", "overdue_final", "supporters",
+)
 # An event item holds its event as one map, so that a view's projection names it without knowing its fields.
 EVENT_ATTRIBUTE = "event"
 # An attachment item holds its attachment as one map, likewise.
@@ -44,6 +50,7 @@ def _projection(*names: str) -> dict[str, Any]:
 
 
 _VIEW_PROJECTION = _projection(*VIEW_ATTRIBUTES)
+_QUEUE_PROJECTION = _projection(*QUEUE_ATTRIBUTES)
 _TIMELINE_PROJECTION = _projection(*VIEW_ATTRIBUTES, EVENT_ATTRIBUTE, ATTACHMENT_ATTRIBUTE, "SK")
 Page = tuple[list[dict[str, Any]], dict | None]
 
@@ -225,10 +232,12 @@ class ReportStore(Table):
                                          expected_status=expected_status)
         return self.record_change(record, report_changes, event=event, now_utc=now_utc, also=[{"Update": update}])
 
-    def get_reports(self, tracking_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out."""
+    def get_reports(self, tracking_ids: Iterable[str], *, projection: dict[str, Any] | None = None
+                    ) -> list[dict[str, Any]]:
+        """Several reports as views may see them (BatchGetItem, 100 at a time); unknown ids are left out.
+        ``projection``: fewer attributes (``_QUEUE_PROJECTION``), never more than a view's."""
         wanted = list(dict.fromkeys(tracking_ids))
-        found = self._reports_by_id(wanted, _VIEW_PROJECTION)
+        found = self._reports_by_id(wanted, projection or _VIEW_PROJECTION)
         return [found[t] for t in wanted if t in found]
 
     def _reports_by_id(self, tracking_ids: Iterable[str], projection: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -289,7 +298,7 @@ class ReportStore(Table):
         undone merge's ``merged_into``), never an index key (those follow the state).
         """
         remove = [name for name in remove if name not in changes]
-        if set(remove) & set(keys.REPORT_INDEX_ATTRIBUTES):
+        if set(remove) & {*keys.REPORT_INDEX_ATTRIBUTES, *keys.COUNTED_INDEX_ATTRIBUTES}:
             raise ValueError("index keys follow the report's state; they are not removed by name")
         changed = {k: v for k, v in record.items() if k not in remove} | changes
         version = record["version"] + 1
@@ -466,6 +475,50 @@ class ReportStore(Table):
             kwargs["ExclusiveStartKey"] = start_key
         page = self.client.query(**kwargs)
         return [self._plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def list_agency_reports_by_support(self, agency_id: str, *, status: str | None = None, limit: int = 50,
+                                       start_key: dict[str, Any] | None = None, max_queries: int = 5) -> Page:
+        """One page of an agency's queue, most supported first, never a Scan nor the whole queue: first the
+        reports with supporters, from ``BySupport`` (``agency_pk``, sort ``supporters`` descending; equal counts in
+        the index's own order, stable from page to page), each read by id (BatchGetItem of ``QUEUE_ATTRIBUTES``:
+        the index is KEYS_ONLY); then those without, in ``ByAgency``'s order (the default queue's), skipping the
+        ones with supporters (read with ``supporter_counts``). ``status`` keeps a report read from ``BySupport``
+        only if it is in that status (the index cannot hold the status: a filtered page reads the agency's
+        supported reports of other statuses it passes) and narrows ``ByAgency`` to the status's key range.
+
+        ``start_key`` / the key returned: ``{"phase": "supported", "key": <BySupport key>}`` or ``{"phase":
+        "rest"[, "key": <ByAgency key>]}``. Each Query asks for just the lines still missing, and at most
+        ``max_queries`` are made: a filtered page may hold fewer than ``limit`` lines and still a next key. A
+        report that gets its first supporter while a client pages moves from the second part to the first (it
+        may then be missed, or shown twice, by that client)."""
+        position: dict[str, Any] | None = start_key or {"phase": "supported"}
+        found: list[dict[str, Any]] = []
+        queries = 0
+        while position and len(found) < limit and queries < max_queries:
+            queries += 1
+            missing = limit - len(found)
+            if position["phase"] == "supported":
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table_name, "IndexName": keys.BY_SUPPORT, "ScanIndexForward": False,
+                    "KeyConditionExpression": "agency_pk = :pk", "Limit": missing,
+                    "ExpressionAttributeValues": {":pk": {"S": keys.agency_partition(agency_id)}}}
+                if position.get("key"):
+                    kwargs["ExclusiveStartKey"] = position["key"]
+                page = self.client.query(**kwargs)
+                ids = [item["PK"]["S"].removeprefix("REPORT#") for item in page.get("Items", [])]
+                # The index lags its table a little: the item read by id decides agency and status.
+                found += [report for report in self.get_reports(ids, projection=_QUEUE_PROJECTION)
+                          if report.get("agency_id") == agency_id and report.get("supporters")
+                          and (status is None or report["status"] == status)]
+                last = page.get("LastEvaluatedKey")
+                position = {"phase": "supported", "key": last} if last else {"phase": "rest"}
+            else:
+                items, last = self.list_agency_reports(agency_id, status=status, limit=missing,
+                                                       start_key=position.get("key"))
+                counts = self.supporter_counts(i["tracking_id"] for i in items)
+                found += [i | {"supporters": 0} for i in items if not counts.get(i["tracking_id"])]
+                position = {"phase": "rest", "key": last} if last else None
+        return found, position
 
     def list_public_reports(self, region_code: str, *, category: str | None = None, status: str | None = None,
                             limit: int = 20, start_key: dict[str, Any] | None = None,

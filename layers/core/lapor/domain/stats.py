@@ -32,12 +32,19 @@ def bucket_day(record: dict[str, Any], zone: ZoneInfo) -> str:
 
 def contribution(record: dict[str, Any] | None, zone: ZoneInfo, calendar: WorkingCalendar) -> Counter[str]:
     """The counters one report adds to each of its scopes (the child region is added per scope). A duplicate
-    merged into another report adds nothing: a merged pair counts once, as its master (the change that merges it
-    takes back all it added, its status, category and first answer included; an undone merge adds them again)."""
-    if not record or "tracking_id" not in record or record.get("merged_into"):
+    merged into another report adds only its supporters: a merged pair counts once, as its master (the change that
+    merges it takes back all else it added, its status, category and first answer included; an undone merge adds
+    them again)."""
+    if not record or "tracking_id" not in record:
         return Counter()
+    # Support given ("dukung"): the report item's count, which each support ADDs one to (the stream then shows
+    # it going up by one: counted once per support, like every counter, by the stream record's marker). A
+    # merged duplicate keeps its supporters: each was a support given, once, to that report.
+    supporters = int(record.get("supporters") or 0)
+    if record.get("merged_into"):
+        return Counter({"supporters": supporters})
     counts: Counter[str] = Counter({"total": 1, f"status#{record['status']}": 1,
-                                    f"category#{record['category']}": 1})
+                                    f"category#{record['category']}": 1, "supporters": supporters})
     first = record.get("first_answered_at")
     if first:
         counts["answered"] += 1
@@ -79,5 +86,5 @@ def summarize(buckets: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "total": total["total"], "by_status": group("status"), "by_category": group("category"),
         "by_region": group("region"), "answered": answered,
         "answered_on_time_rate": round(total["answered_on_time"] / answered, 4) if answered else None,
-        "median_working_days_to_first_response": median,
+        "median_working_days_to_first_response": median, "supporters": total["supporters"],
     }
