@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from browser.test_pages import check_phone_page
 from e2e.conftest import REPORTS_TABLE, dynamodb_client
@@ -253,3 +254,26 @@ def open_desk_page(site, page, path: str) -> None:
 def test_desk_pages_on_a_phone(site, page, console, axe_source, path):
     open_desk_page(site, page, path)
     check_phone_page(page, console, axe_source, at_least=4)
+
+
+def test_the_queue_sorts_by_citizens_support(site, page, console):
+    """"Paling banyak didukung": the API's order (sort=supporters), each line with its supporters; kept in the
+    address like the filters."""
+    most, _, most_title = file_report(site, "Didukung dua")
+    some, _, _ = file_report(site, "Didukung satu")
+    for tracking_id, times in ((most, 2), (some, 1)):
+        for _ in range(times):
+            added = requests.post(f"{site.url}/reports/{tracking_id}/supporters", timeout=TIMEOUT,
+                                  json={"device_key": str(uuid.uuid4())})
+            assert added.status_code == 200 and added.json()["added"], added.text
+    sign_in(page, "operator", PUPR)
+    # Applied at once, while the first load (nearest deadline) may still be under way: only the latest shows.
+    page.get_by_label("Urutkan").select_option("supporters")
+    page.get_by_role("button", name="Tampilkan").click()
+    expect(page.locator("#queue-status")).to_contain_text("laporan, paling banyak didukung lebih dulu")
+    expect(page.locator("#queue li").first).to_contain_text(most_title)
+    expect(page.locator("#queue li").first).to_contain_text("2 pendukung")
+    expect(page.locator("#queue li").nth(1)).to_contain_text("1 pendukung")
+    assert len(set(page.locator("#queue li a.title").all_inner_texts())) == page.locator("#queue li").count()
+    assert "sort=supporters" in page.url
+    assert console.unexpected() == []

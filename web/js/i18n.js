@@ -300,6 +300,11 @@ export const STRINGS = {
     "desk.filter.agency.required": "Pilih instansi yang antreannya ingin dilihat.",
     "desk.filter.apply": "Tampilkan",
     "desk.queue.count": "{count} laporan, batas waktu terdekat lebih dulu.",
+    "desk.queue.count.supporters": "{count} laporan, paling banyak didukung lebih dulu.",
+    "desk.sort": "Urutkan",
+    "desk.sort.due": "Batas waktu terdekat",
+    "desk.sort.supporters": "Paling banyak didukung",
+    "desk.supporters": "{count} pendukung",
     "desk.queue.empty": "Tidak ada laporan.",
     "desk.queue.more": "Muat lebih banyak",
 
@@ -754,6 +759,11 @@ export const STRINGS = {
     "desk.filter.agency.required": "Choose the agency whose queue you want to see.",
     "desk.filter.apply": "Show",
     "desk.queue.count": "{count} report(s), nearest deadline first.",
+    "desk.queue.count.supporters": "{count} report(s), most supported first.",
+    "desk.sort": "Sort by",
+    "desk.sort.due": "Nearest deadline",
+    "desk.sort.supporters": "Most supported",
+    "desk.supporters": "{count} supporter(s)",
     "desk.queue.empty": "No reports.",
     "desk.queue.more": "Load more",
 
