@@ -276,4 +276,75 @@ def test_the_queue_sorts_by_citizens_support(site, page, console):
     expect(page.locator("#queue li").nth(1)).to_contain_text("1 pendukung")
     assert len(set(page.locator("#queue li a.title").all_inner_texts())) == page.locator("#queue li").count()
     assert "sort=supporters" in page.url
+
+
+def located_report(site, prefix: str, lat: float, lon: float, **changes) -> tuple[str, str]:
+    """A report with a location, filed over the API: its tracking id and title."""
+    title = f"{prefix} {uuid.uuid4().hex[:8]}"
+    reply = requests.post(f"{site.url}/reports", timeout=TIMEOUT, headers={"Idempotency-Key": str(uuid.uuid4())},
+                          json=REPORT | {"title": title, "location": {"lat": lat, "lon": lon}} | changes)
+    assert reply.status_code == 201, reply.text
+    return reply.json()["tracking_id"], title
+
+
+def test_operator_merges_a_duplicate_from_the_desk_and_an_admin_undoes_it(site, page, console, axe_source):
+    import random
+
+    # A spot of its own in Samarinda (the local stack is shared by the tests), and two reports of it 33 m apart.
+    lat, lon = -0.45 - random.random() * 0.05, 117.10 + random.random() * 0.05
+    master, master_title = located_report(site, "Lubang", lat, lon)
+    duplicate, _ = located_report(site, "Lubang juga", lat + 0.0003, lon)
+    # Balikpapan's confidential report of the same spot: never offered to Samarinda's agency.
+    secret, _ = located_report(site, "Rahasia", lat + 0.0001, lon, region_code="64.71", privacy="confidential")
+    supported = requests.post(f"{site.url}/reports/{master}/supporters", json={"device_key": str(uuid.uuid4())},
+                              timeout=TIMEOUT)
+    assert supported.status_code == 200, supported.text
+
+    sign_in(page, "operator", PUPR)
+    open_report(page, duplicate)
+    line = page.locator("#similar-list li", has_text=master)
+    line.wait_for()
+    similar = page.locator("#similar").inner_text()
+    assert "Laporan serupa" in similar and secret not in similar and "Rahasia" not in similar
+    assert master_title in line.inner_text() and "1 pendukung" in line.inner_text()
+    assert re.search(r"\b3[0-9] m\b", line.inner_text()), line.inner_text()
+    assert page.locator("#supporters").inner_text() == "0"
+    check_phone_page(page, console, axe_source, at_least=4)  # the list and its buttons: 360 px, Tab, axe
+
+    line.get_by_role("button", name="Gabungkan ke laporan ini").click()
+    assert page.locator("#merge-heading").inner_text() == f"Gabungkan {duplicate} ke {master}?"
+    page.get_by_role("button", name="Ya, gabungkan").click()  # no reason yet: nothing is sent
+    page.locator("#merge-reason-error").get_by_text("Wajib diisi.").wait_for()
+    page.locator("#merge-reason").fill("Lubang yang sama, dilaporkan dua kali")
+    page.get_by_role("button", name="Ya, gabungkan").click()
+    page.get_by_text(f"Laporan digabungkan ke {master}.").wait_for()
+    assert page.locator("#status").inner_text() == "Selesai"
+    assert page.locator("#similar").is_hidden() and page.locator("#answer").is_hidden()
+    link = page.locator("#merged").get_by_role("link", name=master)
+    assert "Digabung ke" in page.locator("#merged").inner_text() and master_title in page.locator("#merged").inner_text()
+    assert page.locator("#unmerge").is_hidden()  # operators do not undo
+    assert f"Digabungkan ke {master} sebagai laporan ganda." in page.locator("#timeline").inner_text()
+    public = requests.get(f"{site.url}/reports/{duplicate}", timeout=TIMEOUT).json()
+    assert (public["status"], public["resolution"], public["merged_into"]["tracking_id"]) == ("closed", "duplicate",
+                                                                                              master)
+    # The master, through the link: it counts what it absorbed and its supporter.
+    link.click()
+    page.wait_for_url(re.compile(rf"/desk/report\.html#{master}$"))
+    page.locator("#tracking-id").get_by_text(master).wait_for()
+    page.get_by_text("1 laporan lain digabungkan ke laporan ini.").wait_for()
+    assert page.locator("#supporters").inner_text() == "1"
+
+    # An admin undoes it.
+    page.locator("#signout").click()
+    sign_in(page, "admin", None, start="")
+    open_report(page, duplicate)
+    page.get_by_role("button", name="Batalkan penggabungan").click()
+    page.get_by_role("button", name="Ya, batalkan penggabungan").click()
+    page.get_by_text("Penggabungan dibatalkan.").wait_for()
+    assert page.locator("#status").inner_text() == "Diteruskan ke instansi"
+    assert page.locator("#merged").is_hidden()
+    assert f"Penggabungan ke {master} dibatalkan." in page.locator("#timeline").inner_text()
+    page.locator("#similar-list li", has_text=master).wait_for()  # offered again
+    view = requests.get(f"{site.url}/reports/{master}", timeout=TIMEOUT).json()
+    assert view["absorbed"] == 0
     assert console.unexpected() == []

@@ -84,6 +84,13 @@ export const desk = {
   // {reason, version?}: admins only; operators never remove nor hide attachments.
   hideAttachment: (token, trackingId, attachmentId, change) =>
     request("POST", `/reports/${enc(trackingId)}/attachments/${enc(attachmentId)}/hide`, { body: change, headers: bearer(token) }),
+  // Merging duplicates: the open reports this one may duplicate ({basis, radius_m, days, items}); {into, reason,
+  // version} closes it as a duplicate of `into`; an admin undoes it.
+  candidates: (token, trackingId) =>
+    request("GET", `/agency/reports/${enc(trackingId)}/candidates`, { headers: bearer(token) }),
+  merge: (token, trackingId, change) =>
+    request("POST", `/reports/${enc(trackingId)}/merge`, { body: change, headers: bearer(token) }),
+  unmerge: (token, trackingId) => request("DELETE", `/reports/${enc(trackingId)}/merge`, { headers: bearer(token) }),
   agencies: (token) => request("GET", "/admin/agencies", { headers: bearer(token) }),
   startSweep: (token, sweep) => request("POST", "/admin/sweeps", { body: sweep, headers: bearer(token) }),
   sweep: (token, runId) => request("GET", `/admin/sweeps/${enc(runId)}`, { headers: bearer(token) }),

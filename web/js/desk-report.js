@@ -2,7 +2,9 @@
 // (in_progress or responded) sent with the version read, so that a change by someone else first is a clear
 // 409 with a reload that keeps the typed answer; for admins, reassign and reject with a reason. The answer
 // being typed is kept (sessionStorage) until sent: it survives a reload and signing in again. Attachments show
-// with their thumbnails; operators never remove them, admins may hide one with a reason.
+// with their thumbnails; operators never remove them, admins may hide one with a reason. "Laporan serupa": the
+// open reports this one may duplicate (GET .../candidates), each in the caller's chain with "Gabungkan ke laporan
+// ini" (a reason, then a confirm button); a merged report links the one it was merged into, and admins may undo it.
 import { ApiError, api, desk } from "./api.js";
 import { attachmentItem } from "./attachments.js";
 import { drafts } from "./auth.js";
@@ -19,6 +21,8 @@ let zone = null;
 let regionName = "";
 let categories = [];
 let agencies = [];
+let similar = null; // {basis, radius_m, days, items}, or an error's text
+let mergeInto = null; // the candidate the merge form names
 
 function agencyName(id) {
   if (view && id === view.agency.id) return view.agency.name;
@@ -30,6 +34,8 @@ function describe(event) {
   switch (event.type) {
     case "routed": case "reassigned": case "escalated":
       return t(`event.${event.type}`, { agency: agencyName(event.agency_id) });
+    case "merged": case "unmerged":
+      return t(`desk.event.${event.type}`, { id: event.into || "?" });
     case "feedback": case "reopened": case "closed":
       return t(`desk.event.${event.type}`, { rating: event.rating });
     default: {
@@ -141,6 +147,18 @@ function render() {
   $("due").textContent = formatDate(view.due_at, zone);
   $("reporter").textContent = reporterText();
   $("description").textContent = view.description || "";
+  $("supporters").textContent = String(view.supporters || 0);
+  $("absorbed").hidden = !view.absorbed;
+  $("absorbed").textContent = view.absorbed ? t("desk.absorbed", { count: view.absorbed }) : "";
+  const merged = view.merged_into;
+  $("merged").hidden = !merged;
+  if (merged) {
+    $("merged-link").textContent = merged.tracking_id;
+    $("merged-link").href = `/desk/report.html#${encodeURIComponent(merged.tracking_id)}`;
+    $("merged-title").textContent = merged.title ? ` — ${merged.title}` : "";
+  }
+  $("unmerge-box").hidden = !(merged && isAdmin());
+  renderSimilar();
   renderAttachments();
   $("answer").hidden = !awaiting;
   $("admin-actions").hidden = !(isAdmin() && awaiting);
@@ -151,12 +169,69 @@ function render() {
     e.message && e.actor_role !== "system" ? el("q", { text: e.message }) : null)));  // what a person wrote
 }
 
+// The reports this one may duplicate: only while it is open (a closed or merged one is merged nowhere).
+function renderSimilar() {
+  const open = AWAITING.includes(view.status) && !view.merged_into;
+  $("similar").hidden = !open || similar === null;
+  if ($("similar").hidden) return;
+  if (typeof similar === "string") {
+    $("similar-hint").textContent = similar;
+    $("similar-list").replaceChildren();
+    return;
+  }
+  const mergeable = !view.absorbed;
+  $("similar-hint").textContent = !mergeable ? t("desk.similar.absorbed")
+    : !similar.items.length ? t("desk.similar.none")
+      : t(`desk.similar.hint.${similar.basis}`, { radius: similar.radius_m, days: similar.days });
+  $("similar-list").replaceChildren(...similar.items.map((c) => {
+    const meta = [c.tracking_id, c.distance_m === null ? null : t("desk.similar.distance", { m: c.distance_m }),
+      t(`status.${c.status}`), t("nearby.supporters", { count: c.supporters }),
+      c.privacy === "public" ? null : t(`privacy.${c.privacy}`), c.in_scope ? null : t("desk.similar.out_of_scope")];
+    let button = null;
+    if (mergeable && c.in_scope) {
+      button = el("button", { type: "button", class: "secondary" }, t("desk.merge.open"),
+        el("span", { class: "vh", text: ` ${c.tracking_id}` }));
+      button.addEventListener("click", () => openMerge(c));
+    }
+    return el("li", { "data-id": c.tracking_id },
+      el("p", { class: "title" }, el("a", { href: `/desk/report.html#${encodeURIComponent(c.tracking_id)}`, text: c.title || c.tracking_id })),
+      el("p", { class: "meta", text: meta.filter(Boolean).join(" · ") }),
+      button);
+  }));
+  if (mergeInto) $("merge-heading").textContent = t("desk.merge.heading", { id: view.tracking_id, into: mergeInto });
+}
+
+function openMerge(candidate) {
+  mergeInto = candidate.tracking_id;
+  $("merge").hidden = false;
+  $("merge-status").textContent = "";
+  $("merge-heading").textContent = t("desk.merge.heading", { id: view.tracking_id, into: mergeInto });
+  $("merge-reason").focus();
+}
+
+function closeMerge() {
+  mergeInto = null;
+  $("merge").hidden = true;
+  fieldError("merge-reason", "");
+}
+
+async function loadSimilar() {
+  if (!AWAITING.includes(view.status) || view.merged_into) return;
+  try {
+    similar = await call(desk.candidates, trackingId);
+  } catch (error) {
+    similar = problem(error);
+  }
+  render();
+}
+
 async function load() {
   $("load-error").textContent = "";
   try {
     view = await call(desk.report, trackingId);
     if (!regionName) ({ name: regionName, zone } = await lookUpRegion(view.region_code));
     render();
+    loadSimilar();
     return true;
   } catch (error) {
     $("load-error").textContent = problem(error);
@@ -261,6 +336,55 @@ $("reject").addEventListener("submit", (event) => {
   if (!reason) return $("reject-reason").focus();
   adminChange("reject", desk.reject, { reason });
 });
+
+$("merge").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const reason = $("merge-reason").value.trim();
+  fieldError("merge-reason", reason ? "" : t("err.required"));
+  if (!reason) return $("merge-reason").focus();
+  const into = mergeInto;
+  $("merge-send").disabled = true;
+  try {
+    view = await call(desk.merge, trackingId, { into, reason, version: view.version });
+    $("merge").reset();
+    closeMerge();
+    render();
+    $("merged-status").textContent = t("desk.merge.done", { into });
+    $("merged").focus();
+  } catch (error) {
+    $("merge-status").textContent = problem(error);
+  } finally {
+    $("merge-send").disabled = false;
+  }
+});
+$("merge-cancel").addEventListener("click", closeMerge);
+
+$("unmerge").addEventListener("click", () => {
+  $("unmerge-confirm").hidden = false;
+  $("unmerge-yes").focus();
+});
+$("unmerge-no").addEventListener("click", () => {
+  $("unmerge-confirm").hidden = true;
+  $("unmerge").focus();
+});
+$("unmerge-yes").addEventListener("click", async () => {
+  $("unmerge-yes").disabled = true;
+  try {
+    view = await call(desk.unmerge, trackingId);
+    $("unmerge-confirm").hidden = true;
+    similar = null;
+    render();
+    $("answer-status").textContent = t("desk.unmerge.done");
+    loadSimilar();
+  } catch (error) {
+    $("merged-status").textContent = problem(error);
+  } finally {
+    $("unmerge-yes").disabled = false;
+  }
+});
+
+// Another report's page (a candidate's or the master's link): the page reads its tracking id once.
+window.addEventListener("hashchange", () => location.reload());
 
 async function adminChoices() {
   if (!isAdmin()) return;

@@ -300,6 +300,33 @@ class MergeIn(Deferred):
     version: int | None = Field(None, ge=1, strict=True, description="The version of this report the operator saw")
 
 
+class MergeCandidate(Deferred):
+    """An open report this one may duplicate. One outside the caller's agency chain is always public and shows
+    what the public listing shows of it; a merge into it is refused (`forbidden`)."""
+
+    tracking_id: str
+    category: str
+    status: Literal["submitted", "routed", "in_progress", "responded", "escalated"]
+    title: str
+    privacy: Privacy
+    agency: AgencyRef
+    distance_m: int | None = Field(description="From this report's location, in metres (rounded); null when this "
+                                               "report has no location (`basis: region`)")
+    submitted_at: datetime = Field(description="In the region's own time zone")
+    supporters: int = Field(0, description="Citizens who support the report")
+    in_scope: bool = Field(description="Whether the caller's agency chain holds it (only then may this report be "
+                                       "merged into it)")
+
+
+class MergeCandidates(Deferred):
+    basis: Literal["distance", "region"] = Field(description=(
+        "`distance`: within `radius_m` of this report's location, nearest first; `region`: this report has no "
+        "location, so those of its own region (kecamatan, or the kabupaten/kota it names), newest first"))
+    radius_m: int | None = Field(description="The radius searched (`basis: distance`)")
+    days: int = Field(description="Only reports filed in this many last days")
+    items: list[MergeCandidate] = Field(max_length=10)
+
+
 class HideAttachmentIn(Deferred):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[Text, Field(min_length=1, max_length=500, examples=["Memperlihatkan wajah orang lain"])]

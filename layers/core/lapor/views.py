@@ -165,3 +165,16 @@ def nearby_item(item: dict[str, Any]) -> dict[str, Any]:
     return {"tracking_id": item["tracking_id"], "category": item["category"], "status": item["status"],
             "title": item["title"], "distance_m": round(item["distance_m"]),
             "submitted_at": _local(item["submitted_at"], zone), "supporters": int(item.get("supporters") or 0)}
+
+
+def candidate_item(item: dict[str, Any], *, in_scope: bool, distance_m: float | None) -> dict[str, Any]:
+    """A merge candidate (``GET /agency/reports/{id}/candidates``): the public listing's fields, and the report's
+    privacy. A report outside the caller's scope is only ever offered when public (``domain/duplicates.py``), so
+    nothing here is more than the public listing shows of it; ``distance_m`` unrounded (the handler rounds)."""
+    region = reference.region(item["region_code"])
+    zone = region.zone if region else ZoneInfo("Asia/Jakarta")
+    return {"tracking_id": item["tracking_id"], "category": item["category"], "status": item["status"],
+            "title": item["title"], "privacy": item["privacy"],
+            "agency": {"id": item["agency_id"], "name": item["agency_name"]}, "distance_m": distance_m,
+            "submitted_at": _local(item["submitted_at"], zone), "supporters": int(item.get("supporters") or 0),
+            "in_scope": in_scope}

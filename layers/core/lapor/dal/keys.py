@@ -272,6 +272,13 @@ def agency_status_prefix(status: str) -> str:
     return f"{status}#"
 
 
+def agency_since_range(status: str, since: str) -> tuple[str, str]:
+    """``agency_sk BETWEEN low AND high``: an agency's reports in one status filed since ``since`` (a UTC instant),
+    one key range of ByAgency (merge candidates read an agency's recent open reports without its older ones)."""
+    prefix = agency_status_prefix(status)
+    return prefix + since, prefix + "~"
+
+
 def month_partition(month: str) -> str:
     return f"MONTH#{month}"
 

@@ -520,6 +520,32 @@ class ReportStore(Table):
                 position = {"phase": "rest", "key": last} if last else None
         return found, position
 
+    def agency_reports_since(self, agency_id: str, statuses: Iterable[str], since: str, *, category: str,
+                             limit: int, exclude_public: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """An agency's reports of ``category`` in ``statuses`` filed since ``since`` (a UTC instant), newest first
+        per status: one Query of ByAgency per status (the key range ``keys.agency_since_range``), one page of at
+        most ``limit`` index items each, ``category`` (and with ``exclude_public``, ``privacy <> public``) filtered
+        by DynamoDB on what the range holds. Never a Scan; the items are the index's projection (no location, no
+        reporter). Returns the items and the index items read (``ScannedCount``: what the Queries cost)."""
+        found: list[dict[str, Any]] = []
+        read = 0
+        for status in dict.fromkeys(statuses):
+            low, high = keys.agency_since_range(status, since)
+            names = {"#category": "category"}
+            values = {":pk": {"S": keys.agency_partition(agency_id)}, ":low": {"S": low}, ":high": {"S": high},
+                      ":category": {"S": category}}
+            condition = "#category = :category"
+            if exclude_public:
+                names["#privacy"], values[":public"] = "privacy", {"S": "public"}
+                condition += " AND #privacy <> :public"
+            page = self.client.query(
+                TableName=self.table_name, IndexName=keys.BY_AGENCY, ScanIndexForward=False, Limit=limit,
+                KeyConditionExpression="agency_pk = :pk AND agency_sk BETWEEN :low AND :high",
+                FilterExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            read += page.get("ScannedCount", 0)
+            found += map(self._plain, page.get("Items", []))
+        return found, read
+
     def list_public_reports(self, region_code: str, *, category: str | None = None, status: str | None = None,
                             limit: int = 20, start_key: dict[str, Any] | None = None,
                             max_queries: int = 5) -> Page:
