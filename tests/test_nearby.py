@@ -310,3 +310,30 @@ def test_a_support_adds_one_supporter_to_the_statistics_and_sends_no_notice(aws,
     assert notices.notices_for(old, new) == []
     assert stats.delta(old, new, ZoneInfo("Asia/Makassar"), runtime.config_cache().get().calendar) == {
         "supporters": 1}
+
+
+def test_a_support_held_up_by_other_writes_is_tried_again_then_a_409_busy(call_api, monkeypatch):
+    """Supports of a popular report at the same moment contend for its item (TransactionConflict): tried again,
+    never lost; held through every try, a 409 ``busy`` that wrote nothing (never a 500)."""
+    from lapor.dal import reports
+
+    monkeypatch.setattr(reports.time, "sleep", lambda _: None)
+    tracking_id = file(call_api, offset(CENTRE, 30, 0))["tracking_id"]
+    client = runtime.store().client
+    real, conflicts = client.transact_write_items, {"left": 2}
+
+    def contended(**kwargs):
+        if conflicts["left"]:
+            conflicts["left"] -= 1
+            raise client.exceptions.TransactionCanceledException(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                 "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+                "TransactWriteItems")
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", contended)
+    assert support(call_api, tracking_id).body == {"tracking_id": tracking_id, "supporters": 1, "added": True}
+    conflicts["left"] = reports.SUPPORT_ATTEMPTS
+    busy = support(call_api, tracking_id, OTHER_DEVICE)
+    assert (busy.status, busy.body["error"]["code"]) == (409, "busy")
+    assert call_api("GET", f"/reports/{tracking_id}").body["supporters"] == 1

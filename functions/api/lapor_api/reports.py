@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import cursors, operations, runtime
-from lapor.dal import keys
+from lapor.dal import ReportBusy, keys
 from lapor.domain import ids, reference
 from lapor.errors import Conflict, NotFound, Unprocessable
 from lapor.intake import submit_report
@@ -253,7 +253,8 @@ def _own_report(tracking_id: str, access_code: str, *, timeline: bool = True) ->
              tags=["reports"], responses=ok("The report's supporters, and whether this device key counted now")
              | errors(JSON_BODY, NO_REPORT,
                       (409, "Not a public report (`not_public`: confidential and anonymous reports take no "
-                            "support), or closed or rejected (`report_closed`)"),
+                            "support), closed or rejected (`report_closed`), or held by other writes through every "
+                            "try (`busy`: nothing written, send it again)"),
                       (422, "The body does not match the schema (`validation_error`), or the device key is not "
                             "random enough (`weak_device_key`)")))
 def support_report(
@@ -271,7 +272,10 @@ def support_report(
         raise Conflict("only public reports can be supported", code="not_public")
     if record["status"] not in keys.NEARBY_STATUSES:
         raise Conflict(f"the report is {record['status']}", code="report_closed")
-    added = runtime.store().add_supporter(record["tracking_id"], support.device_key)
+    try:
+        added = runtime.store().add_supporter(record["tracking_id"], support.device_key)
+    except ReportBusy:
+        raise Conflict("many supports of this report at once; send it again", code="busy") from None
     supporters = int(record.get("supporters") or 0) + (1 if added else 0)
     logger.info("report supported", extra={"tracking_id": record["tracking_id"], "added": added})
     return SupportResult(tracking_id=record["tracking_id"], supporters=supporters, added=added)

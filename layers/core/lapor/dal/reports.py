@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ REPORTER_ATTRIBUTE = "reporter"
 # What ``index_keys`` needs of a report, read by ``reindex``.
 REINDEX_READS = ("tracking_id", "category", "status", "region_code", "privacy", "submitted_at", "agency_id",
                  "due_at_utc", "closes_at_utc", "overdue_final", "version", "location")
+SUPPORT_ATTEMPTS = 4  # a support's transaction, tried again while other writes hold the report
 # Index items a page of Open311's filtered listings reads per key when it merges several keys.
 SERVICE_PAGE_SIZE = 100
 # What a report view may read. ``reporter`` is deliberately absent: views never load identity.
@@ -65,6 +68,10 @@ class WriteRefused(Exception):
     def __init__(self, index: int) -> None:
         super().__init__(index)
         self.index = index
+
+
+class ReportBusy(Exception):
+    """Other writes held the report's item through every attempt (a burst of supports): nothing was written."""
 
 
 class ReportChanged(Exception):
@@ -661,20 +668,27 @@ class ReportStore(Table):
         written): one transaction of a conditional put of the device's hashed key and an ADD to the report item's
         ``supporters`` (a counter: ``version`` is left alone, so no operator's write goes stale for a citizen's
         support). Whether it counted."""
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table_name, "Item": keys.supporter_key(tracking_id, device_key),
-                         "ConditionExpression": "attribute_not_exists(PK)"}},
-                {"Update": {"TableName": self.table_name, "Key": keys.report_key(tracking_id),
-                            "UpdateExpression": "ADD supporters :one", "ConditionExpression": "attribute_exists(PK)",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
-            ])
-        except self.client.exceptions.TransactionCanceledException as error:
-            reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return False
-            raise
-        return True
+        items = [
+            {"Put": {"TableName": self.table_name, "Item": keys.supporter_key(tracking_id, device_key),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Update": {"TableName": self.table_name, "Key": keys.report_key(tracking_id),
+                        "UpdateExpression": "ADD supporters :one", "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        ]
+        for attempt in range(SUPPORT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return True
+            except self.client.exceptions.TransactionCanceledException as error:
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                # Supports of a popular report at the same moment (or an operator's write) contend for its
+                # item: try again, never drop one; then the caller answers 409 ``busy``.
+                if "TransactionConflict" not in reasons or attempt == SUPPORT_ATTEMPTS - 1:
+                    raise ReportBusy(tracking_id) from error
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def supporter_counts(self, tracking_ids: Iterable[str]) -> dict[str, int]:
         """Each report's supporters (0 when none): the public indexes cannot project ``supporters`` (the table's
