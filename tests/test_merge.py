@@ -276,3 +276,26 @@ def test_only_admins_undo_and_only_a_merged_report(call_api, token, pair):
     assert call_api("DELETE", f"/reports/{duplicate}/merge", headers=admin).status == 200
     again = call_api("DELETE", f"/reports/{duplicate}/merge", headers=admin)
     assert (again.status, again.body["error"]["code"]) == (409, "not_merged")
+
+
+def test_a_report_that_absorbs_a_duplicate_while_it_is_merged_elsewhere_is_not_merged(call_api, token, pair, aws):
+    """Two operators at once: X read A (nothing merged into it) to merge A into B; meanwhile Y merged C into A.
+    X's write fails on A's own condition (absorbed moved without version): no chain C -> A -> B."""
+    from datetime import UTC, datetime
+
+    from lapor import operations
+    from lapor.domain.access import Caller
+
+    a, b = pair
+    c = call_api("POST", "/reports", json_body=VALID_REPORT).body["tracking_id"]
+    store = runtime.store()
+    a_read, b_read = store.get_report(a), store.get_report(b)
+    assert merge(call_api, as_(token, "operator", PUPR), c, a).status == 200  # Y, first
+    with pytest.raises(Exception) as refused:
+        operations.merge(store, a_read, b_read, Caller("x", "operator", PUPR), reason="Sama", version=None,
+                         now=datetime.now(UTC).replace(microsecond=0))
+    assert getattr(refused.value, "code", None) == "stale_version"
+    assert "merged_into" not in raw(aws, a) and raw(aws, a)["absorbed"]["N"] == "1"
+    assert "absorbed" not in raw(aws, b)
+    again = merge(call_api, as_(token, "operator", PUPR), a, b)  # read again: the reason is plain
+    assert (again.status, again.body["error"]["code"]) == (409, "has_duplicates")

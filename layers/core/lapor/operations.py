@@ -29,9 +29,11 @@ def _refuse_transition(record: dict[str, Any], action: str) -> Conflict:
 
 
 def _commit(store: ReportStore, record: dict[str, Any], changes: dict[str, Any], event: dict[str, Any],
-            now: datetime, *, also: list[dict[str, Any]] = (), remove: tuple[str, ...] = ()) -> dict[str, Any]:
+            now: datetime, *, also: list[dict[str, Any]] = (), remove: tuple[str, ...] = (),
+            without_duplicates: bool = False) -> dict[str, Any]:
     try:
-        return store.record_change(record, changes, event=event, now_utc=iso_utc(now), also=also, remove=remove)
+        return store.record_change(record, changes, event=event, now_utc=iso_utc(now), also=also, remove=remove,
+                                   without_duplicates=without_duplicates)
     except ReportChanged as exc:
         current = store.get_report(record["tracking_id"]) or record
         raise Conflict("the report changed meanwhile; read it again", code="stale_version",
@@ -246,7 +248,8 @@ def merge(store: ReportStore, record: dict[str, Any], master: dict[str, Any], ca
     changes = {"status": lifecycle.MERGED_STATUS, "resolution": lifecycle.DUPLICATE,
                "merged_into": master["tracking_id"], "status_before_merge": record["status"]}
     try:
-        return _commit(store, record, changes, event, now,
+        # Also on the duplicate's own write: no report was merged into it meanwhile (no chains, even in a race).
+        return _commit(store, record, changes, event, now, without_duplicates=True,
                        also=store.merge_entries(master["tracking_id"], record["tracking_id"], merged_at=iso_utc(now)))
     except WriteRefused as exc:  # the master was rejected or merged meanwhile
         _check_master(store.get_report(master["tracking_id"]) or master | {"status": "rejected"})

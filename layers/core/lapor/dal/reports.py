@@ -296,7 +296,8 @@ class ReportStore(Table):
         return response.get("Item", {}).get("reply_to", {}).get("S")
 
     def record_change(self, record: dict[str, Any], changes: dict[str, Any], *, event: dict[str, Any],
-                      now_utc: str, also: list[dict[str, Any]] = (), remove: Iterable[str] = ()) -> dict[str, Any]:
+                      now_utc: str, also: list[dict[str, Any]] = (), remove: Iterable[str] = (),
+                      without_duplicates: bool = False) -> dict[str, Any]:
         """Apply ``changes`` (``status`` and any other attributes) and add ``event`` to the timeline, in one
         transaction conditional on the version and status read. Index keys follow: a report that no longer
         awaits the agency leaves the "open by due" index in the same write. Returns the report as written
@@ -353,12 +354,16 @@ class ReportStore(Table):
         removes += [f"#r{i}" for i in range(len(remove))]
         values = {f":s{i}": value for i, value in enumerate(sets.values())}
         values |= {":version": record["version"], ":old_status": record["status"], ":one": 1}
+        if without_duplicates:
+            names["#absorbed"], values[":zero"] = "absorbed", 0
         update = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))) + ", #version = #version + :one"
         if removes:
             update += " REMOVE " + ", ".join(removes)
         report_update = {
             "TableName": self.table_name, "Key": keys.report_key(record["tracking_id"]), "UpdateExpression": update,
-            "ConditionExpression": "#version = :version AND #status = :old_status",
+            "ConditionExpression": "#version = :version AND #status = :old_status" + (
+                # A merge: no report was merged into this one meanwhile (``absorbed`` moves without ``version``).
+                " AND (attribute_not_exists(#absorbed) OR #absorbed = :zero)" if without_duplicates else ""),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": {k: self._serializer.serialize(_to_dynamo(v)) for k, v in values.items()},
         }
