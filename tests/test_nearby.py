@@ -337,3 +337,32 @@ def test_a_support_held_up_by_other_writes_is_tried_again_then_a_409_busy(call_a
     busy = support(call_api, tracking_id, OTHER_DEVICE)
     assert (busy.status, busy.body["error"]["code"]) == (409, "busy")
     assert call_api("GET", f"/reports/{tracking_id}").body["supporters"] == 1
+
+
+def test_no_coordinates_reach_a_log_line_through_pygeohash(call_api):
+    """pygeohash logs the coordinates it is given at DEBUG: its records never reach the function's handlers (on
+    the root logger, where Powertools and Lambda's runtime log), whatever the level."""
+    import logging
+
+    class Kept(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    root, kept = logging.getLogger(), Kept()
+    level = root.level
+    root.addHandler(kept)
+    root.setLevel(logging.DEBUG)
+    try:
+        file(call_api, offset(CENTRE, 30, 0))
+        nearby(call_api, *CENTRE)
+        logging.getLogger("pygeohash.bounding_box").debug("lat %s", CENTRE[0])
+        logging.getLogger("probe").debug("heard")
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(level)
+    assert [r for r in kept.records if r.name.startswith("pygeohash")] == []
+    assert [r.getMessage() for r in kept.records if r.name == "probe"] == ["heard"]  # the handler does hear

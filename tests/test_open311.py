@@ -267,3 +267,16 @@ def test_a_request_merged_as_a_duplicate_is_closed_and_names_the_request_that_go
     assert request["status"] == "closed"
     assert request["status_notes"] == f"Digabung dengan {master}: laporan yang sama, ditindaklanjuti di sana."
     assert open311("GET", f"requests/{master}")[1][0]["status"] == "open"
+
+
+def test_a_confidential_request_merged_as_a_duplicate_names_no_master(open311, api_key, call_api, token):
+    duplicate = open311("POST", "requests", form=request_form(api_key, **{
+        "attribute[privacy]": "confidential"}))[1][0]["service_request_id"]
+    master = open311("POST", "requests", form=request_form(api_key))[1][0]["service_request_id"]
+    merged = call_api("POST", f"/reports/{duplicate}/merge", headers={"Authorization": token("admin")},
+                      json_body={"into": master, "reason": "Lubang yang sama"})
+    assert merged.status == 200, merged.body
+    [request] = open311("GET", f"requests/{duplicate}")[1]
+    assert (request["status"], request["status_notes"]) == ("closed", "Laporan selesai.")  # the plain status note
+    listed = {r["service_request_id"]: r for r in open311("GET", "requests")[1]}
+    assert master not in json.dumps(listed[duplicate]) and master not in json.dumps(request)

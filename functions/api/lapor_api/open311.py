@@ -95,9 +95,10 @@ def _request(record: dict[str, Any], now: datetime) -> dict[str, Any]:
         service_name=category.name_id if category else record["category"],
         # The agency's answer is public when the report is, while it stands (not once rejected or reopened);
         # otherwise the notes only name the status.
-        status_notes=open311.merged_note(record["merged_into"]) if record.get("merged_into")
-        else record.get("status_notes") if record["privacy"] == "public"
-        and record["status"] in ("responded", "closed") else None,
+        # A confidential or anonymous duplicate names no master: the link would say what it is about (as views).
+        status_notes=(open311.merged_note(record["merged_into"]) if record.get("merged_into") else
+                      record.get("status_notes") if record["status"] in ("responded", "closed") else None)
+        if record["privacy"] == "public" else None,
         updated_datetime=updated, media_url=_media_url(record), address=record.get("address"))
 
 

@@ -86,11 +86,17 @@ Indexes (sparse, projecting everything but ``reporter``):
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from typing import Any
 
 from lapor.domain import lifecycle
 from lapor.domain.routing import Agency, Route
+
+# pygeohash logs the coordinates it is given (DEBUG, and ERROR for a bad one): reporters' locations, confidential
+# ones too, must never reach a log line, whatever level the function logs at.
+logging.getLogger("pygeohash").addHandler(logging.NullHandler())
+logging.getLogger("pygeohash").propagate = False
 
 Key = dict[str, dict[str, str]]
 
