@@ -22,10 +22,13 @@ STATUSES = ("submitted", "routed", "in_progress", "escalated", "responded", "clo
 CATEGORIES = ("infrastructure", "health", "education")
 
 
-def test_open311_state_is_the_mapping_the_listing_shows():
+def test_open311_status_is_open_until_answered_and_the_keys_use_it():
     assert set(STATUSES) == set(Status.__args__)
-    for status in STATUSES:
-        assert keys.open311_state(status) == open311_mapping.open311_status(status)
+    assert {s: open311_mapping.open311_status(s) for s in STATUSES} == {
+        "submitted": "open", "routed": "open", "in_progress": "open", "escalated": "open",
+        "responded": "closed", "closed": "closed", "rejected": "closed"}
+    # CLOSED_STATUSES (the bench's baseline filter) says the same.
+    assert {s for s in STATUSES if open311_mapping.open311_status(s) == "closed"} == open311_mapping.CLOSED_STATUSES
 
 
 @pytest.fixture
@@ -53,7 +56,7 @@ def expected(records, *, codes=(), states=(), jurisdiction=None, days=90):
     start = iso_utc(NOW - timedelta(days=days))
     found = [r for r in records if r["submitted_at"] >= start
              and (not codes or r["category"] in codes)
-             and (not states or keys.open311_state(r["status"]) in states)
+             and (not states or open311_mapping.open311_status(r["status"]) in states)
              and (jurisdiction is None or (r["privacy"] == "public" and r["status"] != "rejected"
                                            and (r["region_code"] + ".").startswith(jurisdiction + ".")))]
     return [r["tracking_id"] for r in sorted(found, key=lambda r: (r["submitted_at"], r["tracking_id"]), reverse=True)]

@@ -11,6 +11,7 @@ from lapor import operations, runtime
 from lapor.dal import keys
 from lapor.domain import duplicates, ids
 from lapor.domain.access import agencies_in_scope
+from lapor.domain.clock import iso_utc
 from lapor.domain.geo import haversine_m
 from lapor.errors import Forbidden, NotFound, Unprocessable
 from lapor.models import AgencyReportView, MergeCandidates, MergeIn
@@ -59,7 +60,7 @@ def merge(tracking_id: TrackingId, change: MergeIn) -> AgencyReportView:
 
 
 @router.delete("/reports/<tracking_id>/merge", summary="Undo a merge (admin)", **OPERATOR_ONLY,
-               responses=CHANGE | errors(ADMIN, NOT_VISIBLE, (409, "The report is not merged (`not_merged`)"), 422))
+               responses=CHANGE | errors(ADMIN, NOT_VISIBLE, (409, "The report is not merged (`not_merged`), or its master or the link to it is gone or undone already (`master_missing`: nothing changed)"), 422))
 def unmerge(tracking_id: TrackingId) -> AgencyReportView:
     caller = auth.admin(router)
     record = _visible_report(caller, tracking_id)
@@ -84,7 +85,7 @@ def candidates(tracking_id: TrackingId) -> MergeCandidates:
     config = runtime.config_cache().get()
     scope = agencies_in_scope(caller, config.agencies)
     store = runtime.store()
-    since = (_now() - timedelta(days=duplicates.CANDIDATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = iso_utc(_now() - timedelta(days=duplicates.CANDIDATE_DAYS))
     category, location = record["category"], record.get("location")
     own, ladder = duplicates.candidate_agencies(record["agency_id"], config.agencies, scope)
     # The chain's reports, by agency and status (public ones too when there is no location to search around).

@@ -13,7 +13,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import cursors, operations, runtime
 from lapor.dal import ReportBusy, keys
-from lapor.domain import ids, reference
+from lapor.domain import duplicates, ids, reference
+from lapor.domain.clock import iso_utc
 from lapor.errors import Conflict, NotFound, Unprocessable
 from lapor.intake import submit_report
 from lapor.models import (FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView,
@@ -26,7 +27,7 @@ from lapor_api.responses import JSON_BODY, errors, ok
 router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 # possible_duplicates: same category, this close, filed this recently, nearest first, at most this many.
-DUPLICATE_RADIUS_M, DUPLICATE_DAYS, DUPLICATE_LIMIT = 250, 30, 5
+DUPLICATE_LIMIT = 5  # possible duplicates in the filing reply (radius and days: domain.duplicates)
 # Sort-key ranges (Queries) and the finest geohash precision of their cells: the duplicates lookup (on every
 # located filing: cheap to compute), GET /reports/nearby (fewer items read for more Queries and ~1.4 ms of work).
 DUPLICATE_RANGES, DUPLICATE_PRECISION, NEARBY_RANGES = 4, 7, 8
@@ -38,10 +39,10 @@ def possible_duplicates(report: ReportIn) -> list[dict]:
     one more than shown, since the report itself may already be in the index (a replay) and is left out by the
     caller. Read from the geographic index's keys (at most ``DUPLICATE_RANGES`` Queries of the cells' parts the
     250 m circle touches), then only those reports; near a pole, none."""
-    since = (datetime.now(UTC) - timedelta(days=DUPLICATE_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = iso_utc(datetime.now(UTC) - timedelta(days=duplicates.CANDIDATE_DAYS))
     try:
         found, cost = runtime.store().nearby_reports(
-            report.location.lat, report.location.lon, DUPLICATE_RADIUS_M, category=report.category, since=since,
+            report.location.lat, report.location.lon, duplicates.CANDIDATE_RADIUS_M, category=report.category, since=since,
             limit=DUPLICATE_LIMIT + 1, nearest_first=True, max_ranges=DUPLICATE_RANGES, finest=DUPLICATE_PRECISION,
             parallel=False)  # already in a thread of its own, beside the filing's write: no more threads
     except keys.TooManyCells:  # near a pole: no report of Indonesia is there to duplicate

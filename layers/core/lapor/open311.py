@@ -146,8 +146,7 @@ def discovery(url: str, *, contact: str, key_service: str) -> dict[str, Any]:
 # --- requests ------------------------------------------------------------------------------------------------
 
 
-def open311_status(lapor_status: str) -> str:
-    return "closed" if lapor_status in CLOSED_STATUSES else "open"
+open311_status = lifecycle.open311_status  # one mapping, shared with the filtered listings' keys
 
 
 def merged_note(master: str) -> str:

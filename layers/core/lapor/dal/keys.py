@@ -91,6 +91,7 @@ import math
 from typing import Any
 
 from lapor.domain import lifecycle
+from lapor.domain.geo import EARTH_RADIUS_M
 from lapor.domain.routing import Agency, Route
 
 # pygeohash logs the coordinates it is given (DEBUG, and ERROR for a bad one): reporters' locations, confidential
@@ -126,7 +127,7 @@ NEARBY_PK, NEARBY_SK = "near_pk", "near_sk"
 NEARBY_PRECISION = 6  # the partition: a geohash cell of about 1.2 x 0.6 km
 NEARBY_POINT_PRECISION = 12  # the location in the sort key (a few cm)
 NEARBY_STATUSES = lifecycle.OPEN | {"responded"}
-_METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180  # along a meridian (mean Earth radius)
+_METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180  # along a meridian
 
 # Every index key a report item may carry (``index_keys``): ``ReportStore.reindex`` sets what a report's state calls
 # for and removes the rest, for reports written before an index existed.
@@ -307,12 +308,6 @@ def public_keys(report: dict[str, Any]) -> dict[str, str]:
     return keys | {PUBLIC_SK: f"{report['submitted_at']}#{report['tracking_id']}"}
 
 
-def open311_state(status: str) -> str:
-    """Open311's status of a report: ``open`` while it awaits the agency, ``closed`` once answered, closed or
-    rejected."""
-    return "open" if status in OPEN_STATUSES else "closed"
-
-
 def service_partition(category: str, state: str, region_code: str | None = None) -> str:
     """One key of Open311's filtered listings: a service (category) in one Open311 status, in the whole deployment
     or (``region_code``) in a kabupaten/kota or kecamatan."""
@@ -322,7 +317,7 @@ def service_partition(category: str, state: str, region_code: str | None = None)
 def service_keys(report: dict[str, Any]) -> dict[str, str]:
     """Open311's filtered listings' keys of a report: the whole deployment's always; its kabupaten/kota's and
     kecamatan's only while the public indexes list it (a region's listing holds its public reports)."""
-    state = open311_state(report["status"])
+    state = lifecycle.open311_status(report["status"])
     found = {SERVICE_PK[0]: service_partition(report["category"], state)}
     if public_keys(report):
         parts = report["region_code"].split(".")

@@ -332,7 +332,7 @@ class ReportStore(Table):
                     removes.append(name)
         # Open311's filtered listings follow the status, category and privacy (as above); the sweep's records carry
         # neither category nor privacy and leave them be: escalating keeps a report open, closing an answered one
-        # keeps it closed, in Open311's terms (``keys.open311_state``).
+        # keeps it closed, in Open311's terms (``lifecycle.open311_status``).
         if "privacy" in changed and "category" in changed:
             for name in keys.SERVICE_PK.values():
                 if name in index:

@@ -15,6 +15,12 @@ REOPEN_WINDOW_WORKING_DAYS = 10
 MAX_REOPENS = 1
 
 
+def open311_status(status: str) -> str:
+    """A report's status in Open311 (and its filtered listings' keys): ``open`` while it awaits the agency,
+    ``closed`` once answered, closed or rejected."""
+    return "open" if status in OPEN else "closed"
+
+
 def response_allowed(current: str, target: str) -> bool:
     return current in OPEN and target in RESPONSE_TARGETS
 
