@@ -19,40 +19,96 @@ def test_outside_lambda_nothing_is_registered_with_a_runtime():
     snapstart._before.pop()
 
 
-def test_the_api_priming_runs_a_report_through_validation_and_routing_against_the_stub(aws):
+def test_the_api_priming_runs_a_report_through_validation_and_routing_against_the_stub(aws_over_http):
+    """Over HTTP, as on AWS (moto's in-process mock would answer inside botocore's events beside the stub)."""
     from lapor_api.app import prime
 
     from conftest import report_items
 
-    before = report_items(aws)
+    from lapor import runtime
+
+    entries: list[list[str]] = []
+    runtime.dynamodb().meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: entries.append([next(iter(e)) for e in params["TransactItems"]]))
+    before = report_items(aws_over_http)
     assert prime() == [201, 201, 422, 404, 200, 200]
-    assert report_items(aws) == before  # the stub answered: nothing reached the table
+    assert report_items(aws_over_http) == before  # the stub answered: nothing reached the table
+    # The first filing checks the configuration's version in its transaction, as the first after a restore does.
+    assert "ConditionCheck" in entries[0] and "ConditionCheck" not in entries[1]
 
 
-def test_the_snapshot_holds_the_real_configuration_and_a_restore_only_checks_its_version(aws):
-    """Priming ends by reading the table's configuration (the snapshot keeps it); after a restore the first
-    request checks its version (one Query of the head item) instead of reading every agency and route."""
+def test_the_stub_answers_after_signing_and_its_reply_is_parsed_without_a_socket(monkeypatch):
+    """Priming goes through all a real call does but the network: the request is signed, the stub's HTTP reply
+    parsed; the endpoint here refuses every connection, and botocore is told not to retry."""
+    import boto3
+    from botocore.config import Config
+
+    from lapor.snapstart import stubbed_dynamodb
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("dynamodb", region_name="ap-southeast-3", endpoint_url="http://127.0.0.1:9",
+                          config=Config(retries={"total_max_attempts": 1}, connect_timeout=1))
+    signed = []
+    client.meta.events.register("before-send.dynamodb", lambda request, **_: signed.append(
+        "Authorization" in request.headers))
+    with stubbed_dynamodb(client) as called:
+        assert client.query(TableName="t", KeyConditionExpression="PK = :pk",
+                            ExpressionAttributeValues={":pk": {"S": "x"}})["Items"] == []
+        reply = client.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"PK": {"S": "x"}}}}])
+    assert reply["ResponseMetadata"]["HTTPStatusCode"] == 200 and called == ["Query", "TransactWriteItems"]
+    assert signed == [True, True]
+    with pytest.raises(Exception, match="127.0.0.1:9"):  # without the stub: no server there
+        client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+
+
+def test_priming_formats_log_lines_and_drops_them(capsys):
+    """The first real request's log line costs no formatter set-up: priming formatted its own, written nowhere."""
+    from lapor import snapstart
+    from lapor.observability import logger
+
+    handler = logger.logger_handler
+    stream = handler.stream
+    formatted = []
+    original = handler.format
+    handler.format = lambda record: formatted.append(record) or original(record)
+    try:
+        with snapstart._log_lines_dropped(logger):
+            logger.info("priming line")
+    finally:
+        del handler.format
+    assert [r.getMessage() for r in formatted] == ["priming line"]
+    assert handler.stream is stream and "priming line" not in capsys.readouterr().out
+
+
+def test_the_snapshot_holds_the_real_configuration_and_a_restore_only_checks_its_version(aws, call_api):
+    """Priming ends by reading the table's configuration (the snapshot keeps it). After a restore nothing is read
+    at once; the first filing checks the version in its own transaction (tests/test_config_fence.py), and a
+    request that reads the configuration otherwise checks it with one Query of the head item, not every agency
+    and route."""
     from lapor import runtime, snapstart
     from lapor_api.app import prime
+
+    from conftest import VALID_REPORT
 
     runtime.reset()
     prime()
     calls: list[str] = []
-
-    def count(client):
-        client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-
-    count(runtime.config_store().client)
+    runtime.store().client.meta.events.register(  # not the duplicates lookup's index Queries and BatchGetItem
+        "before-parameter-build.dynamodb",
+        lambda model, params, **_: None if "IndexName" in params or model.name == "BatchGetItem"
+        else calls.append(model.name))
     held = runtime.config_cache().get()
     assert calls == []  # read by the priming: in the snapshot
     assert "priming" not in held.agencies and held.agencies  # the real agencies, not priming's stand-in
-    snapstart.refresh()  # the same client, its connections closed; the version checked in a thread
-    deadline = time.monotonic() + 5
-    while not calls and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert calls == ["Query"]  # the head, one page, read at the restore before any request asked for it
-    assert runtime.config_cache().get().version == held.version
-    assert calls == ["Query"]  # the request waited for that check instead of making its own
+    snapstart.refresh()  # the same client, its connections closed, the version due for a check
+    assert calls == []
+    assert call_api("POST", "/reports", json_body=VALID_REPORT).status == 201
+    assert calls == ["TransactWriteItems"]  # the check rode on the filing
+    runtime.config_cache().expire()
+    calls.clear()
+    assert runtime.config_cache().get() is held and calls == ["Query"]  # the head only
 
 
 def test_the_sms_priming_stops_at_the_signature_without_reading_a_secret(aws, monkeypatch):
@@ -115,49 +171,6 @@ def test_a_restore_keeps_the_dynamodb_client_and_closes_its_pooled_connections(a
     assert runtime.store().client is client and runtime.config_store().client is client
     assert len(manager.pools) == 0
     assert runtime.store().get_report("LPR-00000000") is None  # still usable: it opens a new connection
-
-
-def test_after_a_restore_the_version_check_runs_beside_the_first_request():
-    """check_soon starts the check in a thread; get waits for it instead of checking again, so the check's round
-    trip overlaps what the request does before it needs the configuration."""
-    import time
-
-    from lapor.config import ConfigCache, RoutingConfig
-
-    class SlowStore:
-        heads = 0
-
-        def head(self):
-            SlowStore.heads += 1
-            time.sleep(0.3)
-            return type("Head", (), {"version": 7})()
-
-    cache = ConfigCache(SlowStore(), ttl_seconds=300)
-    cache.prime(RoutingConfig(agencies={}, routes={}, version=7))
-    cache.check_soon()
-    time.sleep(0.3)  # the first request's own work (validation, its first read)
-    started = time.perf_counter()
-    assert cache.get().version == 7
-    assert time.perf_counter() - started < 0.15 and SlowStore.heads == 1
-    assert cache.get().version == 7 and SlowStore.heads == 1  # checked: cached for the TTL again
-
-
-def test_a_failed_background_check_leaves_the_request_to_check_again():
-    from lapor.config import ConfigCache, RoutingConfig
-
-    class FlakyStore:
-        heads = 0
-
-        def head(self):
-            FlakyStore.heads += 1
-            if FlakyStore.heads == 1:
-                raise ConnectionError("first attempt")
-            return type("Head", (), {"version": 3})()
-
-    cache = ConfigCache(FlakyStore(), ttl_seconds=300)
-    cache.prime(RoutingConfig(agencies={}, routes={}, version=3))
-    cache.check_soon()
-    assert cache.get().version == 3 and FlakyStore.heads == 2
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

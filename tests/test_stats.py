@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import ROOT, VALID_REPORT, seeded_tables
+from conftest import ROOT, VALID_REPORT
 from lapor.dal import keys
 from lapor.domain import stats
 from lapor.domain.calendar import WorkingCalendar
@@ -95,36 +95,10 @@ def stream_records(stream):
     return stream.read()
 
 
-@pytest.fixture(scope="module")
-def moto_server():
-    """moto as a server: its in-process mock does not serve DynamoDB Streams' DescribeStream."""
-    from moto.server import ThreadedMotoServer
-
-    from lapor_cli.localdb import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws(moto_server, monkeypatch):
-    """This module's stand-in for the suite's ``aws``: the same tables and seed, on the moto server."""
-    import urllib.request
-
-    from lapor import runtime
-    from lapor_cli import moto_transactions
-
-    # As the suite's ``aws``: a failed transaction writes nothing, stream records included (moto's own rollback
-    # leaves the stream wrong: seen, a repeated support counted and the next support's record lost).
-    moto_transactions.install()
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", moto_server)
-    yield seeded_tables()
-    runtime.reset()
+def aws(aws_over_http):
+    """The tables on the moto server: its in-process mock does not serve DynamoDB Streams' DescribeStream."""
+    return aws_over_http
 
 
 @pytest.fixture

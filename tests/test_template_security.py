@@ -33,7 +33,9 @@ WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem
                  "dynamodb:PartiQLDelete"}
 # Each function's writes to the reports table: action -> the partition keys (dal/keys.py's item types) it may write.
 EXPECTED_WRITES = {
-    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"}},
+    # ConditionCheckItem CONFIG#VERSION: a filing checks the configuration's version in its own transaction.
+    "ApiFunction": {"dynamodb:PutItem": {"REPORT#*", "INTAKE#*", "SUPPORT#*"}, "dynamodb:UpdateItem": {"REPORT#*"},
+                    "dynamodb:ConditionCheckItem": {"CONFIG#VERSION"}},
     "AdminFunction": {"dynamodb:BatchWriteItem": {"CONFIG#AGENCY", "CONFIG#ROUTE", "CONFIG#CALENDAR"},
                       # SWEEPRUN#*: an inline dry run's listing (its entries and their counter).
                       "dynamodb:PutItem": {"CONFIG#APIKEY", "SWEEP", "SWEEPRUN#*"},

@@ -16,7 +16,7 @@ from lapor.dal import ReportBusy, keys
 from lapor.domain import duplicates, ids, reference
 from lapor.domain.clock import iso_utc
 from lapor.errors import Conflict, NotFound, Unprocessable
-from lapor.intake import submit_report
+from lapor.intake import submit_report_routed
 from lapor.models import (FeedbackIn, NearbyPage, PublicReportPage, PublicStatus, ReportCreated, ReportIn, ReportView,
                           SupportIn, SupportResult)
 from lapor.observability import logger
@@ -77,8 +77,8 @@ def _duplicates_while(report: ReportIn, file: Callable[[], dict]) -> dict:
 
 
 def _submit(report: ReportIn, channel: str, also_write=None, extra: dict | None = None) -> dict:
-    created = submit_report(
-        report, channel=channel, store=runtime.store(), config=runtime.config_cache().get(),
+    created = submit_report_routed(
+        report, channel=channel, store=runtime.store(), configuration=runtime.config_cache(),
         default_deadline_days=get_settings().deadline_working_days, also_write=also_write, extra=extra,
     )
     with single_metric(name="ReportSubmitted", unit=MetricUnit.Count, value=1) as metric:

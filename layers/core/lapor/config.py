@@ -2,15 +2,16 @@
 
 Intake must cost about one write, so the configuration is not read per request: it is cached for
 ``LAPOR_CONFIG_CACHE_SECONDS`` (admin changes show within that time). After that, one read of the head item
-says whether the configuration's version moved on; only then are the lists read again.
+says whether the configuration's version moved on; only then are the lists read again. A filing needs no such
+read: its own transaction carries a condition on the head's version (``ConfigCache.for_write``).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from lapor.dal import ConfigStore
 from lapor.domain import reference
@@ -48,53 +49,26 @@ def load_routing_config(store: ConfigStore, version: int | None = None) -> Routi
 
 
 class ConfigCache:
-    CHECK_WAIT_SECONDS = 5.0  # how long get waits for a check_soon still under way before checking itself
-
     def __init__(self, store: ConfigStore, ttl_seconds: float) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self._value: RoutingConfig | None = None
         self._checked_at = 0.0
-        self._checking: threading.Thread | None = None  # a version check under way (check_soon)
 
     def invalidate(self) -> None:
         """Forget the cached configuration (after an admin changed it through this container)."""
         self._value = None
 
-    def expire(self, store: ConfigStore | None = None) -> None:
-        """Check the version on the next ``get`` (its clock is not to be trusted: a SnapStart restore), through
-        ``store`` from now on if given (a new client)."""
+    def expire(self) -> None:
+        """Check the version before trusting the held configuration again (its clock is not to be trusted after a
+        SnapStart restore: the snapshot may be days old)."""
         self._checked_at = float("-inf")
-        if store is not None:
-            self.store = store
-
-    def check_soon(self) -> None:
-        """Check the version now, in a thread, and have the next :meth:`get` wait for that check rather than make
-        its own (after a SnapStart restore: the check's round trip overlaps the first request's own work, its
-        validation and its first reads, instead of following them). A check that failed or is still running after
-        ``CHECK_WAIT_SECONDS`` leaves ``get`` to check again itself."""
-        self.expire()
-        checking = threading.Thread(target=self._check_quietly, name="lapor-config-check", daemon=True)
-        self._checking = checking
-        checking.start()
-
-    def _check_quietly(self) -> None:
-        try:
-            self._get()
-        except Exception:  # noqa: BLE001 (the request's get checks again and raises what it meets)
-            pass
 
     def prime(self, value: RoutingConfig) -> None:
         """Hold ``value`` as if just read (SnapStart's priming: a stand-in, forgotten after it)."""
         self._value, self._checked_at = value, time.monotonic()
 
     def get(self) -> RoutingConfig:
-        checking, self._checking = self._checking, None
-        if checking is not None:
-            checking.join(self.CHECK_WAIT_SECONDS)
-        return self._get()
-
-    def _get(self) -> RoutingConfig:
         now = time.monotonic()
         if self._value is not None and now - self._checked_at < self.ttl_seconds:
             return self._value
@@ -106,3 +80,18 @@ class ConfigCache:
                 self._value = load_routing_config(self.store, version)
         self._checked_at = now
         return self._value
+
+    def for_write(self) -> tuple[RoutingConfig, dict[str, Any] | None]:
+        """For a write that can carry one more transaction entry (a filing): the configuration and, when its version
+        check is due (after the TTL, after a restore), the held configuration unchecked with that entry, a
+        ConditionCheck that the head is still at its version. The write then checks the version in its own round
+        trip instead of after a Query of the head; the caller reports the outcome (:meth:`confirmed`, or
+        :meth:`expire` and :meth:`get` when the head moved on). Otherwise :meth:`get` and None."""
+        if self._value is not None and time.monotonic() - self._checked_at >= self.ttl_seconds:
+            return self._value, self.store.version_condition(self._value.version)
+        return self.get(), None
+
+    def confirmed(self, version: int) -> None:
+        """A write conditional on the head at ``version`` went through: as good as a check that found it."""
+        if self._value is not None and self._value.version == version:
+            self._checked_at = time.monotonic()

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from lapor.config import RoutingConfig
-from lapor.dal import ReportStore, TrackingIdTaken
+from lapor.config import ConfigCache, RoutingConfig
+from lapor.dal import ReportStore, TrackingIdTaken, WriteRefused
 from lapor.domain import ids, reference
 from lapor.domain.clock import iso_utc
 from lapor.domain.routing import resolve_route
@@ -99,3 +99,33 @@ def submit_report(
         except TrackingIdTaken:
             continue
     raise RuntimeError("could not draw an unused tracking id")
+
+
+def submit_report_routed(
+    report: ReportIn,
+    *,
+    configuration: ConfigCache,
+    also_write: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """:func:`submit_report` with the cached configuration. When its version check is due (after the cache's TTL,
+    after a SnapStart restore) the filing's own transaction checks the version (``ConfigCache.for_write``): a
+    configuration that did not change costs no round trip before the write (the first filing of a restored copy
+    waits for no Query); one that did is read again and the report routed by it. Keyword arguments as
+    :func:`submit_report` (not ``write``: its entries must go into the filing's transaction)."""
+    config, fence = configuration.for_write()
+    if fence is None:
+        return submit_report(report, config=config, also_write=also_write, **kwargs)
+
+    def fenced(reply: dict[str, Any]) -> list[dict[str, Any]]:
+        return [fence, *(also_write(reply) if also_write else [])]
+
+    try:
+        reply = submit_report(report, config=config, also_write=fenced, **kwargs)
+    except WriteRefused as exc:
+        if exc.index:  # the caller's own entry: its index as the caller gave it
+            raise WriteRefused(exc.index - 1) from exc
+        configuration.expire()  # the head moved on: the next get reads it and the lists again
+        return submit_report(report, config=configuration.get(), also_write=also_write, **kwargs)
+    configuration.confirmed(config.version)
+    return reply

@@ -79,6 +79,17 @@ class ConfigStore(Table):
                               incomplete=frozenset(item.get("incomplete") or ()))
         return ConfigHead()
 
+    def version_condition(self, version: int) -> dict[str, Any]:
+        """A transaction entry that holds only while the head is at ``version`` (0: no version yet): a write
+        routed by the configuration of that version is refused if the configuration changed since."""
+        check: dict[str, Any] = {"TableName": self.table_name, "Key": keys.config_head_key(),
+                                 "ExpressionAttributeNames": {"#v": "version"}}
+        if version:
+            check |= {"ConditionExpression": "#v = :v", "ExpressionAttributeValues": {":v": {"N": str(version)}}}
+        else:
+            check["ConditionExpression"] = "attribute_not_exists(#v)"
+        return {"ConditionCheck": check}
+
     def list_agencies(self, *, consistent: bool = False) -> list[Agency]:
         return [Agency(**_fields(i, Agency)) for i in self._query_partition(keys.AGENCIES, consistent=consistent)]
 
