@@ -1,7 +1,7 @@
 """The HTTP contract's bodies (design §4) as pydantic models; they also make the OpenAPI document."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: pydantic would compile and eval every field's annotation string
+# when it creates the ~70 classes below, a few ms of every ApiFunction cold start (issue #16).
 from datetime import date as date_type
 from datetime import datetime
 from typing import Annotated, Literal
@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from pydantic import (
     AnyUrl,
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     RootModel,
@@ -570,10 +569,13 @@ class Open311Service(Deferred):
     group: str | None
 
 
-class Open311Services(RootModel[list[Open311Service]]):
+# The RootModels below declare their root field rather than subclass RootModel[...]: a parametrized RootModel is a
+# class of its own, created and built (not deferred) at import, and documented nowhere (issue #16).
+class Open311Services(RootModel):
     """GET services: every service (Lapor category)."""
 
     model_config = ConfigDict(defer_build=True)
+    root: list[Open311Service]
 
 
 class Open311AttributeValue(Deferred):
@@ -623,10 +625,11 @@ class Open311Request(Deferred):
     media_url: AnyUrl | None
 
 
-class Open311Requests(RootModel[list[Open311Request]]):
+class Open311Requests(RootModel):
     """GET requests, GET requests/{id}: service requests (one for a single request)."""
 
     model_config = ConfigDict(defer_build=True)
+    root: list[Open311Request]
 
 
 class Open311Created(Deferred):
@@ -636,10 +639,11 @@ class Open311Created(Deferred):
     account_id: str | None = Field(description="Always null: Lapor has no accounts")
 
 
-class Open311CreatedList(RootModel[Annotated[list[Open311Created], Field(min_length=1, max_length=1)]]):
+class Open311CreatedList(RootModel):
     """POST requests: the new request's id (the one-time access code of POST /reports is not given here)."""
 
     model_config = ConfigDict(defer_build=True)
+    root: Annotated[list[Open311Created], Field(min_length=1, max_length=1)]
 
 
 class Open311Error(Deferred):
@@ -648,13 +652,14 @@ class Open311Error(Deferred):
     description: Annotated[str, Field(min_length=1)]
 
 
-class Open311Errors(RootModel[Annotated[list[Open311Error], Field(min_length=1)]]):
+class Open311Errors(RootModel):
     """The spec's error list: every problem found at once."""
 
     model_config = ConfigDict(defer_build=True)
+    root: Annotated[list[Open311Error], Field(min_length=1)]
 
 
-class Open311Update(BaseModel):
+class Open311Update(Deferred):
     """FixMyStreet's servicerequestupdates: an agency's answer or a closure of a public report."""
 
     model_config = ConfigDict(extra="forbid")
@@ -666,11 +671,14 @@ class Open311Update(BaseModel):
     media_url: str | None
 
 
-class Open311Updates(RootModel[list[Open311Update]]):
+class Open311Updates(RootModel):
     """GET servicerequestupdates: the updates in the window, oldest first."""
 
+    model_config = ConfigDict(defer_build=True)
+    root: list[Open311Update]
 
-class Open311Endpoint(BaseModel):
+
+class Open311Endpoint(Deferred):
     model_config = ConfigDict(extra="forbid")
     specification: Literal["http://wiki.open311.org/GeoReport_v2"]
     url: str = Field(description="The base URL: services.xml is under it")
@@ -679,7 +687,7 @@ class Open311Endpoint(BaseModel):
     formats: list[Literal["text/xml", "application/json"]]
 
 
-class Open311Discovery(BaseModel):
+class Open311Discovery(Deferred):
     """GET discovery: where the GeoReport v2 endpoint is, in which formats, and how to get an api_key."""
 
     model_config = ConfigDict(extra="forbid")
