@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import json
 import random
 import sys
@@ -185,6 +186,10 @@ def prime(handler: Handler, events: Iterable[dict[str, Any]]) -> list[int]:
     except Exception as exc:  # noqa: BLE001 (no table to read before the snapshot: the first request reads it)
         logger.info("configuration not read before the snapshot", extra={"error": type(exc).__name__})
         runtime.reset_caches()
+    # What priming left behind is garbage or lives as long as the container (botocore's and the resolver's
+    # caches, the configuration): the snapshot keeps the one frozen out of the collections of every copy.
+    gc.collect()
+    gc.freeze()
     return statuses
 
 
