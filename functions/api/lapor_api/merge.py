@@ -19,7 +19,6 @@ from lapor.observability import logger
 from lapor.views import candidate_item
 from lapor_api import auth
 from lapor_api.agency import CHANGE, NOT_VISIBLE, OPERATOR_ONLY, TrackingId, _agency_view, _in_scope, _now, _visible_report
-from lapor_api.reports import DUPLICATE_PRECISION, DUPLICATE_RANGES
 from lapor_api.responses import ADMIN, JSON_BODY, OPERATOR, errors, ok
 
 router = APIGatewayHttpRouter()
@@ -102,7 +101,7 @@ def candidates(tracking_id: TrackingId) -> MergeCandidates:
             public, _ = store.nearby_reports(
                 lat, lon, duplicates.CANDIDATE_RADIUS_M, category=category, since=since,
                 exclude=record["tracking_id"], limit=duplicates.CANDIDATE_LIMIT, nearest_first=True,
-                max_ranges=DUPLICATE_RANGES, finest=DUPLICATE_PRECISION)
+                max_ranges=keys.DUPLICATE_RANGES, finest=keys.DUPLICATE_PRECISION)
         except keys.TooManyCells:  # near a pole: never in Indonesia
             public = []
         lines += [candidate_item(i, in_scope=_in_scope(caller, i["agency_id"]), distance_m=i["distance_m"])
