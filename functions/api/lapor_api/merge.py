@@ -12,7 +12,6 @@ from lapor.dal import keys
 from lapor.domain import duplicates, ids
 from lapor.domain.access import agencies_in_scope
 from lapor.domain.clock import iso_utc
-from lapor.domain.geo import haversine_m
 from lapor.errors import Forbidden, NotFound, Unprocessable
 from lapor.models import AgencyReportView, MergeCandidates, MergeIn
 from lapor.observability import logger
@@ -109,21 +108,11 @@ def candidates(tracking_id: TrackingId) -> MergeCandidates:
     else:  # the region's public reports of the category, newest first: one or two Queries of its public index
         items, _ = store.list_public_reports(record["region_code"], category=category, limit=50, max_queries=2)
         wanted += [i["tracking_id"] for i in items if i["submitted_at"] >= since]
+    origin = (lat, lon) if location else None
     for item in store.get_reports(wanted[:CANDIDATE_READS]):
-        # Decided on the report read, not on the index: its agency, privacy, status and place as they are now.
-        chain = _in_scope(caller, item["agency_id"])
-        if (item["status"] not in keys.NEARBY_STATUSES or item.get("merged_into") or item["category"] != category
-                or item["submitted_at"] < since or not (chain or item["privacy"] == "public")):
-            continue
-        if location:
-            if not item.get("location"):
-                continue
-            distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
-            if distance > duplicates.CANDIDATE_RADIUS_M:
-                continue
-            lines.append(candidate_item(item, in_scope=chain, distance_m=distance))
-        else:
-            lines.append(candidate_item(item, in_scope=chain, distance_m=None))
+        offer = duplicates.offer(item, category=category, since=since, scope=scope, origin=origin)
+        if offer is not None:
+            lines.append(candidate_item(item, in_scope=offer.in_scope, distance_m=offer.distance_m))
     ranked = duplicates.rank(lines, exclude=record["tracking_id"])
     return MergeCandidates.model_validate({
         "basis": "distance" if location else "region",

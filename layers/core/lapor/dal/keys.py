@@ -126,7 +126,7 @@ NEARBY = "NearbyCells"
 NEARBY_PK, NEARBY_SK = "near_pk", "near_sk"
 NEARBY_PRECISION = 6  # the partition: a geohash cell of about 1.2 x 0.6 km
 NEARBY_POINT_PRECISION = 12  # the location in the sort key (a few cm)
-NEARBY_STATUSES = lifecycle.OPEN | {"responded"}
+NEARBY_STATUSES = lifecycle.ACTIVE
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180  # along a meridian
 
 # Every index key a report item may carry (``index_keys``): ``ReportStore.reindex`` sets what a report's state calls
