@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from lapor import operations, runtime
-from lapor.dal import keys
+from lapor.candidates import merge_candidates
 from lapor.domain import duplicates, ids
 from lapor.domain.access import agencies_in_scope
-from lapor.domain.clock import iso_utc
-from lapor.domain.geo import haversine_m
 from lapor.errors import Forbidden, NotFound, Unprocessable
 from lapor.models import AgencyReportView, MergeCandidates, MergeIn
 from lapor.observability import logger
-from lapor.views import candidate_item
 from lapor_api import auth
 from lapor_api.agency import CHANGE, NOT_VISIBLE, OPERATOR_ONLY, TrackingId, _agency_view, _in_scope, _now, _visible_report
-from lapor_api.reports import DUPLICATE_PRECISION, DUPLICATE_RANGES
 from lapor_api.responses import ADMIN, JSON_BODY, OPERATOR, errors, ok
 
 router = APIGatewayHttpRouter()
-# ByAgency index items read per key range (an agency's reports in one status filed in the window), and reports read
-# (BatchGetItem) for their location and count of supporters: what one candidates request costs at most.
-CANDIDATE_PAGE, CANDIDATE_READS = 100, 100
 
 
 @router.post("/reports/<tracking_id>/merge", summary="Close a report as a duplicate of another", **OPERATOR_ONLY,
@@ -74,58 +64,14 @@ def unmerge(tracking_id: TrackingId) -> AgencyReportView:
             **OPERATOR_ONLY, responses=ok("At most 10 open reports of the same category nearby (or, without a "
                                           "location, in the same region)") | errors(OPERATOR, NOT_VISIBLE, 422))
 def candidates(tracking_id: TrackingId) -> MergeCandidates:
-    """Open reports of the report's category filed in the last 30 days within 250 m of its location, nearest first
-    (without a location: in its region, newest first), at most 10, never itself nor merged ones. Public ones from
-    the geographic index (whoever's they are: outside the caller's chain they show their public fields only, with
-    ``in_scope: false``); confidential and anonymous ones only from the ByAgency index of agencies in the caller's
-    chain (the report's own agency, every open status, and the agencies above it, their escalated reports), each
-    Query one page of at most 100 index items of the window, then at most 100 reports read. Never a Scan."""
+    """Open reports this one may duplicate, as ``lapor.candidates.merge_candidates`` finds them in the caller's
+    scope."""
     caller = auth.caller(router)
     record = _visible_report(caller, tracking_id)
     config = runtime.config_cache().get()
-    scope = agencies_in_scope(caller, config.agencies)
-    store = runtime.store()
-    since = iso_utc(_now() - timedelta(days=duplicates.CANDIDATE_DAYS))
-    category, location = record["category"], record.get("location")
-    own, ladder = duplicates.candidate_agencies(record["agency_id"], config.agencies, scope)
-    # The chain's reports, by agency and status (public ones too when there is no location to search around).
-    wanted: list[str] = []
-    for agency_id, statuses in ([(own, sorted(keys.NEARBY_STATUSES))] if own else []) + [(a, ["escalated"])
-                                                                                          for a in ladder]:
-        items, _ = store.agency_reports_since(agency_id, statuses, since, category=category, limit=CANDIDATE_PAGE,
-                                              exclude_public=bool(location))
-        wanted += [i["tracking_id"] for i in items if location or i["region_code"] == record["region_code"]]
-    lines: list[dict[str, Any]] = []
-    if location:
-        lat, lon = float(location["lat"]), float(location["lon"])
-        try:
-            public, _ = store.nearby_reports(
-                lat, lon, duplicates.CANDIDATE_RADIUS_M, category=category, since=since,
-                exclude=record["tracking_id"], limit=duplicates.CANDIDATE_LIMIT, nearest_first=True,
-                max_ranges=DUPLICATE_RANGES, finest=DUPLICATE_PRECISION)
-        except keys.TooManyCells:  # near a pole: never in Indonesia
-            public = []
-        lines += [candidate_item(i, in_scope=_in_scope(caller, i["agency_id"]), distance_m=i["distance_m"])
-                  for i in public]
-    else:  # the region's public reports of the category, newest first: one or two Queries of its public index
-        items, _ = store.list_public_reports(record["region_code"], category=category, limit=50, max_queries=2)
-        wanted += [i["tracking_id"] for i in items if i["submitted_at"] >= since]
-    for item in store.get_reports(wanted[:CANDIDATE_READS]):
-        # Decided on the report read, not on the index: its agency, privacy, status and place as they are now.
-        chain = _in_scope(caller, item["agency_id"])
-        if (item["status"] not in keys.NEARBY_STATUSES or item.get("merged_into") or item["category"] != category
-                or item["submitted_at"] < since or not (chain or item["privacy"] == "public")):
-            continue
-        if location:
-            if not item.get("location"):
-                continue
-            distance = haversine_m(lat, lon, float(item["location"]["lat"]), float(item["location"]["lon"]))
-            if distance > duplicates.CANDIDATE_RADIUS_M:
-                continue
-            lines.append(candidate_item(item, in_scope=chain, distance_m=distance))
-        else:
-            lines.append(candidate_item(item, in_scope=chain, distance_m=None))
-    ranked = duplicates.rank(lines, exclude=record["tracking_id"])
+    ranked = merge_candidates(runtime.store(), record, agencies=config.agencies,
+                              scope=agencies_in_scope(caller, config.agencies), now=_now())
+    location = record.get("location")
     return MergeCandidates.model_validate({
         "basis": "distance" if location else "region",
         "radius_m": duplicates.CANDIDATE_RADIUS_M if location else None, "days": duplicates.CANDIDATE_DAYS,

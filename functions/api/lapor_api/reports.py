@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from lapor import cursors, operations, runtime
 from lapor.dal import ReportBusy, keys
+from lapor.dal.keys import DUPLICATE_PRECISION, DUPLICATE_RANGES
 from lapor.domain import duplicates, ids, reference
 from lapor.domain.clock import iso_utc
 from lapor.errors import Conflict, NotFound, Unprocessable
@@ -28,9 +29,8 @@ router = APIGatewayHttpRouter()
 NO_REPORT = (404, "No report with this tracking id (and access code, when one is sent)")
 # possible_duplicates: same category, this close, filed this recently, nearest first, at most this many.
 DUPLICATE_LIMIT = 5  # possible duplicates in the filing reply (radius and days: domain.duplicates)
-# Sort-key ranges (Queries) and the finest geohash precision of their cells: the duplicates lookup (on every
-# located filing: cheap to compute), GET /reports/nearby (fewer items read for more Queries and ~1.4 ms of work).
-DUPLICATE_RANGES, DUPLICATE_PRECISION, NEARBY_RANGES = 4, 7, 8
+# Sort-key ranges (Queries) of GET /reports/nearby: fewer items read for more Queries and ~1.4 ms of work.
+NEARBY_RANGES = 8
 NEARBY_LIMIT = 100
 
 

@@ -126,7 +126,7 @@ NEARBY = "NearbyCells"
 NEARBY_PK, NEARBY_SK = "near_pk", "near_sk"
 NEARBY_PRECISION = 6  # the partition: a geohash cell of about 1.2 x 0.6 km
 NEARBY_POINT_PRECISION = 12  # the location in the sort key (a few cm)
-NEARBY_STATUSES = lifecycle.OPEN | {"responded"}
+NEARBY_STATUSES = lifecycle.ACTIVE
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180  # along a meridian
 
 # Every index key a report item may carry (``index_keys``): ``ReportStore.reindex`` sets what a report's state calls
@@ -385,6 +385,9 @@ MAX_NEARBY_BOX_CELLS = 600
 # Sort-key ranges: cells of the finest of these precisions whose count in the circle's box stays under the cap
 # (precision 8, 38 x 19 m near the equator, for 250 m; 7, 153 m, for 1000 m).
 NEARBY_RANGE_PRECISIONS = (8, 7, NEARBY_PRECISION)
+# The duplicates lookups (on every located filing: cheap to compute; merge candidates): at most this many
+# sort-key ranges (Queries), of cells no finer than this precision.
+DUPLICATE_RANGES, DUPLICATE_PRECISION = 4, 7
 
 
 def _boxes(lat: float, lon: float, radius_m: float) -> list[Any]:

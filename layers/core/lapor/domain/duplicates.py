@@ -11,8 +11,10 @@ newest first. Confidential and anonymous reports are offered only when their age
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+from lapor.domain import lifecycle
+from lapor.domain.geo import haversine_m
 from lapor.domain.routing import Agency
 
 CANDIDATE_RADIUS_M, CANDIDATE_DAYS, CANDIDATE_LIMIT = 250, 30, 10
@@ -49,3 +51,26 @@ def rank(found: Iterable[dict[str, Any]], *, exclude: str, limit: int = CANDIDAT
     lines.sort(key=lambda line: line["submitted_at"], reverse=True)
     lines.sort(key=lambda line: float("inf") if line["distance_m"] is None else line["distance_m"])
     return lines[:limit]
+
+
+class Offer(NamedTuple):
+    in_scope: bool  # False: a public report outside the caller's scope, shown with its public fields only
+    distance_m: float | None  # unrounded; None without a location to measure from
+
+
+def offer(report: Mapping[str, Any], *, category: str, since: str, scope: frozenset[str] | None,
+          origin: tuple[float, float] | None) -> Offer | None:
+    """Whether ``report`` is offered as a candidate (None: not), decided on the report item as it is now, not on
+    an index's copy of it (its agency, privacy, status and place may have changed since): open, not merged, of
+    ``category``, filed at or after ``since`` (a UTC instant), in ``scope`` (None: all, an admin) or public, and
+    with an ``origin`` (lat, lon) within ``CANDIDATE_RADIUS_M`` of it."""
+    in_scope = scope is None or report["agency_id"] in scope
+    if (report["status"] not in lifecycle.ACTIVE or report.get("merged_into") or report["category"] != category
+            or report["submitted_at"] < since or not (in_scope or report["privacy"] == "public")):
+        return None
+    if origin is None:
+        return Offer(in_scope, None)
+    if not report.get("location"):
+        return None
+    distance = haversine_m(*origin, float(report["location"]["lat"]), float(report["location"]["lon"]))
+    return Offer(in_scope, distance) if distance <= CANDIDATE_RADIUS_M else None

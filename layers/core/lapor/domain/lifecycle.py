@@ -8,6 +8,8 @@ the sweep closes a responded report whose reporter stayed silent for those 10 wo
 from __future__ import annotations
 
 OPEN = frozenset({"submitted", "routed", "in_progress", "escalated"})
+# Neither closed nor rejected: awaiting the agency, or answered and open to the reporter's reopening.
+ACTIVE = OPEN | {"responded"}
 # An agency acknowledges (in_progress, repeatable with progress notes) or responds, while the report is open.
 RESPONSE_TARGETS = frozenset({"in_progress", "responded"})
 EVENT_FOR_RESPONSE = {"in_progress": "acknowledged", "responded": "responded"}
