@@ -1,7 +1,7 @@
 // What every page of the operator desk shares: the session check, the header (who is signed in, the admin
 // link, sign out), API calls with the token, and the one answer to a refused token (401): say the session
 // ended and offer to sign in again, keeping whatever is being typed (drafts live in sessionStorage).
-import { ApiError } from "./api.js";
+import { ApiError, desk } from "./api.js";
 import { t } from "./i18n.js";
 import * as auth from "./auth.js";
 import { boot, el, errorMessage } from "./ui.js";
@@ -10,13 +10,54 @@ export class SessionExpired extends Error {}
 
 let current = null;
 
+// Who may read GET /admin/agencies: admins only, today (functions/api/lapor_api/admin.py, get_agencies). Anyone
+// else would get a 403 on each sign-in (a console error, and nothing to show): they are not asked, and see the id.
+const READS_AGENCIES = ["admin"];
+
 function who() {
   const label = document.getElementById("who");
   if (!label || !current) return;
   label.textContent = t("desk.who", {
     role: t(`desk.role.${current.role || "operator"}`),
-    agency: current.agencyId || t("desk.agency.all"),
+    // The agency's name once it is known, its id until then (and for good if it cannot be read).
+    agency: current.agencyId ? current.agencyName || current.agencyId : t("desk.agency.all"),
   });
+}
+
+let agencyList = null;
+
+// The agencies (GET /admin/agencies), read once per page and shared by whoever needs them there: the header's
+// name, the queue's and the report's choices for admins. `call(agencies)` for a page's own use (a refused token
+// ends the session, as any call), `agencies(token)` for a read in the background that must stay silent. A failed
+// read is not kept: the next caller asks again.
+export function agencies(token) {
+  if (!agencyList) {
+    const reading = desk.agencies(token).then((reply) => reply.items);
+    agencyList = reading;
+    reading.catch(() => { if (agencyList === reading) agencyList = null; });
+  }
+  return agencyList;
+}
+
+// The header's agency name, read in the background: the page never waits for it. Not through call(): a refused
+// token is for the page's own calls to say (one "session ended" box, not a second one from here), and any failure
+// (offline, 401, 403, 5xx) only leaves the id showing. Once read, it is kept with the session (auth.js): read once
+// per sign-in, not on every page.
+async function nameAgency() {
+  const { idToken, agencyId, agencyName, role } = current;
+  if (!agencyId || agencyName || !READS_AGENCIES.includes(role)) return;
+  let found;
+  try {
+    found = (await agencies(idToken)).find((a) => a.id === agencyId);
+  } catch {
+    return;
+  }
+  if (!found) return; // an agency the configuration no longer lists: its id says what there is to say
+  auth.keepAgencyName(idToken, agencyId, found.name);
+  if (current && current.idToken === idToken) {
+    current.agencyName = found.name;
+    who();
+  }
 }
 
 // Start a desk page: the language switch, then the session. Without one: to the sign-in page (and back here
@@ -34,6 +75,7 @@ export async function bootDesk() {
   document.getElementById("signout").addEventListener("click", () => auth.signOut());
   document.addEventListener("lapor:lang", who);
   who();
+  nameAgency();
   return current;
 }
 
