@@ -200,3 +200,15 @@ def test_queue_and_views_never_leak_identity_of_anonymous_reports(call_api, toke
     queue = call_api("GET", "/agency/reports", headers=headers).body
     view = call_api("GET", f"/agency/reports/{created['tracking_id']}", headers=headers).body
     assert "reporter" not in json.dumps(queue) and view["reporter"] is None
+
+
+def test_the_desk_learns_who_is_signed_in_with_the_agency_s_name(call_api, token):
+    """The desk's header names the caller's agency as people know it, from the configuration."""
+    names = {a.id: a.name for a in runtime.config_store().list_agencies()}
+    me = call_api("GET", "/agency/me", headers=as_(token, "operator", PUPR))
+    assert me.status == 200 and me.body == {"role": "operator", "agency": {"id": PUPR, "name": names[PUPR]}}
+    assert names[PUPR] != PUPR
+    assert call_api("GET", "/agency/me", headers=as_(token, "admin")).body == {"role": "admin", "agency": None}
+    gone = call_api("GET", "/agency/me", headers=as_(token, "supervisor", "64-72-gone")).body
+    assert gone == {"role": "supervisor", "agency": {"id": "64-72-gone", "name": "64-72-gone"}}
+    assert call_api("GET", "/agency/me").status == 401

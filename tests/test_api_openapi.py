@@ -72,7 +72,7 @@ def test_every_422_is_lapors_error_shape_and_only_routes_with_input_document_it(
 
 def test_operator_routes_document_the_authorizers_401_and_the_functions_403(document):
     guarded = [(key, op) for key, op in operations(document) if op.get("security") == [{"operatorJwt": []}]]
-    assert len(guarded) == 22  # 9 agency routes (merging, its undo and the merge candidates among them), 13 admin routes (hiding an attachment among them)
+    assert len(guarded) == 23  # 10 agency routes (merging, its undo, the merge candidates and who is signed in among them), 13 admin routes (hiding an attachment among them)
     for key, operation in guarded:
         unauthorized, forbidden = operation["responses"]["401"], operation["responses"]["403"]
         assert schema_ref(unauthorized) == "Unauthorized", key

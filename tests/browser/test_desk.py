@@ -76,8 +76,7 @@ def open_report(page, tracking_id: str) -> None:
 def test_operator_signs_in_answers_and_the_citizen_sees_and_rates_it(site, browser, page, console, screenshots):
     tracking_id, access_code, title = file_report(site, "Jalan berlubang")
     sign_in(page, "operator", PUPR)
-    # The agency's id: operators may not read GET /admin/agencies (admins only), so the desk does not ask.
-    assert page.locator("#who").inner_text() == f"Operator · {PUPR}"
+    expect(page.locator("#who")).to_have_text(f"Operator · {AGENCY_NAMES[PUPR]}")  # its name, not its id
     line = page.locator("#queue li").filter(has=page.get_by_role("link", name=title))
     line.wait_for()
     assert re.search(r"\d+ hari kerja lagi", line.inner_text())  # the API's working_days_left, in words
@@ -356,35 +355,25 @@ def test_operator_merges_a_duplicate_from_the_desk_and_an_admin_undoes_it(site, 
 
 
 def test_the_header_names_the_agency_read_once_per_sign_in(site, page, console):
-    """The header shows the id at once, then the agency's name from GET /admin/agencies (read in the background;
-    admins only may read it, so an admin signed in for an agency): on the queue the header and the agency choices
-    share one read, and the next page shows the name from the session without reading it again for the header."""
+    """The header shows the id at once, then the agency's name from GET /agency/me (read in the background), in
+    both languages; the next pages show it from the session without reading it again."""
     name = AGENCY_NAMES[PUPR]
     reads: list[str] = []
-    page.on("request", lambda r: reads.append(r.url) if r.url.endswith("/admin/agencies") else None)
+    page.on("request", lambda r: reads.append(r.url) if r.url.endswith("/agency/me") else None)
     tracking_id, _, _ = file_report(site, "Papan nama")
-    sign_in(page, "admin", PUPR)
-    expect(page.locator("#who")).to_have_text(f"Admin · {name}")
-    page.locator("#agency-options option").first.wait_for(state="attached")  # the queue's choices: same read
-    assert len(reads) == 1
-
+    sign_in(page, "supervisor", PUPR)
+    expect(page.locator("#who")).to_have_text(f"Supervisor · {name}")
     page.get_by_role("button", name="English").click()
-    expect(page.locator("#who")).to_have_text(f"Admin · {name}")  # lapor:lang draws it again, with the name
+    expect(page.locator("#who")).to_have_text(f"Supervisor · {name}")  # lapor:lang draws it again, with the name
     page.get_by_role("button", name="Bahasa Indonesia").click()
-
-    page.goto("/desk/admin.html")
-    page.locator("#key-list li").first.wait_for()
-    assert page.locator("#who").inner_text() == f"Admin · {name}" and len(reads) == 1  # kept with the session
     open_report(page, tracking_id)
-    page.locator("#reassign-agency option").nth(1).wait_for(state="attached")
-    assert page.locator("#who").inner_text() == f"Admin · {name}"
-    assert len(reads) == 2  # the report's reassign list, its own read (the header's name is kept)
+    assert page.locator("#who").inner_text() == f"Supervisor · {name}" and len(reads) == 1  # kept with the session
     assert console.unexpected() == []
 
 
 @pytest.mark.parametrize("failure", ["offline", 401, 500])
 def test_the_header_keeps_the_agency_id_when_the_agencies_cannot_be_read(site, page, console, failure):
-    """GET /admin/agencies fails (no connection, a refused token, a server error): the header keeps the id, says
+    """GET /agency/me fails (no connection, a refused token, a server error): the header keeps the id, says
     nothing of it, asks no one to sign in again, and the page works; the next page reads it again."""
     def refuse(route):
         if failure == "offline":
@@ -393,12 +382,11 @@ def test_the_header_keeps_the_agency_id_when_the_agencies_cannot_be_read(site, p
             route.fulfill(status=failure, content_type="application/json",
                           body=json.dumps({"error": {"code": "refused", "message": "refused"}}))
 
-    page.route("**/admin/agencies", refuse)
+    page.route("**/agency/me", refuse)
     console.ignore_failed_loads_from(site.url)  # the browser's own line for the aborted request
-    # The admin page: it reads no agencies of its own, so only the header's read fails (the queue's and the
-    # report's choices are a page's own calls: a 401 there ends the session, as any call of theirs).
+    # The admin page, signed in for an agency: only the header's read fails; the page's own calls work.
     ended = "requestfailed" if failure == "offline" else "requestfinished"
-    with page.expect_event(ended, predicate=lambda r: r.url.endswith("/admin/agencies")):
+    with page.expect_event(ended, predicate=lambda r: r.url.endswith("/agency/me")):
         sign_in(page, "admin", PUPR, start="/desk/admin.html")
     page.wait_for_url(re.compile(r"/desk/admin\.html"))
     page.locator("#key-list li").first.wait_for()  # the page's own calls work
@@ -410,6 +398,6 @@ def test_the_header_keeps_the_agency_id_when_the_agencies_cannot_be_read(site, p
     page.get_by_text("Kunci baru untuk").wait_for()
     assert console.unexpected(f"status of {failure}") == []
 
-    page.unroute("**/admin/agencies")
+    page.unroute("**/agency/me")
     page.goto("/desk/admin.html")  # a failure is not kept: this page asks again, and gets the name
     expect(page.locator("#who")).to_have_text(f"Admin · {AGENCY_NAMES[PUPR]}")

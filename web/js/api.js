@@ -91,6 +91,8 @@ export const desk = {
   merge: (token, trackingId, change) =>
     request("POST", `/reports/${enc(trackingId)}/merge`, { body: change, headers: bearer(token) }),
   unmerge: (token, trackingId) => request("DELETE", `/reports/${enc(trackingId)}/merge`, { headers: bearer(token) }),
+  // Who is signed in: {role, agency: {id, name} | null} (the header names the agency).
+  me: (token) => request("GET", "/agency/me", { headers: bearer(token) }),
   agencies: (token) => request("GET", "/admin/agencies", { headers: bearer(token) }),
   startSweep: (token, sweep) => request("POST", "/admin/sweeps", { body: sweep, headers: bearer(token) }),
   sweep: (token, runId) => request("GET", `/admin/sweeps/${enc(runId)}`, { headers: bearer(token) }),

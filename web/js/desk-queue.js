@@ -3,7 +3,7 @@
 // support, filtered by status, deadline and (supervisors, admins) agency.
 import { desk } from "./api.js";
 import { t } from "./i18n.js";
-import { agencies, bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
+import { bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
 import { el, formatDate } from "./ui.js";
 
 const me = await bootDesk();
@@ -93,8 +93,8 @@ async function agencyChoices() {
   // Admins pick from every agency; supervisors type one of their chain (their own by default).
   if (!isAdmin()) return;
   try {
-    const items = await call(agencies); // the header's read, if it made one (desk.js)
-    $("agency-options").replaceChildren(...items.map((a) => el("option", { value: a.id, label: a.name })));
+    const reply = await call(desk.agencies);
+    $("agency-options").replaceChildren(...reply.items.map((a) => el("option", { value: a.id, label: a.name })));
   } catch { /* the field still takes an agency id */ }
 }
 

@@ -9,7 +9,7 @@ import { ApiError, api, desk } from "./api.js";
 import { attachmentItem } from "./attachments.js";
 import { drafts } from "./auth.js";
 import { lang, t } from "./i18n.js";
-import { agencies as readAgencies, bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
+import { bootDesk, call, daysLeft, isAdmin, problem } from "./desk.js";
 import { el, formatDate } from "./ui.js";
 
 await bootDesk();
@@ -389,7 +389,7 @@ window.addEventListener("hashchange", () => location.reload());
 async function adminChoices() {
   if (!isAdmin()) return;
   try {
-    agencies = await call(readAgencies); // the header's read, if it made one (desk.js)
+    agencies = (await call(desk.agencies)).items;
   } catch { return; }
   $("reassign-agency").replaceChildren(el("option", { value: "", text: t("desk.reassign.choose") }),
     ...agencies.map((a) => el("option", { value: a.id, text: a.name })));

@@ -10,10 +10,6 @@ export class SessionExpired extends Error {}
 
 let current = null;
 
-// Who may read GET /admin/agencies: admins only, today (functions/api/lapor_api/admin.py, get_agencies). Anyone
-// else would get a 403 on each sign-in (a console error, and nothing to show): they are not asked, and see the id.
-const READS_AGENCIES = ["admin"];
-
 function who() {
   const label = document.getElementById("who");
   if (!label || !current) return;
@@ -24,38 +20,23 @@ function who() {
   });
 }
 
-let agencyList = null;
-
-// The agencies (GET /admin/agencies), read once per page and shared by whoever needs them there: the header's
-// name, the queue's and the report's choices for admins. `call(agencies)` for a page's own use (a refused token
-// ends the session, as any call), `agencies(token)` for a read in the background that must stay silent. A failed
-// read is not kept: the next caller asks again.
-export function agencies(token) {
-  if (!agencyList) {
-    const reading = desk.agencies(token).then((reply) => reply.items);
-    agencyList = reading;
-    reading.catch(() => { if (agencyList === reading) agencyList = null; });
-  }
-  return agencyList;
-}
-
-// The header's agency name, read in the background: the page never waits for it. Not through call(): a refused
-// token is for the page's own calls to say (one "session ended" box, not a second one from here), and any failure
-// (offline, 401, 403, 5xx) only leaves the id showing. Once read, it is kept with the session (auth.js): read once
-// per sign-in, not on every page.
+// The header's agency name (GET /agency/me, any desk role), read in the background: the page never waits for it.
+// Not through call(): a refused token is for the page's own calls to say (one "session ended" box, not a second
+// one from here), and any failure (offline, 401, 403, 5xx) only leaves the id showing. Once read, it is kept with
+// the session (auth.js): read once per sign-in, not on every page.
 async function nameAgency() {
-  const { idToken, agencyId, agencyName, role } = current;
-  if (!agencyId || agencyName || !READS_AGENCIES.includes(role)) return;
-  let found;
+  const { idToken, agencyId, agencyName } = current;
+  if (!agencyId || agencyName) return;
+  let agency;
   try {
-    found = (await agencies(idToken)).find((a) => a.id === agencyId);
+    ({ agency } = await desk.me(idToken));
   } catch {
     return;
   }
-  if (!found) return; // an agency the configuration no longer lists: its id says what there is to say
-  auth.keepAgencyName(idToken, agencyId, found.name);
+  if (!agency || agency.id !== agencyId || agency.name === agencyId) return; // nothing better than the id
+  auth.keepAgencyName(idToken, agencyId, agency.name);
   if (current && current.idToken === idToken) {
-    current.agencyName = found.name;
+    current.agencyName = agency.name;
     who();
   }
 }

@@ -12,7 +12,7 @@ from lapor import cursors, operations, runtime
 from lapor.domain import ids
 from lapor.domain.access import Caller, agencies_in_scope
 from lapor.errors import Forbidden, LaporError, NotFound, Unprocessable
-from lapor.models import AgencyReportView, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
+from lapor.models import AgencyReportView, DeskCaller, QueuePage, ReassignIn, RejectIn, ResponseIn, Status
 from lapor.observability import logger
 from lapor.settings import get_settings
 from lapor.views import queue_item, report_view, working_days_left
@@ -75,6 +75,19 @@ def _support_position(cursor: str, scope: str) -> dict[str, Any]:
     if position.get("phase") not in ("supported", "rest") or not isinstance(position.get("key", {}), dict):
         raise LaporError("the cursor is not one this listing gave out", code="invalid_cursor")
     return position
+
+
+@router.get("/agency/me", summary="Who is signed in", **OPERATOR_ONLY,
+            responses=ok("The caller's role and agency") | errors(OPERATOR))
+def signed_in() -> DeskCaller:
+    """The caller's highest role and own agency with its name (the desk's header: people know their agency by its
+    name, not its id)."""
+    caller = auth.caller(router)
+    if caller.agency_id is None:
+        return DeskCaller(role=caller.role, agency=None)
+    known = runtime.config_cache().get().agencies.get(caller.agency_id)
+    return DeskCaller.model_validate({"role": caller.role, "agency": {
+        "id": caller.agency_id, "name": known.name if known else caller.agency_id}})
 
 
 @router.get("/agency/reports", summary="An agency's queue", **OPERATOR_ONLY,

@@ -32,6 +32,15 @@ class AgencyRef(Deferred):
     name: str
 
 
+class DeskCaller(Deferred):
+    """Who a desk token belongs to, as the desk's header shows it."""
+
+    role: Literal["operator", "supervisor", "admin"]
+    agency: AgencyRef | None = Field(description="The caller's own agency, its name from the configuration (its id "
+                                                 "when the configuration no longer lists it); null for an admin "
+                                                 "without one")
+
+
 class NearbyReport(Deferred):
     """A public, open report near a point."""
 
