@@ -101,7 +101,7 @@ def test_every_sample_event_runs_through_the_handler(aws):
 
     expected = {"post-report": 201, "post-report-invalid": 422, "get-report": 404,
                 "get-report-with-access-code": 404, "get-categories": 200, "get-regions": 200, "get-openapi": 200,
-                "get-agency-queue": 200, "get-agency-report": 404, "get-merge-candidates": 404, "post-response": 404, "post-reassign": 404,
+                "get-agency-queue": 200, "get-agency-me": 200, "get-agency-report": 404, "get-merge-candidates": 404, "post-response": 404, "post-reassign": 404,
                 "post-reject": 404, "post-merge": 404, "delete-merge": 404, "post-feedback": 404, "post-report-supporters": 404, "post-attachment": 404, "post-agency-attachment": 404,
                 "delete-attachment": 404, "post-attachment-hide": 404, "get-admin-agencies": 200, "put-admin-agencies": 200,
                 "get-admin-routes": 200, "put-admin-routes": 200, "get-admin-calendar": 200, "put-admin-calendar": 200,

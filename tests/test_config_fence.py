@@ -116,3 +116,102 @@ def test_the_filing_calls_are_granted_to_the_api_function(aws, call_api, held):
         assert call_api("POST", "/reports", json_body=VALID_REPORT).status == 201
     assert ("ConditionCheckItem", "CONFIG#VERSION") in calls
     assert not_granted("ApiFunction", calls) == []
+
+
+def test_a_configuration_never_versioned_fences_on_no_version_and_a_first_save_refuses_it(aws, call_api):
+    """Version 0, no head item yet: the check is that no version was written; the first bump makes it fail."""
+    from lapor import runtime
+    from lapor.dal import keys
+    from lapor.domain.routing import Route
+
+    aws.delete_item(TableName=runtime.store().table_name, Key=keys.config_head_key())
+    runtime.reset()
+    cache = runtime.config_cache()
+    assert cache.get().version == 0
+    cache.expire()
+    assert call_api("POST", "/reports", json_body=VALID_REPORT).body["agency"]["id"] == "64-72-pupr"
+    runtime.config_store().put_routes([Route("64.72", "infrastructure", "64-72-dishub")])  # version 1
+    cache.expire()
+    assert call_api("POST", "/reports", json_body=VALID_REPORT).body["agency"]["id"] == "64-72-dishub"
+
+
+class _HeldOnce:
+    """The client, with one call of ``operation`` answered by ``error`` first (what DynamoDB does while a
+    transaction holds an item the call names)."""
+
+    def __init__(self, real, operation, error, times=1):
+        self._real, self._operation, self._error, self.left = real, operation, error, times
+
+    def __getattr__(self, name):
+        attribute = getattr(self._real, name)
+        if name != self._operation:
+            return attribute
+
+        def call(**params):
+            if self.left:
+                self.left -= 1
+                raise self._error(params)
+            return attribute(**params)
+        return call
+
+
+def _conflict(client, operation, reasons=None):
+    from botocore.exceptions import ClientError
+
+    if reasons is None:
+        code = "TransactionConflictException"
+        return lambda params: client.exceptions.TransactionConflictException(
+            {"Error": {"Code": code, "Message": "held"}}, operation)
+    return lambda params: client.exceptions.TransactionCanceledException(
+        {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+         "CancellationReasons": [{"Code": "TransactionConflict" if "ConditionCheck" in e else "None"}
+                                 for e in params["TransactItems"]]}, operation)
+
+
+def test_a_filing_whose_check_met_an_admin_save_writing_the_head_reads_it_consistently_and_files(
+        aws, call_api, held, monkeypatch, caplog):
+    """TransactionConflict on the check: nothing was written; the head is read again (strongly consistent) and the
+    report filed by the configuration it names, without a check (it was just read)."""
+    from lapor import runtime
+
+    store = runtime.store()
+    reads = []
+    config_store = runtime.config_store()
+    head = config_store.head
+    monkeypatch.setattr(config_store, "head", lambda **kw: reads.append(kw) or head(**kw))
+    store._client = _HeldOnce(store.client, "transact_write_items",
+                              _conflict(store.client, "TransactWriteItems", reasons=True))
+    filed = call_api("POST", "/reports", json_body=VALID_REPORT)
+    assert filed.status == 201 and store._client.left == 0
+    assert reads == [{"consistent": True}]
+    assert any(r.getMessage() == "configuration check refused a filing" and r.reason == "TransactionConflict"
+               for r in caplog.records)
+    from conftest import report_items
+
+    assert len(report_items(aws)) == 1
+
+
+def test_an_admin_save_is_tried_again_while_a_filing_s_check_holds_the_head(aws):
+    import time as clock
+
+    from lapor import runtime
+    from lapor.dal.configuration import HEAD_WRITE_ATTEMPTS
+
+    store = runtime.config_store()
+    real = store.client
+    store._client = _HeldOnce(real, "update_item", _conflict(real, "UpdateItem"), times=2)
+    before = store.head(consistent=True).version
+    saved = store.replace_calendar_overrides([{"date": "2027-03-02", "working": False, "reason": "Banjir"}],
+                                             read=store.head(consistent=True), by="admin:a", now=clock.time())
+    assert saved == before + 2 and store.head(consistent=True).saving is None and store._client.left == 0
+    store._client = _HeldOnce(real, "update_item", _conflict(real, "UpdateItem"), times=HEAD_WRITE_ATTEMPTS)
+    with pytest.raises(real.exceptions.TransactionConflictException):
+        store.replace_calendar_overrides([], read=store.head(consistent=True), by="admin:a", now=clock.time())
+    assert store.head(consistent=True).version == saved  # nothing written
+
+
+def test_the_routed_filing_refuses_a_writer_of_its_own():
+    from lapor.intake import submit_report_routed
+
+    with pytest.raises(TypeError):
+        submit_report_routed(None, configuration=None, write=lambda filed: None)

@@ -18,7 +18,8 @@ import gc
 # collection (~35 ms of ApiFunction's cold start, make bench). It is paused until the end of this module, which
 # freezes them out of every later collection and starts it again: the gc module's documented recipe for
 # gc.freeze (disable early, freeze before the fork; SnapStart's snapshot is one, lapor.snapstart freezes again
-# after priming).
+# after priming). A process that had it off already (a test, a benchmark's child) keeps it off.
+_collecting = gc.isenabled()
 gc.disable()
 
 import base64
@@ -172,4 +173,5 @@ def prime() -> list[int]:
 
 snapstart.install(prime)
 gc.freeze()
-gc.enable()
+if _collecting:
+    gc.enable()

@@ -33,13 +33,13 @@ class RoutingConfig:
         return {"due_at": due.isoformat(), "due_at_utc": iso_utc(due)}
 
 
-def load_routing_config(store: ConfigStore, version: int | None = None) -> RoutingConfig:
+def load_routing_config(store: ConfigStore, version: int | None = None, *, consistent: bool = False) -> RoutingConfig:
     """The lists as they are now; ``version``: the head's, when just read (it must be read before the lists)."""
-    version = store.head().version if version is None else version
-    overrides = store.list_calendar_overrides()
+    version = store.head(consistent=consistent).version if version is None else version
+    overrides = store.list_calendar_overrides(consistent=consistent)
     return RoutingConfig(
-        agencies={a.id: a for a in store.list_agencies()},
-        routes={(r.region_code, r.category): r for r in store.list_routes()},
+        agencies={a.id: a for a in store.list_agencies(consistent=consistent)},
+        routes={(r.region_code, r.category): r for r in store.list_routes(consistent=consistent)},
         calendar=WorkingCalendar(
             extra_non_working=[date.fromisoformat(o["date"]) for o in overrides if not o["working"]],
             extra_working=[date.fromisoformat(o["date"]) for o in overrides if o["working"]],
@@ -87,9 +87,21 @@ class ConfigCache:
         ConditionCheck that the head is still at its version. The write then checks the version in its own round
         trip instead of after a Query of the head; the caller reports the outcome (:meth:`confirmed`, or
         :meth:`expire` and :meth:`get` when the head moved on). Otherwise :meth:`get` and None."""
-        if self._value is not None and time.monotonic() - self._checked_at >= self.ttl_seconds:
-            return self._value, self.store.version_condition(self._value.version)
+        held = self._value  # one read: lapor dev serves requests in threads, and an admin change forgets it
+        if held is not None and time.monotonic() - self._checked_at >= self.ttl_seconds:
+            return held, self.store.version_condition(held.version)
         return self.get(), None
+
+    def recheck(self) -> RoutingConfig:
+        """After a write conditional on the held version was refused: the head read strongly consistent (the
+        refusal proves it moved on or was being written a moment ago; an eventually consistent read could still
+        show the old version and have it trusted for another TTL), the lists again, consistent, if it moved."""
+        version = self.store.head(consistent=True).version
+        held = self._value
+        if held is None or version != held.version:
+            held = self._value = load_routing_config(self.store, version, consistent=True)
+        self._checked_at = time.monotonic()
+        return held
 
     def confirmed(self, version: int) -> None:
         """A write conditional on the head at ``version`` went through: as good as a check that found it."""

@@ -13,6 +13,7 @@ from lapor.domain.clock import iso_utc
 from lapor.domain.routing import resolve_route
 from lapor.errors import Unprocessable
 from lapor.intake_models import ReportIn
+from lapor.observability import logger
 
 # A 40-bit random id collides rarely; the conditional write catches it and we draw again.
 _TRACKING_ID_ATTEMPTS = 5
@@ -113,6 +114,8 @@ def submit_report_routed(
     configuration that did not change costs no round trip before the write (the first filing of a restored copy
     waits for no Query); one that did is read again and the report routed by it. Keyword arguments as
     :func:`submit_report` (not ``write``: its entries must go into the filing's transaction)."""
+    if "write" in kwargs:
+        raise TypeError("submit_report_routed writes through create_report: the check goes into its transaction")
     config, fence = configuration.for_write()
     if fence is None:
         return submit_report(report, config=config, also_write=also_write, **kwargs)
@@ -124,8 +127,10 @@ def submit_report_routed(
         reply = submit_report(report, config=config, also_write=fenced, **kwargs)
     except WriteRefused as exc:
         if exc.index:  # the caller's own entry: its index as the caller gave it
-            raise WriteRefused(exc.index - 1) from exc
-        configuration.expire()  # the head moved on: the next get reads it and the lists again
-        return submit_report(report, config=configuration.get(), also_write=also_write, **kwargs)
+            raise WriteRefused(exc.index - 1, exc.code) from exc
+        # The head moved on (ConditionalCheckFailed) or an admin's save was writing it (TransactionConflict):
+        # read it again, consistently, and route by what it says. Nothing was written.
+        logger.info("configuration check refused a filing", extra={"reason": exc.code, "version": config.version})
+        return submit_report(report, config=configuration.recheck(), also_write=also_write, **kwargs)
     configuration.confirmed(config.version)
     return reply

@@ -19,6 +19,8 @@ old and new items. After ``SAVE_TIMEOUT_SECONDS`` saves go ahead again (the dead
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -30,6 +32,10 @@ from lapor.domain.routing import Agency, Route
 
 # A save that began this long ago died (AdminFunction's timeout is far shorter; tests check it).
 SAVE_TIMEOUT_SECONDS = 60
+# A filing whose configuration is due for its version check holds the head in its transaction (a ConditionCheck,
+# ``version_condition``) for the length of that transaction; a write of the head meanwhile is refused with
+# TransactionConflictException (nothing written), which botocore does not retry: tried again this many times.
+HEAD_WRITE_ATTEMPTS = 5
 LISTS = ("agencies", "routes", "calendar")
 
 
@@ -154,11 +160,21 @@ class ConfigStore(Table):
     def _update_head(self, update: str, condition: str, names: dict[str, str], values: dict[str, Any],
                      stale: type[StaleConfiguration]) -> None:
         try:
-            self.client.update_item(TableName=self.table_name, Key=keys.config_head_key(), UpdateExpression=update,
-                                    ConditionExpression=condition, ExpressionAttributeNames=names,
-                                    ExpressionAttributeValues=self._item(values))
+            self._write_head(UpdateExpression=update, ConditionExpression=condition, ExpressionAttributeNames=names,
+                             ExpressionAttributeValues=self._item(values))
         except self.client.exceptions.ConditionalCheckFailedException as exc:
             raise stale(self.head(consistent=True)) from exc
+
+    def _write_head(self, **update: Any) -> None:
+        """One UpdateItem of the head, tried again while a filing's transaction holds it (HEAD_WRITE_ATTEMPTS)."""
+        for attempt in range(HEAD_WRITE_ATTEMPTS):
+            try:
+                self.client.update_item(TableName=self.table_name, Key=keys.config_head_key(), **update)
+                return
+            except self.client.exceptions.TransactionConflictException:
+                if attempt == HEAD_WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
 
     # -- loading without validation (``lapor seed``, tests): upserts, then a new version ------------------------
 
@@ -180,6 +196,5 @@ class ConfigStore(Table):
 
     def _bump(self) -> None:
         """A new version after the writes, so caches that loaded before them reload."""
-        self.client.update_item(TableName=self.table_name, Key=keys.config_head_key(),
-                                UpdateExpression="ADD #v :one", ExpressionAttributeNames={"#v": "version"},
-                                ExpressionAttributeValues={":one": {"N": "1"}})
+        self._write_head(UpdateExpression="ADD #v :one", ExpressionAttributeNames={"#v": "version"},
+                         ExpressionAttributeValues={":one": {"N": "1"}})

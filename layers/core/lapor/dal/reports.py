@@ -63,11 +63,13 @@ class TrackingIdTaken(Exception):
 
 
 class WriteRefused(Exception):
-    """The condition of one of the entries a caller added to a report's transaction failed (its index)."""
+    """The condition of one of the entries a caller added to a report's transaction failed (its index), or
+    another transaction held its item (``code``: DynamoDB's cancellation reason, when known)."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, code: str | None = None) -> None:
         super().__init__(index)
         self.index = index
+        self.code = code
 
 
 class ReportBusy(Exception):
@@ -124,10 +126,10 @@ class ReportStore(Table):
             if "ConditionalCheckFailed" in reasons[:len(filing)]:
                 raise TrackingIdTaken(report["tracking_id"]) from exc
             # A failed condition, or another transaction writing that item at this moment.
-            refused = [i for i, code in enumerate(reasons[len(filing):])
+            refused = [(i, code) for i, code in enumerate(reasons[len(filing):])
                        if code in ("ConditionalCheckFailed", "TransactionConflict")]
             if refused:
-                raise WriteRefused(refused[0]) from exc
+                raise WriteRefused(*refused[0]) from exc
             raise
 
     def _event_item(self, tracking_id: str, version: int, n: int, event: dict[str, Any],
