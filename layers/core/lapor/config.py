@@ -86,7 +86,7 @@ class ConfigCache:
         check is due (after the TTL, after a restore), the held configuration unchecked with that entry, a
         ConditionCheck that the head is still at its version. The write then checks the version in its own round
         trip instead of after a Query of the head; the caller reports the outcome (:meth:`confirmed`, or
-        :meth:`expire` and :meth:`get` when the head moved on). Otherwise :meth:`get` and None."""
+        :meth:`recheck` when the write was refused). Otherwise :meth:`get` and None."""
         held = self._value  # one read: lapor dev serves requests in threads, and an admin change forgets it
         if held is not None and time.monotonic() - self._checked_at >= self.ttl_seconds:
             return held, self.store.version_condition(held.version)
