@@ -69,17 +69,10 @@ class ConfigCache:
         self._value, self._checked_at = value, time.monotonic()
 
     def get(self) -> RoutingConfig:
-        now = time.monotonic()
-        if self._value is not None and now - self._checked_at < self.ttl_seconds:
-            return self._value
-        if self._value is None:
-            self._value = load_routing_config(self.store)
-        else:
-            version = self.store.head().version
-            if version != self._value.version:
-                self._value = load_routing_config(self.store, version)
-        self._checked_at = now
-        return self._value
+        held = self._value
+        if held is not None and time.monotonic() - self._checked_at < self.ttl_seconds:
+            return held
+        return self._check(consistent=False)
 
     def for_write(self) -> tuple[RoutingConfig, dict[str, Any] | None]:
         """For a write that can carry one more transaction entry (a filing): the configuration and, when its version
@@ -93,14 +86,19 @@ class ConfigCache:
         return self.get(), None
 
     def recheck(self) -> RoutingConfig:
-        """After a write conditional on the held version was refused: the head read strongly consistent (the
-        refusal proves it moved on or was being written a moment ago; an eventually consistent read could still
-        show the old version and have it trusted for another TTL), the lists again, consistent, if it moved."""
-        version = self.store.head(consistent=True).version
+        """After a write conditional on the held version was refused: the check, strongly consistent (the refusal
+        proves the head moved on or was being written a moment ago; an eventually consistent read could still show
+        the old version and have it trusted for another TTL)."""
+        return self._check(consistent=True)
+
+    def _check(self, *, consistent: bool) -> RoutingConfig:
+        """The head read; the lists too when nothing is held or its version moved on. Trusted from now on."""
+        now = time.monotonic()
+        version = self.store.head(consistent=consistent).version
         held = self._value
         if held is None or version != held.version:
-            held = self._value = load_routing_config(self.store, version, consistent=True)
-        self._checked_at = time.monotonic()
+            held = self._value = load_routing_config(self.store, version, consistent=consistent)
+        self._checked_at = now
         return held
 
     def confirmed(self, version: int) -> None:
