@@ -60,8 +60,8 @@ export function session() {
 }
 
 // The session's agency name, once the desk has read it (the header's): kept in the session itself, so that it
-// goes with this sign-in (another sign-in in this tab writes a session of its own, without it) and the list is
-// not read again on every page. Only for the session it was read for: not if another sign-in replaced it meanwhile.
+// goes with this sign-in (another sign-in in this tab writes a session of its own, without it) and it is not
+// read again on every page. Only for the session it was read for: not if another sign-in replaced it meanwhile.
 export function keepAgencyName(idToken, agencyId, name) {
   const kept = read(SESSION);
   if (!kept || kept.idToken !== idToken || kept.agencyId !== agencyId) return;

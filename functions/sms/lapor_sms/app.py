@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import gc
 
-# Init creates objects that live as long as the container (modules, classes, routes, settings): the cyclic
-# collector finds nothing to free among them, yet ran ~180 times while they were made, one of them a full
-# collection (~35 ms of ApiFunction's cold start, make bench). It is paused until the end of this module, which
-# freezes them out of every later collection and starts it again: the gc module's documented recipe for
-# gc.freeze (disable early, freeze before the fork; SnapStart's snapshot is one, lapor.snapstart freezes again
-# after priming). A process that had it off already (a test, a benchmark's child) keeps it off.
+# The collector rests while the module loads, then init's objects are frozen out of later collections: why, in
+# lapor_api.app. A process that had it off already keeps it off.
 _collecting = gc.isenabled()
 gc.disable()
 

@@ -209,16 +209,8 @@ def PRIMING_CONFIG() -> Any:  # noqa: N802 (a constant, made when needed)
 
 @contextlib.contextmanager
 def _log_lines_dropped(logger: Any) -> Iterator[None]:
-    """The logger's handler writes to nowhere for the block (a handler without a stream: nothing below CRITICAL)."""
+    """The logger's handler (Powertools' StreamHandler on stdout) writes to nowhere for the block."""
     handler = logger.logger_handler
-    if not hasattr(handler, "setStream"):
-        level = logger.log_level
-        logger.setLevel("CRITICAL")
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
-        return
     stream = handler.setStream(_Discard())
     try:
         yield
