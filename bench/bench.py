@@ -355,6 +355,54 @@ print(json.dumps({{"total": end - start, "import": imported - start, "init": end
 """
 
 
+# What stands in the way of cold_import_ratio, measured: a child that imports the very modules a function ends
+# up with (stdlib and third-party, in the order they were first imported) but none of Lapor's own, with the
+# collector paused as the function pauses it, then builds the same DynamoDB client. The difference to the
+# function is Lapor's code: its modules, the model classes it declares, the routes it registers.
+MODULES_OF = """
+import json, sys
+before = set(sys.modules)
+{code}
+lapor = {lapor!r}  # where Lapor's code lives (the venv may be under the repository too)
+print(json.dumps([name for name, module in list(sys.modules.items()) if name not in before
+                  and not (getattr(module, "__file__", None) or "").startswith(lapor)]))
+"""
+COLD_LIBRARIES = f"""
+import json, sys, time, importlib, gc
+names = json.loads(sys.stdin.read())
+start = time.perf_counter()
+gc.disable()
+missing = 0
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ImportError:  # an alias a package put in sys.modules (six.moves), not a module of its own
+        missing += 1
+import boto3
+boto3.client("dynamodb", region_name={REGION!r})
+gc.freeze(); gc.enable()
+end = time.perf_counter()
+print(json.dumps({{"total": end - start, "import": end - start, "init": 0.0, "modules": len(names),
+                  "missing": missing}}))
+"""
+
+
+def libraries_of(code: str) -> str:
+    """The stdlib and third-party modules a cold-start child imports (not Lapor's), as JSON, in import order."""
+    body = code.split("start = time.perf_counter()\n", 1)[1].rsplit("end = time.perf_counter()", 1)[0]
+    prelude = code.split("start = time.perf_counter()\n", 1)[0]
+    lapor = tuple(str(ROOT / folder) for folder in ("layers", "functions"))
+    return _child(prelude + MODULES_OF.format(code=body, lapor=lapor)).stdout.strip().splitlines()[-1]
+
+
+def _time_libraries(names: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", COLD_LIBRARIES], input=names, capture_output=True, text=True,
+                          cwd=ROOT, env=_child_env(True), timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _child_env(lambda_like: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "LAPOR_", "POWERTOOLS_", "_X_AMZN")) and k != "LAMBDA_TASK_ROOT"}
@@ -407,10 +455,13 @@ def import_excess(runs: int = 3, top: int = 12) -> dict[str, float]:
 def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float = 1.25) -> Measurement:
     for code in (COLD_API, COLD_BOTO3):  # write the .pyc files once, outside the measurement
         _time_child(code)
-    times = interleaved(runs, {"api": lambda: _time_child(COLD_API), "boto3": lambda: _time_child(COLD_BOTO3)})
+    libraries = libraries_of(COLD_API)
+    times = interleaved(runs, {"api": lambda: _time_child(COLD_API), "boto3": lambda: _time_child(COLD_BOTO3),
+                               "libraries": lambda: _time_libraries(libraries)})
     med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
            for side, ts in times.items()}
     value = med["api"]["total"] / med["boto3"]["total"]
+    floor = med["libraries"]["total"] / med["boto3"]["total"]
     outside = interleaved(outside_lambda_runs, {"api": lambda: _time_child(COLD_API, lambda_like=False),
                                                 "boto3": lambda: _time_child(COLD_BOTO3, lambda_like=False)})
     outside_med = {side: statistics.median(t["total"] for t in ts) for side, ts in outside.items()}
@@ -418,6 +469,8 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         "runs": runs, "tracing": "disabled (POWERTOOLS_TRACE_DISABLED=true)", "lambda_env": LAMBDA_ENV,
         **{f"{side}_{part}_ms": [ms(t[part]) for t in ts] for side, ts in times.items() for part in ("total",)},
         **{f"{side}_{part}_ms_median": ms(v) for side, parts in med.items() for part, v in parts.items()},
+        "libraries_only_ratio": round(floor, 3), "libraries_modules": len(json.loads(libraries)),
+        "lapor_own_ms": ms(med["api"]["total"] - med["libraries"]["total"]),
         "outside_lambda_env": {"runs": outside_lambda_runs, "ratio": round(outside_med["api"] / outside_med["boto3"], 3),
                                **{f"{side}_total_ms_median": ms(v) for side, v in outside_med.items()}},
     }
@@ -426,6 +479,10 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         f"init {ms(med['api']['init']):.0f}) vs import boto3 + DynamoDB client {ms(med['boto3']['total']):.0f} ms "
         f"(import {ms(med['boto3']['import']):.0f} + client {ms(med['boto3']['init']):.0f}); medians of {runs} "
         f"fresh processes each, Lambda env vars set, tracing disabled",
+        f"cold_import_ratio: the {len(json.loads(libraries))} stdlib and third-party modules ApiFunction imports, "
+        f"alone (no Lapor code; collector paused as the function pauses it) + the client: "
+        f"{ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code (its modules, model "
+        f"classes, routes) adds {ms(med['api']['total'] - med['libraries']['total']):.0f} ms",
         f"cold_import_ratio: without the Lambda env vars (X-Ray SDK builds its sampler's clients): "
         f"{details['outside_lambda_env']['ratio']:.2f} ({ms(outside_med['api']):.0f} vs "
         f"{ms(outside_med['boto3']):.0f} ms, {outside_lambda_runs} runs each)",
@@ -447,14 +504,22 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
     """cold_import_ratio for the other request-facing function, SmsFunction (the SMS webhooks)."""
     for code in (COLD_SMS, COLD_BOTO3):
         _time_child(code)
-    times = interleaved(runs, {"sms": lambda: _time_child(COLD_SMS), "boto3": lambda: _time_child(COLD_BOTO3)})
+    libraries = libraries_of(COLD_SMS)
+    times = interleaved(runs, {"sms": lambda: _time_child(COLD_SMS), "boto3": lambda: _time_child(COLD_BOTO3),
+                               "libraries": lambda: _time_libraries(libraries)})
     med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
            for side, ts in times.items()}
+    floor = med["libraries"]["total"] / med["boto3"]["total"]
     notes = [f"cold_import_ratio_sms: SmsFunction {ms(med['sms']['total']):.0f} ms (import "
              f"{ms(med['sms']['import']):.0f} + init {ms(med['sms']['init']):.0f}) vs import boto3 + DynamoDB client "
-             f"{ms(med['boto3']['total']):.0f} ms; medians of {runs} fresh processes each"]
+             f"{ms(med['boto3']['total']):.0f} ms; medians of {runs} fresh processes each",
+             f"cold_import_ratio_sms: its {len(json.loads(libraries))} stdlib and third-party modules alone + the "
+             f"client: {ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code adds "
+             f"{ms(med['sms']['total'] - med['libraries']['total']):.0f} ms"]
     return Measurement(med["sms"]["total"] / med["boto3"]["total"],
-                       {f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()}, notes)
+                       {**{f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()},
+                        "libraries_only_ratio": round(floor, 3),
+                        "lapor_own_ms": ms(med["sms"]["total"] - med["libraries"]["total"])}, notes)
 
 
 # A fresh ApiFunction process as SnapStart runs it: init and the before-snapshot hooks (priming: the snapshot
@@ -462,12 +527,22 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
 # request; then warm requests. Each request files a report (a new Idempotency-Key each) against the moto server;
 # its possible-duplicates Queries are answered at once (moto would read every report filed before it, all at one
 # point: the warm requests would grow slower and the ratio would shrink for nothing Lapor does).
+# Lambda freezes an execution environment between invocations, and a restored copy resumes from a snapshot: no
+# request to a function follows the one before it with no gap. So the first request and each warm request of the
+# figure follow the same pause (RESTORE_PAUSE_SECONDS); on this machine whatever follows a pause is slower (caches,
+# idle vCPUs, the moto server idle in this process), restore or not. Warm requests back to back are timed too.
 RESTORE_CHILD = f"""
 import json, sys, time, uuid
 sys.path.insert(0, {str(API_CODE)!r})
 import lapor_api.app as app
 from lapor import runtime, snapstart
-snapstart.run_before_snapshot()
+sent = []  # what a request sends to the moto server: operation (and a transaction's number of entries)
+# Registered before the priming: a handler registered after it would empty botocore's handler cache, and the
+# first request would pay for refilling it.
+runtime.dynamodb().meta.events.register("before-parameter-build.dynamodb", lambda model, params, **_: sent.append(
+    model.name + (f"({{len(params['TransactItems'])}})" if "TransactItems" in params else "")))
+if PRIME:
+    snapstart.run_before_snapshot()
 sys.path.insert(0, {str(ROOT / "bench")!r})
 from bench import _QueriesAnswered  # the possible-duplicates Queries answered at once, as in intake_vs_putitem
 reports = runtime.store()
@@ -479,14 +554,14 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:ap-southeast-3:000000000000:function:ApiFunction"
     def get_remaining_time_in_millis(self): return 10000
 
-sent = []  # what a request sends to the moto server: operation (and a transaction's number of entries)
-runtime.dynamodb().meta.events.register("before-parameter-build.dynamodb", lambda model, params, **_: sent.append(
-    model.name + (f"({{len(params['TransactItems'])}})" if "TransactItems" in params else "")))
-
 def call():
     event["headers"]["idempotency-key"] = str(uuid.uuid4())
     answer = app.lambda_handler(event, Context())
     assert answer["statusCode"] == 201, answer
+def timed():
+    sent.clear(); t0 = time.perf_counter(); call(); return time.perf_counter() - t0
+time.sleep(PAUSE)  # the snapshot is taken, the copy is restored later
+sent.clear()
 start = time.perf_counter()
 snapstart.run_after_restore()
 restored = time.perf_counter()
@@ -494,23 +569,26 @@ call()
 first = time.perf_counter()
 first_sent = list(sent)
 warm = []
-for _ in range(15):
-    sent.clear(); t0 = time.perf_counter(); call(); warm.append(time.perf_counter() - t0)
+for _ in range(WARM):
+    time.sleep(PAUSE); warm.append(timed())  # as Lambda thaws the environment for the next invocation
 warm_sent = list(sent)
-paused = []  # warm requests that each follow a pause, as requests to a warm function do (not a figure's part)
-for _ in range(4):
-    time.sleep(0.3); t0 = time.perf_counter(); call(); paused.append(time.perf_counter() - t0)
+back_to_back = [timed() for _ in range(WARM)]
 print(json.dumps({{"after_restore": restored - start, "first_request": first - restored, "warm": warm,
-                  "paused": paused, "first_sent": first_sent, "warm_sent": warm_sent}}))
+                  "back_to_back": back_to_back, "first_sent": first_sent, "warm_sent": warm_sent}}))
 """
+RESTORE_PAUSE_SECONDS = 0.3
 
 
-def first_request_after_restore_ratio(runs: int = 5, target: float = 1.3) -> Measurement:
-    """(after-restore hooks + the first request) / the median warm request, each in a fresh process that ran
-    init and the before-snapshot hooks first; median of ``runs`` processes."""
+def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool = True,
+                                      pause: float = RESTORE_PAUSE_SECONDS, target: float = 1.3) -> Measurement:
+    """(after-restore hooks + the first request) / the median warm request, each after the same pause, in a fresh
+    process that ran init and the before-snapshot hooks first; median of ``runs`` processes. ``prime=False``
+    skips the priming (what the figure would read without it)."""
     from lapor import runtime
     from lapor_cli.seed import seed
 
+    code = (f"PRIME = {prime!r}; PAUSE = {pause!r}; WARM = {warm!r}\n"
+            + RESTORE_CHILD)
     results = []
     with local_dynamodb() as endpoint:
         runtime.reset()
@@ -518,32 +596,38 @@ def first_request_after_restore_ratio(runs: int = 5, target: float = 1.3) -> Mea
         runtime.reset()
         env = _child_env(lambda_like=True) | {"AWS_ENDPOINT_URL_DYNAMODB": endpoint}
         for _ in range(runs):
-            done = subprocess.run([sys.executable, "-c", RESTORE_CHILD], capture_output=True, text=True, env=env,
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                                   timeout=120)
             if done.returncode != 0:
                 raise RuntimeError(f"restore child failed:\n{done.stderr[-2000:]}")
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    ratios = [(r["after_restore"] + r["first_request"]) / statistics.median(r["warm"]) for r in results]
+    first = [r["after_restore"] + r["first_request"] for r in results]
+    ratios = [f / statistics.median(r["warm"]) for f, r in zip(first, results)]
+    back_ratios = [f / statistics.median(r["back_to_back"]) for f, r in zip(first, results)]
     value = statistics.median(ratios)
     med = {k: statistics.median(r[k] for r in results) for k in ("after_restore", "first_request")}
-    warm = statistics.median(statistics.median(r["warm"]) for r in results)
+    warm_ms = statistics.median(statistics.median(r["warm"]) for r in results)
+    back_ms = statistics.median(statistics.median(r["back_to_back"]) for r in results)
     # After the restore the configuration's version is due for a check; the first filing makes it with a
     # ConditionCheck in its own transaction (one more entry), not with a Query before it: what each sends shows it.
     first_sent, warm_sent = results[-1]["first_sent"], results[-1]["warm_sent"]
-    paused = statistics.median(statistics.median(r["paused"]) for r in results)
     notes = [f"first_request_after_restore_ratio: after-restore hooks {ms(med['after_restore']):.1f} ms + first "
-             f"POST /reports {ms(med['first_request']):.1f} ms vs a warm one {ms(warm):.1f} ms (moto server; "
-             f"medians of {runs} fresh processes, each primed before its 'snapshot'); ratios {spread(ratios)}",
+             f"POST /reports {ms(med['first_request']):.1f} ms vs a warm one {ms(warm_ms):.1f} ms, each after a "
+             f"{pause} s pause (moto server; medians of {runs} fresh processes, each "
+             f"{'primed' if prime else 'NOT primed'} before its 'snapshot'); ratios {spread(ratios)}",
+             f"first_request_after_restore_ratio: warm requests back to back, with no pause (which Lambda never "
+             f"serves): {ms(back_ms):.1f} ms; the first request against them {statistics.median(back_ratios):.2f} "
+             f"({spread(back_ratios)})",
              f"first_request_after_restore_ratio: the first request sent {', '.join(first_sent)}; a warm one "
-             f"{', '.join(warm_sent)} (the version check is the first one's extra transaction entry)",
-             f"first_request_after_restore_ratio: a warm request 0.3 s after the one before it takes "
-             f"{ms(paused):.1f} ms (median of 4 per process), the first after the restore "
-             f"{ms(med['first_request']):.1f}: on this machine a request that follows a pause is slower than "
-             f"back-to-back ones, restore or not"]
-    return Measurement(value, {"runs": runs, "ratios": [round(r, 3) for r in ratios],
+             f"{', '.join(warm_sent)}" + (" (the version check is the first one's extra transaction entry)" if prime
+                                          else "")]
+    return Measurement(value, {"runs": runs, "warm_requests": warm, "primed": prime,
+                               "pause_seconds": pause, "ratios": [round(r, 3) for r in ratios],
                                "after_restore_ms": ms(med["after_restore"]),
-                               "first_request_ms": ms(med["first_request"]), "warm_ms": ms(warm),
-                               "warm_after_pause_ms": ms(paused),
+                               "first_request_ms": ms(med["first_request"]), "warm_ms": ms(warm_ms),
+                               "back_to_back_ms": ms(back_ms),
+                               "back_to_back_ratio": round(statistics.median(back_ratios), 3),
+                               "back_to_back_ratios": [round(r, 3) for r in back_ratios],
                                "first_request_sent": first_sent, "warm_request_sent": warm_sent}, notes)
 
 

@@ -53,9 +53,27 @@ def test_the_intake_figure_runs(monkeypatch):
 def test_the_cold_start_figures_run(monkeypatch):
     """SnapStart's first request after a restore, and SmsFunction's cold import: one process each."""
     bench = load_bench(monkeypatch)
-    restored = bench.first_request_after_restore_ratio(runs=1)
-    assert restored.value > 0 and restored.details["warm_ms"] > 0  # each of 16 requests filed a report (201)
-    assert bench.cold_import_ratio_sms(runs=1).value > 0
+    restored = bench.first_request_after_restore_ratio(runs=1, warm=2)
+    assert restored.value > 0 and restored.details["warm_ms"] > 0  # each of 5 requests filed a report (201)
+    assert restored.details["back_to_back_ms"] > 0 and restored.details["pause_seconds"] > 0
+    # The recorder is registered before the priming: a restored copy's first filing sends what a warm one sends,
+    # with the version check as one more entry of its transaction, and no read of the configuration before it.
+    first, warm = restored.details["first_request_sent"], restored.details["warm_request_sent"]
+    assert len(first) == len(warm) and "Query" not in first
+    assert [int(op.split("(")[1][:-1]) for op in first if op.startswith("TransactWriteItems")] == \
+        [int(op.split("(")[1][:-1]) + 1 for op in warm if op.startswith("TransactWriteItems")]
+    sms = bench.cold_import_ratio_sms(runs=1)
+    assert sms.value > 0 and sms.details["libraries_only_ratio"] > 0
+
+
+def test_the_libraries_floor_imports_no_lapor_code(monkeypatch):
+    """cold_import_ratio's floor: the modules a function imports, without Lapor's own (which it would measure)."""
+    bench = load_bench(monkeypatch)
+    names = bench.json.loads(bench.libraries_of(bench.COLD_API))
+    assert "pydantic" in names and "aws_lambda_powertools.event_handler" in names and "boto3" in names
+    assert not [n for n in names if n.split(".")[0] in ("lapor", "lapor_api", "lapor_sms")]
+    timed = bench._time_libraries(bench.json.dumps(names))
+    assert timed["total"] > 0 and timed["modules"] == len(names)
 
 
 def test_the_open311_listing_figures_run_on_a_small_table(monkeypatch):
