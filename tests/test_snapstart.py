@@ -32,7 +32,7 @@ def test_the_api_priming_runs_a_report_through_validation_and_routing_against_th
         "before-parameter-build.dynamodb.TransactWriteItems",
         lambda params, **_: entries.append([next(iter(e)) for e in params["TransactItems"]]))
     before = report_items(aws_over_http)
-    assert prime() == [201, 201, 422, 404, 200, 200]
+    assert prime() == [201, 201, 201, 422, 404, 200, 200]
     assert report_items(aws_over_http) == before  # the stub answered: nothing reached the table
     # The first filing checks the configuration's version in its transaction, as the first after a restore does.
     assert "ConditionCheck" in entries[0] and "ConditionCheck" not in entries[1]
@@ -61,6 +61,26 @@ def test_the_stub_answers_after_signing_and_its_reply_is_parsed_without_a_socket
     assert signed == [True, True]
     with pytest.raises(Exception, match="127.0.0.1:9"):  # without the stub: no server there
         client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+
+
+def test_after_priming_the_clients_handler_cache_is_kept():
+    """botocore empties a client's handler cache whenever a handler is registered or unregistered: the stub stays
+    registered, answering nothing, so the first request after a restore finds the cache priming filled."""
+    import boto3
+
+    from lapor.snapstart import stubbed_dynamodb
+
+    client = boto3.client("dynamodb", region_name="ap-southeast-3", aws_access_key_id="testing",
+                          aws_secret_access_key="testing", endpoint_url="http://127.0.0.1:9")
+    emitter = client.meta.events._emitter  # botocore's HierarchicalEmitter: it replaces the cache to empty it
+    with stubbed_dynamodb(client):
+        client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+    cache = emitter._lookup_cache
+    filled = dict(cache)
+    assert "before-send.dynamodb.GetItem" in filled
+    with stubbed_dynamodb(client) as called:  # a second priming: the same stub, no new registration
+        client.get_item(TableName="t", Key={"PK": {"S": "x"}})
+    assert called == ["GetItem"] and emitter._lookup_cache is cache and dict(cache) == filled
 
 
 def test_priming_formats_log_lines_and_drops_them(capsys):
