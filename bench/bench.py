@@ -361,46 +361,57 @@ print(json.dumps({{"total": end - start, "import": imported - start, "init": end
 # function is Lapor's code: its modules, the model classes it declares, the routes it registers.
 MODULES_OF = """
 import json, sys
-before = set(sys.modules)
-{code}
 lapor = {lapor!r}  # where Lapor's code lives (the venv may be under the repository too)
-print(json.dumps([name for name, module in list(sys.modules.items()) if name not in before
-                  and not (getattr(module, "__file__", None) or "").startswith(lapor)]))
+def added(before):
+    return [name for name, module in list(sys.modules.items()) if name not in before
+            and name.split(".")[0] not in ("lapor", "lapor_api", "lapor_sms", "lapor_cli")
+            and not (getattr(module, "__file__", None) or "").startswith(lapor)]
+before = set(sys.modules)
+{imports}
+at_import = added(before)
+before = set(sys.modules)
+{init}
+print(json.dumps([at_import, added(before)]))
 """
+# The function pauses the collector while its module loads and starts it again at the module's end, before init
+# (boto3 and the client) runs: so does this child.
 COLD_LIBRARIES = f"""
 import json, sys, time, importlib, gc
-names = json.loads(sys.stdin.read())
+at_import, at_init = json.loads(sys.stdin.read())
 start = time.perf_counter()
 gc.disable()
-missing = 0
-for name in names:
-    try:
-        importlib.import_module(name)
-    except ImportError:  # an alias a package put in sys.modules (six.moves), not a module of its own
-        missing += 1
+failed = 0
+def load(names):
+    global failed
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an alias a package put in sys.modules (six.moves), not a module of its own
+            failed += 1
+load(at_import)
+gc.freeze(); gc.enable()
+imported = time.perf_counter()
+load(at_init)
 import boto3
 boto3.client("dynamodb", region_name={REGION!r})
-gc.freeze(); gc.enable()
 end = time.perf_counter()
-print(json.dumps({{"total": end - start, "import": end - start, "init": 0.0, "modules": len(names),
-                  "missing": missing}}))
+print(json.dumps({{"total": end - start, "import": imported - start, "init": end - imported, "failed": failed}}))
 """
 
 
-def libraries_of(code: str) -> str:
-    """The stdlib and third-party modules a cold-start child imports (not Lapor's), as JSON, in import order."""
-    body = code.split("start = time.perf_counter()\n", 1)[1].rsplit("end = time.perf_counter()", 1)[0]
-    prelude = code.split("start = time.perf_counter()\n", 1)[0]
+def libraries_of(code: str) -> list[list[str]]:
+    """The stdlib and third-party modules a cold-start child imports (not Lapor's), in import order: those its
+    import adds, then those its init adds."""
+    prelude, timed = code.split("start = time.perf_counter()\n", 1)
+    imports, init = timed.split("imported = time.perf_counter()\n", 1)
+    init = init.rsplit("end = time.perf_counter()", 1)[0]
     lapor = tuple(str(ROOT / folder) for folder in ("layers", "functions"))
-    return _child(prelude + MODULES_OF.format(code=body, lapor=lapor)).stdout.strip().splitlines()[-1]
+    child = prelude + MODULES_OF.format(imports=imports, init=init, lapor=lapor)
+    return json.loads(_child(child).stdout.strip().splitlines()[-1])
 
 
-def _time_libraries(names: str) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", COLD_LIBRARIES], input=names, capture_output=True, text=True,
-                          cwd=ROOT, env=_child_env(True), timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _time_libraries(names: list[list[str]]) -> dict[str, float]:
+    return json.loads(_child(COLD_LIBRARIES, stdin=json.dumps(names)).stdout.strip().splitlines()[-1])
 
 
 def _child_env(lambda_like: bool) -> dict[str, str]:
@@ -411,9 +422,10 @@ def _child_env(lambda_like: bool) -> dict[str, str]:
     return env
 
 
-def _child(code: str, *flags: str, lambda_like: bool = True) -> subprocess.CompletedProcess[str]:
+def _child(code: str, *flags: str, lambda_like: bool = True, stdin: str | None = None
+           ) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env=_child_env(lambda_like), timeout=60)
+                          env=_child_env(lambda_like), timeout=60, input=stdin)
     if done.returncode != 0:
         raise RuntimeError(f"cold-start child failed:\n{done.stderr[-2000:]}")
     return done
@@ -469,7 +481,7 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         "runs": runs, "tracing": "disabled (POWERTOOLS_TRACE_DISABLED=true)", "lambda_env": LAMBDA_ENV,
         **{f"{side}_{part}_ms": [ms(t[part]) for t in ts] for side, ts in times.items() for part in ("total",)},
         **{f"{side}_{part}_ms_median": ms(v) for side, parts in med.items() for part, v in parts.items()},
-        "libraries_only_ratio": round(floor, 3), "libraries_modules": len(json.loads(libraries)),
+        "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
         "lapor_own_ms": ms(med["api"]["total"] - med["libraries"]["total"]),
         "outside_lambda_env": {"runs": outside_lambda_runs, "ratio": round(outside_med["api"] / outside_med["boto3"], 3),
                                **{f"{side}_total_ms_median": ms(v) for side, v in outside_med.items()}},
@@ -479,8 +491,8 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         f"init {ms(med['api']['init']):.0f}) vs import boto3 + DynamoDB client {ms(med['boto3']['total']):.0f} ms "
         f"(import {ms(med['boto3']['import']):.0f} + client {ms(med['boto3']['init']):.0f}); medians of {runs} "
         f"fresh processes each, Lambda env vars set, tracing disabled",
-        f"cold_import_ratio: the {len(json.loads(libraries))} stdlib and third-party modules ApiFunction imports, "
-        f"alone (no Lapor code; collector paused as the function pauses it) + the client: "
+        f"cold_import_ratio: the {sum(map(len, libraries))} stdlib and third-party modules ApiFunction imports, "
+        f"alone (no Lapor code; the collector paused while the function pauses it) + the client: "
         f"{ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code (its modules, model "
         f"classes, routes) adds {ms(med['api']['total'] - med['libraries']['total']):.0f} ms",
         f"cold_import_ratio: without the Lambda env vars (X-Ray SDK builds its sampler's clients): "
@@ -513,12 +525,12 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
     notes = [f"cold_import_ratio_sms: SmsFunction {ms(med['sms']['total']):.0f} ms (import "
              f"{ms(med['sms']['import']):.0f} + init {ms(med['sms']['init']):.0f}) vs import boto3 + DynamoDB client "
              f"{ms(med['boto3']['total']):.0f} ms; medians of {runs} fresh processes each",
-             f"cold_import_ratio_sms: its {len(json.loads(libraries))} stdlib and third-party modules alone + the "
+             f"cold_import_ratio_sms: its {sum(map(len, libraries))} stdlib and third-party modules alone + the "
              f"client: {ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code adds "
              f"{ms(med['sms']['total'] - med['libraries']['total']):.0f} ms"]
     return Measurement(med["sms"]["total"] / med["boto3"]["total"],
                        {**{f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()},
-                        "libraries_only_ratio": round(floor, 3),
+                        "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
                         "lapor_own_ms": ms(med["sms"]["total"] - med["libraries"]["total"])}, notes)
 
 
@@ -527,18 +539,18 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
 # request; then warm requests. Each request files a report (a new Idempotency-Key each) against the moto server;
 # its possible-duplicates Queries are answered at once (moto would read every report filed before it, all at one
 # point: the warm requests would grow slower and the ratio would shrink for nothing Lapor does).
-# Lambda freezes an execution environment between invocations, and a restored copy resumes from a snapshot: no
-# request to a function follows the one before it with no gap. So the first request and each warm request of the
-# figure follow the same pause (RESTORE_PAUSE_SECONDS); on this machine whatever follows a pause is slower (caches,
-# idle vCPUs, the moto server idle in this process), restore or not. Warm requests back to back are timed too.
+# The moto server, DynamoDB's stand-in, lives in the bench's process and sits idle while the child starts (~0.5 s);
+# on this 2-core machine whatever follows such a gap is slower. DynamoDB is never idle, so before the restore the
+# child wakes the server with plain HTTP requests (WAKE; not through botocore, which would warm Lapor's own client
+# paths). The second view (PAUSE) puts the same gap before the first request and before each warm one, as Lambda
+# freezes an environment between invocations.
 RESTORE_CHILD = f"""
-import json, sys, time, uuid
+import json, os, sys, time, urllib.error, urllib.request, uuid
 sys.path.insert(0, {str(API_CODE)!r})
 import lapor_api.app as app
 from lapor import runtime, snapstart
 sent = []  # what a request sends to the moto server: operation (and a transaction's number of entries)
-# Registered before the priming: a handler registered after it would empty botocore's handler cache, and the
-# first request would pay for refilling it.
+# Registered before the priming, which ends with the handler cache as a restored copy finds it.
 runtime.dynamodb().meta.events.register("before-parameter-build.dynamodb", lambda model, params, **_: sent.append(
     model.name + (f"({{len(params['TransactItems'])}})" if "TransactItems" in params else "")))
 if PRIME:
@@ -559,8 +571,13 @@ def call():
     answer = app.lambda_handler(event, Context())
     assert answer["statusCode"] == 201, answer
 def timed():
-    sent.clear(); t0 = time.perf_counter(); call(); return time.perf_counter() - t0
-time.sleep(PAUSE)  # the snapshot is taken, the copy is restored later
+    time.sleep(PAUSE); sent.clear(); t0 = time.perf_counter(); call(); return time.perf_counter() - t0
+for _ in range(WAKE):
+    try:
+        urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL_DYNAMODB"] + "/moto-api/", timeout=10).read()
+    except urllib.error.URLError:
+        pass
+time.sleep(PAUSE)
 sent.clear()
 start = time.perf_counter()
 snapstart.run_after_restore()
@@ -568,27 +585,19 @@ restored = time.perf_counter()
 call()
 first = time.perf_counter()
 first_sent = list(sent)
-warm = []
-for _ in range(WARM):
-    time.sleep(PAUSE); warm.append(timed())  # as Lambda thaws the environment for the next invocation
-warm_sent = list(sent)
-back_to_back = [timed() for _ in range(WARM)]
+warm = [timed() for _ in range(WARM)]
 print(json.dumps({{"after_restore": restored - start, "first_request": first - restored, "warm": warm,
-                  "back_to_back": back_to_back, "first_sent": first_sent, "warm_sent": warm_sent}}))
+                  "first_sent": first_sent, "warm_sent": list(sent)}}))
 """
+RESTORE_WAKE_REQUESTS = 10
 RESTORE_PAUSE_SECONDS = 0.3
 
 
-def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool = True,
-                                      pause: float = RESTORE_PAUSE_SECONDS, target: float = 1.3) -> Measurement:
-    """(after-restore hooks + the first request) / the median warm request, each after the same pause, in a fresh
-    process that ran init and the before-snapshot hooks first; median of ``runs`` processes. ``prime=False``
-    skips the priming (what the figure would read without it)."""
+def _restore_children(runs: int, warm: int, prime: bool, wake: int, pause: float) -> list[dict[str, Any]]:
     from lapor import runtime
     from lapor_cli.seed import seed
 
-    code = (f"PRIME = {prime!r}; PAUSE = {pause!r}; WARM = {warm!r}\n"
-            + RESTORE_CHILD)
+    code = f"PRIME = {prime!r}; WAKE = {wake!r}; PAUSE = {pause!r}; WARM = {warm!r}\n" + RESTORE_CHILD
     results = []
     with local_dynamodb() as endpoint:
         runtime.reset()
@@ -601,34 +610,45 @@ def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool
             if done.returncode != 0:
                 raise RuntimeError(f"restore child failed:\n{done.stderr[-2000:]}")
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    first = [r["after_restore"] + r["first_request"] for r in results]
-    ratios = [f / statistics.median(r["warm"]) for f, r in zip(first, results)]
-    back_ratios = [f / statistics.median(r["back_to_back"]) for f, r in zip(first, results)]
-    value = statistics.median(ratios)
-    med = {k: statistics.median(r[k] for r in results) for k in ("after_restore", "first_request")}
-    warm_ms = statistics.median(statistics.median(r["warm"]) for r in results)
-    back_ms = statistics.median(statistics.median(r["back_to_back"]) for r in results)
+    return results
+
+
+def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool = True,
+                                      target: float = 1.3) -> Measurement:
+    """(after-restore hooks + the first request) / the median warm request (back to back), each in a fresh
+    process that ran init and the before-snapshot hooks first, with the moto server awake; median of ``runs``
+    processes. Details: the same with a pause before every request. ``prime=False`` skips the priming."""
+    views = {"awake": {"wake": RESTORE_WAKE_REQUESTS, "pause": 0.0},
+             "paused": {"wake": 0, "pause": RESTORE_PAUSE_SECONDS}}
+    seen = {view: _restore_children(runs, warm, prime, **how) for view, how in views.items()}
+    figures: dict[str, dict[str, Any]] = {}
+    for view, results in seen.items():
+        ratios = [(r["after_restore"] + r["first_request"]) / statistics.median(r["warm"]) for r in results]
+        figures[view] = {
+            "ratio": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
+            "after_restore_ms": ms(statistics.median(r["after_restore"] for r in results)),
+            "first_request_ms": ms(statistics.median(r["first_request"] for r in results)),
+            "warm_ms": ms(statistics.median(statistics.median(r["warm"]) for r in results))}
+    awake, paused = figures["awake"], figures["paused"]
     # After the restore the configuration's version is due for a check; the first filing makes it with a
     # ConditionCheck in its own transaction (one more entry), not with a Query before it: what each sends shows it.
-    first_sent, warm_sent = results[-1]["first_sent"], results[-1]["warm_sent"]
-    notes = [f"first_request_after_restore_ratio: after-restore hooks {ms(med['after_restore']):.1f} ms + first "
-             f"POST /reports {ms(med['first_request']):.1f} ms vs a warm one {ms(warm_ms):.1f} ms, each after a "
-             f"{pause} s pause (moto server; medians of {runs} fresh processes, each "
-             f"{'primed' if prime else 'NOT primed'} before its 'snapshot'); ratios {spread(ratios)}",
-             f"first_request_after_restore_ratio: warm requests back to back, with no pause (which Lambda never "
-             f"serves): {ms(back_ms):.1f} ms; the first request against them {statistics.median(back_ratios):.2f} "
-             f"({spread(back_ratios)})",
+    first_sent, warm_sent = seen["awake"][-1]["first_sent"], seen["awake"][-1]["warm_sent"]
+    primed = "primed" if prime else "NOT primed"
+    notes = [f"first_request_after_restore_ratio: after-restore hooks {awake['after_restore_ms']:.1f} ms + first "
+             f"POST /reports {awake['first_request_ms']:.1f} ms vs a warm one back to back {awake['warm_ms']:.1f} ms "
+             f"(moto server woken by {RESTORE_WAKE_REQUESTS} HTTP requests before the restore; medians of {runs} "
+             f"fresh processes, each {primed} before its 'snapshot'); ratios {spread(awake['ratios'])}",
+             f"first_request_after_restore_ratio: with a {RESTORE_PAUSE_SECONDS} s pause before every request "
+             f"instead (no wake-up): {paused['first_request_ms']:.1f} ms vs {paused['warm_ms']:.1f} ms, "
+             f"{paused['ratio']:.2f} ({spread(paused['ratios'])})",
              f"first_request_after_restore_ratio: the first request sent {', '.join(first_sent)}; a warm one "
              f"{', '.join(warm_sent)}" + (" (the version check is the first one's extra transaction entry)" if prime
                                           else "")]
-    return Measurement(value, {"runs": runs, "warm_requests": warm, "primed": prime,
-                               "pause_seconds": pause, "ratios": [round(r, 3) for r in ratios],
-                               "after_restore_ms": ms(med["after_restore"]),
-                               "first_request_ms": ms(med["first_request"]), "warm_ms": ms(warm_ms),
-                               "back_to_back_ms": ms(back_ms),
-                               "back_to_back_ratio": round(statistics.median(back_ratios), 3),
-                               "back_to_back_ratios": [round(r, 3) for r in back_ratios],
-                               "first_request_sent": first_sent, "warm_request_sent": warm_sent}, notes)
+    return Measurement(awake["ratio"],
+                       {"runs": runs, "warm_requests": warm, "primed": prime, **awake,
+                        "wake_requests": RESTORE_WAKE_REQUESTS,
+                        "paused": paused | {"pause_seconds": RESTORE_PAUSE_SECONDS},
+                        "first_request_sent": first_sent, "warm_request_sent": warm_sent}, notes)
 
 
 # -- 3. sweep_reads_per_overdue, scan_reads_per_overdue, escalations_per_second --------------------------------
