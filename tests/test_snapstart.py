@@ -23,19 +23,25 @@ def test_the_api_priming_runs_a_report_through_validation_and_routing_against_th
     """Over HTTP, as on AWS (moto's in-process mock would answer inside botocore's events beside the stub)."""
     from lapor_api.app import prime
 
-    from conftest import report_items
+    from conftest import table_items
 
     from lapor import runtime
+
+    def entry(action: dict) -> str:  # "Put INTAKE", "ConditionCheck CONFIG", ...
+        (kind, body), = action.items()
+        return f"{kind} {(body.get('Item') or body['Key'])['PK']['S'].split('#')[0]}"
 
     entries: list[list[str]] = []
     runtime.dynamodb().meta.events.register(
         "before-parameter-build.dynamodb.TransactWriteItems",
-        lambda params, **_: entries.append([next(iter(e)) for e in params["TransactItems"]]))
-    before = report_items(aws_over_http)
+        lambda params, **_: entries.append([entry(e) for e in params["TransactItems"]]))
+    before = table_items(aws_over_http)
     assert prime() == [201, 201, 201, 422, 404, 200, 200]
-    assert report_items(aws_over_http) == before  # the stub answered: nothing reached the table
-    # The first filing checks the configuration's version in its transaction, as the first after a restore does.
-    assert "ConditionCheck" in entries[0] and "ConditionCheck" not in entries[1]
+    assert table_items(aws_over_http) == before  # the stub answered: nothing reached the table
+    # The first filing checks the configuration's version in its transaction, as the first after a restore does;
+    # the first two carry an Idempotency-Key, as the web app's filings do.
+    assert ["ConditionCheck CONFIG" in e for e in entries] == [True, False, False]
+    assert ["Put INTAKE" in e for e in entries] == [True, True, False]
 
 
 def test_the_stub_answers_after_signing_and_its_reply_is_parsed_without_a_socket(monkeypatch):

@@ -28,7 +28,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from lapor.errors import LaporError
 from lapor.request_body import MAX_JSON_DEPTH, body_size, json_depth_exceeds
 from lapor.observability import error_summary, logger, traced_handler
-from lapor import runtime, snapstart
+from lapor import snapstart
 from lapor.settings import get_settings
 from lapor_api import admin, agency, attachments, merge, open311, reference, reports, stats
 
@@ -222,7 +222,6 @@ def prime() -> list[int]:
 
 
 snapstart.install(prime)
-runtime.build_in_lambda()
 gc.freeze()
 if _collecting:
     gc.enable()

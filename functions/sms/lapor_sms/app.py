@@ -168,7 +168,6 @@ def prime() -> list[int]:
 
 
 snapstart.install(prime)
-runtime.build_in_lambda()
 gc.freeze()
 if _collecting:
     gc.enable()

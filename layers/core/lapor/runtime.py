@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from functools import lru_cache
 from typing import Any
@@ -19,15 +18,6 @@ def dynamodb() -> Any:
     from lapor.dal.table import new_client
 
     return new_client()
-
-
-def build_in_lambda() -> None:
-    """In Lambda, the DynamoDB client now: a request-facing function calls this at the end of its module, while
-    the collector rests. Each of its requests reads or writes the table, and boto3's import and the DynamoDB model
-    make objects that live as long as the container: built by the first request, with the collector running, the
-    client cost ~10 ms more. Elsewhere (tests, tools) it is built when a store first needs it."""
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        dynamodb()
 
 
 @lru_cache(maxsize=1)

@@ -149,7 +149,7 @@ class _Stub:
         return AWSResponse(request.url, 200, headers, _StubBody(body))
 
 
-_stubs: weakref.WeakKeyDictionary[Any, _Stub] = weakref.WeakKeyDictionary()  # one per client, never removed
+_stubs: weakref.WeakKeyDictionary[Any, _Stub] = weakref.WeakKeyDictionary()  # one per client, gone with it
 
 
 class _StubBody:
@@ -205,7 +205,8 @@ def prime(handler: Handler, events: Iterable[dict[str, Any]]) -> list[int]:
     # resolver's caches): collected (init's frozen objects too: ~640 of them were garbage made while the collector
     # rested). Then the real configuration is read: read after the collection rather than before it, the first
     # request after a restore exceeds a warm one by 1.53 ms instead of 1.92 on the bench (medians of 16 processes).
-    # What is left is frozen out of the collections of every copy the snapshot makes.
+    # What is left is frozen out of the collections of every copy the snapshot makes (with whatever cyclic garbage
+    # the one read left: a failed read's traceback at most).
     gc.unfreeze()
     gc.collect()
     try:
