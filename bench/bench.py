@@ -482,6 +482,7 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         **{f"{side}_{part}_ms": [ms(t[part]) for t in ts] for side, ts in times.items() for part in ("total",)},
         **{f"{side}_{part}_ms_median": ms(v) for side, parts in med.items() for part, v in parts.items()},
         "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
+        "libraries_failed_imports": max(t["failed"] for t in times["libraries"]),
         "lapor_own_ms": ms(med["api"]["total"] - med["libraries"]["total"]),
         "outside_lambda_env": {"runs": outside_lambda_runs, "ratio": round(outside_med["api"] / outside_med["boto3"], 3),
                                **{f"{side}_total_ms_median": ms(v) for side, v in outside_med.items()}},
@@ -531,6 +532,7 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
     return Measurement(med["sms"]["total"] / med["boto3"]["total"],
                        {**{f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()},
                         "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
+                        "libraries_failed_imports": max(t["failed"] for t in times["libraries"]),
                         "lapor_own_ms": ms(med["sms"]["total"] - med["libraries"]["total"])}, notes)
 
 
@@ -545,7 +547,7 @@ def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
 # paths). The second view (PAUSE) puts the same gap before the first request and before each warm one, as Lambda
 # freezes an environment between invocations.
 RESTORE_CHILD = f"""
-import json, os, sys, time, urllib.error, urllib.request, uuid
+import json, os, sys, time, urllib.request, uuid
 sys.path.insert(0, {str(API_CODE)!r})
 import lapor_api.app as app
 from lapor import runtime, snapstart
@@ -572,11 +574,12 @@ def call():
     assert answer["statusCode"] == 201, answer
 def timed():
     time.sleep(PAUSE); sent.clear(); t0 = time.perf_counter(); call(); return time.perf_counter() - t0
-for _ in range(WAKE):
-    try:
-        urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL_DYNAMODB"] + "/moto-api/", timeout=10).read()
-    except urllib.error.URLError:
-        pass
+direct = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
+woken = 0
+for _ in range(WAKE):  # moto's dashboard page: ~1 ms each once the first is served
+    with direct.open(os.environ["AWS_ENDPOINT_URL_DYNAMODB"] + "/moto-api/", timeout=10) as page:
+        page.read()
+    woken += 1
 time.sleep(PAUSE)
 sent.clear()
 start = time.perf_counter()
@@ -587,7 +590,7 @@ first = time.perf_counter()
 first_sent = list(sent)
 warm = [timed() for _ in range(WARM)]
 print(json.dumps({{"after_restore": restored - start, "first_request": first - restored, "warm": warm,
-                  "first_sent": first_sent, "warm_sent": list(sent)}}))
+                  "first_sent": first_sent, "warm_sent": list(sent), "woken": woken}}))
 """
 RESTORE_WAKE_REQUESTS = 10
 RESTORE_PAUSE_SECONDS = 0.3
@@ -621,6 +624,8 @@ def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool
     views = {"awake": {"wake": RESTORE_WAKE_REQUESTS, "pause": 0.0},
              "paused": {"wake": 0, "pause": RESTORE_PAUSE_SECONDS}}
     seen = {view: _restore_children(runs, warm, prime, **how) for view, how in views.items()}
+    if any(r["woken"] != RESTORE_WAKE_REQUESTS for r in seen["awake"]):  # the server must really have answered
+        raise RuntimeError(f"the moto server answered {[r['woken'] for r in seen['awake']]} wake-up requests")
     figures: dict[str, dict[str, Any]] = {}
     for view, results in seen.items():
         ratios = [(r["after_restore"] + r["first_request"]) / statistics.median(r["warm"]) for r in results]
