@@ -208,7 +208,8 @@ def prime() -> list[int]:
     json_body = {"content-type": "application/json"}
     # The first filing finds the configuration due for its version check, as the first after a restore does, and
     # the next one does not; both carry an Idempotency-Key, as the web app's filings do, so their transactions
-    # have the entries of the first and later real ones (botocore resolves the endpoint once per shape).
+    # have the entries of the first and later real ones (botocore resolves the endpoint once per shape). The third
+    # has none, as a client's that sends no key.
     keyed = [json_body | {"idempotency-key": f"snapstart-priming-key-000000{n}"} for n in (1, 2)]
     return run(lambda_handler, [
         http_event("POST", "/reports", PRIMING_REPORT, keyed[0]),
