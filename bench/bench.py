@@ -616,7 +616,7 @@ def _restore_children(runs: int, warm: int, prime: bool, wake: int, pause: float
     return results
 
 
-def first_request_after_restore_ratio(runs: int = 5, warm: int = 15, prime: bool = True,
+def first_request_after_restore_ratio(runs: int = 9, warm: int = 15, prime: bool = True,
                                       target: float = 1.3) -> Measurement:
     """(after-restore hooks + the first request) / the median warm request (back to back), each in a fresh
     process that ran init and the before-snapshot hooks first, with the moto server awake; median of ``runs``
