@@ -464,16 +464,30 @@ def import_excess(runs: int = 3, top: int = 12) -> dict[str, float]:
     return {"total": round(sum(medians.values()), 1), **{k: round(v, 1) for k, v in ranked[:top]}}
 
 
-def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float = 1.25) -> Measurement:
-    for code in (COLD_API, COLD_BOTO3):  # write the .pyc files once, outside the measurement
-        _time_child(code)
-    libraries = libraries_of(COLD_API)
-    times = interleaved(runs, {"api": lambda: _time_child(COLD_API), "boto3": lambda: _time_child(COLD_BOTO3),
+def _against_boto3(side: str, code: str, runs: int) -> tuple[dict[str, list[dict[str, float]]],
+                                                              dict[str, dict[str, float]], dict[str, Any], str]:
+    """``code``'s cold start (``side``), boto3's and its libraries floor's, ``runs`` interleaved fresh processes
+    each: the times, their medians by part, the floor's details and its note."""
+    for child in (code, COLD_BOTO3):  # write the .pyc files once, outside the measurement
+        _time_child(child)
+    libraries = libraries_of(code)
+    times = interleaved(runs, {side: lambda: _time_child(code), "boto3": lambda: _time_child(COLD_BOTO3),
                                "libraries": lambda: _time_libraries(libraries)})
-    med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
-           for side, ts in times.items()}
-    value = med["api"]["total"] / med["boto3"]["total"]
+    med = {name: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
+           for name, ts in times.items()}
     floor = med["libraries"]["total"] / med["boto3"]["total"]
+    own = med[side]["total"] - med["libraries"]["total"]
+    details = {"libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
+               "libraries_failed_imports": max(t["failed"] for t in times["libraries"]), "lapor_own_ms": ms(own)}
+    note = (f"the {sum(map(len, libraries))} stdlib and third-party modules it imports, alone (no Lapor code; the "
+            f"collector paused while the function pauses it) + the client: {ms(med['libraries']['total']):.0f} ms, "
+            f"{floor:.2f} of boto3's; Lapor's own code (its modules, model classes, routes) adds {ms(own):.0f} ms")
+    return times, med, details, note
+
+
+def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float = 1.25) -> Measurement:
+    times, med, floor, floor_note = _against_boto3("api", COLD_API, runs)
+    value = med["api"]["total"] / med["boto3"]["total"]
     outside = interleaved(outside_lambda_runs, {"api": lambda: _time_child(COLD_API, lambda_like=False),
                                                 "boto3": lambda: _time_child(COLD_BOTO3, lambda_like=False)})
     outside_med = {side: statistics.median(t["total"] for t in ts) for side, ts in outside.items()}
@@ -481,9 +495,7 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         "runs": runs, "tracing": "disabled (POWERTOOLS_TRACE_DISABLED=true)", "lambda_env": LAMBDA_ENV,
         **{f"{side}_{part}_ms": [ms(t[part]) for t in ts] for side, ts in times.items() for part in ("total",)},
         **{f"{side}_{part}_ms_median": ms(v) for side, parts in med.items() for part, v in parts.items()},
-        "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
-        "libraries_failed_imports": max(t["failed"] for t in times["libraries"]),
-        "lapor_own_ms": ms(med["api"]["total"] - med["libraries"]["total"]),
+        **floor,
         "outside_lambda_env": {"runs": outside_lambda_runs, "ratio": round(outside_med["api"] / outside_med["boto3"], 3),
                                **{f"{side}_total_ms_median": ms(v) for side, v in outside_med.items()}},
     }
@@ -492,10 +504,7 @@ def cold_import_ratio(runs: int = 9, outside_lambda_runs: int = 3, target: float
         f"init {ms(med['api']['init']):.0f}) vs import boto3 + DynamoDB client {ms(med['boto3']['total']):.0f} ms "
         f"(import {ms(med['boto3']['import']):.0f} + client {ms(med['boto3']['init']):.0f}); medians of {runs} "
         f"fresh processes each, Lambda env vars set, tracing disabled",
-        f"cold_import_ratio: the {sum(map(len, libraries))} stdlib and third-party modules ApiFunction imports, "
-        f"alone (no Lapor code; the collector paused while the function pauses it) + the client: "
-        f"{ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code (its modules, model "
-        f"classes, routes) adds {ms(med['api']['total'] - med['libraries']['total']):.0f} ms",
+        f"cold_import_ratio: {floor_note}",
         f"cold_import_ratio: without the Lambda env vars (X-Ray SDK builds its sampler's clients): "
         f"{details['outside_lambda_env']['ratio']:.2f} ({ms(outside_med['api']):.0f} vs "
         f"{ms(outside_med['boto3']):.0f} ms, {outside_lambda_runs} runs each)",
@@ -515,25 +524,14 @@ COLD_SMS = COLD_API.replace(str(API_CODE), str(SMS_CODE)).replace("import lapor_
 
 def cold_import_ratio_sms(runs: int = 9, target: float = 1.25) -> Measurement:
     """cold_import_ratio for the other request-facing function, SmsFunction (the SMS webhooks)."""
-    for code in (COLD_SMS, COLD_BOTO3):
-        _time_child(code)
-    libraries = libraries_of(COLD_SMS)
-    times = interleaved(runs, {"sms": lambda: _time_child(COLD_SMS), "boto3": lambda: _time_child(COLD_BOTO3),
-                               "libraries": lambda: _time_libraries(libraries)})
-    med = {side: {part: statistics.median(t[part] for t in ts) for part in ("total", "import", "init")}
-           for side, ts in times.items()}
-    floor = med["libraries"]["total"] / med["boto3"]["total"]
+    _, med, floor, floor_note = _against_boto3("sms", COLD_SMS, runs)
     notes = [f"cold_import_ratio_sms: SmsFunction {ms(med['sms']['total']):.0f} ms (import "
              f"{ms(med['sms']['import']):.0f} + init {ms(med['sms']['init']):.0f}) vs import boto3 + DynamoDB client "
              f"{ms(med['boto3']['total']):.0f} ms; medians of {runs} fresh processes each",
-             f"cold_import_ratio_sms: its {sum(map(len, libraries))} stdlib and third-party modules alone + the "
-             f"client: {ms(med['libraries']['total']):.0f} ms, {floor:.2f} of boto3's; Lapor's own code adds "
-             f"{ms(med['sms']['total'] - med['libraries']['total']):.0f} ms"]
+             f"cold_import_ratio_sms: {floor_note}"]
     return Measurement(med["sms"]["total"] / med["boto3"]["total"],
-                       {**{f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()},
-                        "libraries_only_ratio": round(floor, 3), "libraries_modules": sum(map(len, libraries)),
-                        "libraries_failed_imports": max(t["failed"] for t in times["libraries"]),
-                        "lapor_own_ms": ms(med["sms"]["total"] - med["libraries"]["total"])}, notes)
+                       {**{f"{side}_total_ms_median": ms(parts["total"]) for side, parts in med.items()}, **floor},
+                       notes)
 
 
 # A fresh ApiFunction process as SnapStart runs it: init and the before-snapshot hooks (priming: the snapshot
