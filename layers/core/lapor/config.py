@@ -70,9 +70,12 @@ class ConfigCache:
 
     def get(self) -> RoutingConfig:
         held = self._value
-        if held is not None and time.monotonic() - self._checked_at < self.ttl_seconds:
+        if held is not None and not self._check_due():
             return held
         return self._check(consistent=False)
+
+    def _check_due(self) -> bool:
+        return time.monotonic() - self._checked_at >= self.ttl_seconds
 
     def for_write(self) -> tuple[RoutingConfig, dict[str, Any] | None]:
         """For a write that can carry one more transaction entry (a filing): the configuration and, when its version
@@ -81,7 +84,7 @@ class ConfigCache:
         trip instead of after a Query of the head; the caller reports the outcome (:meth:`confirmed`, or
         :meth:`recheck` when the write was refused). Otherwise :meth:`get` and None."""
         held = self._value  # one read: lapor dev serves requests in threads, and an admin change forgets it
-        if held is not None and time.monotonic() - self._checked_at >= self.ttl_seconds:
+        if held is not None and self._check_due():
             return held, self.store.version_condition(held.version)
         return self.get(), None
 
